@@ -1,0 +1,22 @@
+//! ringmaster turns on Cassandra internode TLS across a live cluster, one node at a
+//! time, in two rolling passes (`optional`, then `enforce`), and never loses its place.
+//!
+//! Every phase transition of every node is written to a SQLite journal before and after
+//! acting, so a run that was interrupted resumes exactly where it stopped, a failed node
+//! is rolled back automatically, and the journal exports as a post-mortem.
+//!
+//! The library API is internal to the `ringmaster` binary; `docs/DESIGN.md` is the map.
+
+pub mod cassandra;
+pub mod cli;
+pub mod driver;
+pub mod error;
+pub mod inventory;
+pub mod journal;
+pub mod sandbox;
+pub mod secrets;
+pub mod transport;
+pub mod ui;
+pub mod workflow;
+
+pub use cli::run;
