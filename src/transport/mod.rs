@@ -1,0 +1,149 @@
+//! How ringmaster reaches a node: run a command, read, write and stat files.
+//!
+//! Two implementations share one surface: [`local::Local`] (the node's files are on this
+//! machine, as in the sandbox) and [`ssh::Ssh`] (the system's OpenSSH through the
+//! `openssh` crate, one multiplexed master per host). [`Transport`] is an enum rather
+//! than a trait object because async trait methods are not object safe; it only
+//! delegates.
+//!
+//! Secrets never travel on a command line: file contents go over stdin (ssh) or are
+//! written in-process (local).
+
+pub mod local;
+pub mod ssh;
+
+use std::time::Duration;
+
+/// What a finished remote or local command produced.
+#[derive(Debug, Clone)]
+pub struct CommandOutput {
+    /// Exit code; `None` when the process was killed by a signal.
+    pub status: Option<i32>,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+impl CommandOutput {
+    /// Returns true when the command exited with status 0.
+    pub fn success(&self) -> bool {
+        self.status == Some(0)
+    }
+    /// Returns stdout as lossy UTF-8.
+    pub fn stdout_str(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+    /// Returns stderr as lossy UTF-8.
+    pub fn stderr_str(&self) -> String {
+        String::from_utf8_lossy(&self.stderr).into_owned()
+    }
+}
+
+/// Owner, mode, size and content hash of a file on a node.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FileStat {
+    pub uid: u32,
+    pub gid: u32,
+    /// Permission bits only (e.g. 0o600).
+    pub mode: u32,
+    pub size: u64,
+    /// Lowercase hex SHA-256 of the content.
+    pub sha256: String,
+}
+
+/// Why an operation on a node failed. Every variant names the host.
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    #[error("cannot reach `{host}`: {detail}")]
+    Unreachable { host: String, detail: String },
+    #[error("the host key of `{host}` does not match known_hosts ({detail})")]
+    HostKeyChanged { host: String, detail: String },
+    #[error("permission denied on `{host}`: {detail}")]
+    PermissionDenied { host: String, detail: String },
+    #[error("`sudo` on `{host}` wants a password; ringmaster needs passwordless `sudo -n`")]
+    SudoNeedsPassword { host: String },
+    #[error("command not found on `{host}`: `{command}`")]
+    CommandNotFound { host: String, command: String },
+    #[error("`{command}` on `{host}` did not finish within {timeout:?}")]
+    Timeout { host: String, command: String, timeout: Duration },
+    #[error("`{path}` already exists on `{host}`; refusing to overwrite it")]
+    AlreadyExists { host: String, path: String },
+    #[error("`{path}` does not exist on `{host}`")]
+    NotFound { host: String, path: String },
+    #[error("the connection to `{host}` dropped: {detail}")]
+    Disconnected { host: String, detail: String },
+    #[error("{op} `{path}` on `{host}` failed: {detail}")]
+    Io { host: String, op: &'static str, path: String, detail: String },
+}
+
+/// A node's transport. Cloning is cheap (shared connection).
+#[derive(Clone)]
+pub enum Transport {
+    Local(local::Local),
+    Ssh(ssh::Ssh),
+}
+
+macro_rules! delegate {
+    ($self:ident, $t:ident => $e:expr) => {
+        match $self {
+            Transport::Local($t) => $e,
+            Transport::Ssh($t) => $e,
+        }
+    };
+}
+
+impl Transport {
+    /// Returns the host name used in messages.
+    pub fn host(&self) -> &str {
+        delegate!(self, t => t.host())
+    }
+
+    /// Runs `command` through the node's `sh -c`, feeding `stdin` if given, and waits
+    /// at most `timeout`. A non-zero exit is not an error: callers read `status`.
+    pub async fn run(
+        &self,
+        command: &str,
+        stdin: Option<&[u8]>,
+        timeout: Duration,
+    ) -> Result<CommandOutput, TransportError> {
+        delegate!(self, t => t.run(command, stdin, timeout).await)
+    }
+
+    /// Returns the bytes of `path` from `offset` on (0 = whole file).
+    pub async fn read_file(&self, path: &str, offset: u64) -> Result<Vec<u8>, TransportError> {
+        delegate!(self, t => t.read_file(path, offset).await)
+    }
+
+    /// Replaces `path` atomically: temp file in the same directory, fsync, rename.
+    /// Keeps owner, group and mode of the file it replaces (new files get `mode`).
+    pub async fn write_file_atomic(
+        &self,
+        path: &str,
+        contents: &[u8],
+        mode: u32,
+    ) -> Result<(), TransportError> {
+        delegate!(self, t => t.write_file_atomic(path, contents, mode).await)
+    }
+
+    /// Creates `path` with `contents` only if it does not exist yet (never overwrites);
+    /// owner, group and mode are copied from `like` when given. Atomic: the file appears
+    /// whole or not at all. Fails with [`TransportError::AlreadyExists`].
+    pub async fn create_file_new(
+        &self,
+        path: &str,
+        contents: &[u8],
+        like: Option<&str>,
+    ) -> Result<(), TransportError> {
+        delegate!(self, t => t.create_file_new(path, contents, like).await)
+    }
+
+    /// Returns owner, mode, size and SHA-256 of `path`, or `None` when it does not exist.
+    pub async fn stat(&self, path: &str) -> Result<Option<FileStat>, TransportError> {
+        delegate!(self, t => t.stat(path).await)
+    }
+}
+
+/// Returns the lowercase hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
