@@ -1,1 +1,209 @@
-//! (in progress)
+//! Keystore and truststore passwords: where they come from and how they stay secret.
+//!
+//! Passwords never live in the inventory. They come from a secrets file named by the
+//! inventory (TOML: top-level `keystore_password`, `truststore_password`, per-node
+//! overrides in `[node.NAME]`) that nobody but its owner may read, or from environment
+//! variables `RINGMASTER_SECRET_<NAME>` (e.g. `RINGMASTER_SECRET_KEYSTORE_PASSWORD`),
+//! which win over the file. A [`Secret`] cannot be printed: its `Debug` and `Display`
+//! show `********`, and [`Secrets::redact`] scrubs every known value from any text that
+//! is about to reach the journal, a log or the terminal.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+/// The mask shown instead of a secret value.
+pub const MASK: &str = "********";
+
+/// A secret value. Only [`Secret::expose`] gives the text.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a value.
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+    /// Returns the value, for writing it to a node's cassandra.yaml or opening a keystore.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(MASK)
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(MASK)
+    }
+}
+
+/// Why secrets could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretsError {
+    #[error("cannot read secrets file `{path}`: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error(
+        "secrets file `{path}` is readable by group or others (mode {mode:o}); run `chmod 600 {path}`"
+    )]
+    Permissions { path: PathBuf, mode: u32 },
+    #[error("{path}:{line}:{column}: {message}")]
+    Parse { path: PathBuf, line: usize, column: usize, message: String },
+    #[error("{path}: `{key}` must be a string")]
+    NotAString { path: PathBuf, key: String },
+}
+
+/// All secrets of a cluster: defaults plus per-node overrides.
+#[derive(Default, Clone)]
+pub struct Secrets {
+    defaults: BTreeMap<String, Secret>,
+    per_node: BTreeMap<String, BTreeMap<String, Secret>>,
+}
+
+impl fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Secrets")
+            .field("names", &self.defaults.keys().collect::<Vec<_>>())
+            .field("nodes", &self.per_node.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl Secrets {
+    /// Loads the secrets file (when given) and overlays `RINGMASTER_SECRET_*` variables.
+    pub fn load(file: Option<&Path>) -> Result<Secrets, SecretsError> {
+        let mut secrets = match file {
+            Some(path) => Secrets::from_file(path)?,
+            None => Secrets::default(),
+        };
+        for (key, value) in std::env::vars() {
+            if let Some(name) = key.strip_prefix("RINGMASTER_SECRET_") {
+                secrets.defaults.insert(name.to_ascii_lowercase(), Secret::new(value));
+            }
+        }
+        Ok(secrets)
+    }
+
+    fn from_file(path: &Path) -> Result<Secrets, SecretsError> {
+        let meta = std::fs::metadata(path).map_err(|source| SecretsError::Read { path: path.into(), source })?;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(SecretsError::Permissions { path: path.into(), mode });
+        }
+        let text = std::fs::read_to_string(path).map_err(|source| SecretsError::Read { path: path.into(), source })?;
+        Secrets::parse(path, &text)
+    }
+
+    /// Parses the TOML text of a secrets file. Parse errors never quote the file's text.
+    pub fn parse(path: &Path, text: &str) -> Result<Secrets, SecretsError> {
+        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+            let (line, column) = crate::error::line_col(text, e.span().map(|s| s.start).unwrap_or(0));
+            SecretsError::Parse { path: path.into(), line, column, message: e.message().to_string() }
+        })?;
+        let mut secrets = Secrets::default();
+        for (key, value) in table {
+            match value {
+                toml::Value::String(s) => {
+                    secrets.defaults.insert(key, Secret::new(s));
+                }
+                toml::Value::Table(nodes) if key == "node" => {
+                    for (node, entries) in nodes {
+                        let toml::Value::Table(entries) = entries else {
+                            return Err(SecretsError::NotAString { path: path.into(), key: format!("node.{node}") });
+                        };
+                        let slot = secrets.per_node.entry(node.clone()).or_default();
+                        for (k, v) in entries {
+                            let toml::Value::String(s) = v else {
+                                return Err(SecretsError::NotAString { path: path.into(), key: format!("node.{node}.{k}") });
+                            };
+                            slot.insert(k, Secret::new(s));
+                        }
+                    }
+                }
+                _ => return Err(SecretsError::NotAString { path: path.into(), key }),
+            }
+        }
+        Ok(secrets)
+    }
+
+    /// Returns the secret `name` for `node`: the node's override, else the default.
+    pub fn get(&self, node: &str, name: &str) -> Option<&Secret> {
+        self.per_node.get(node).and_then(|m| m.get(name)).or_else(|| self.defaults.get(name))
+    }
+
+    /// Adds or replaces a default secret (used by `render --set`).
+    pub fn insert(&mut self, name: &str, value: Secret) {
+        self.defaults.insert(name.to_string(), value);
+    }
+
+    /// Returns every known secret value (non-empty), for masking.
+    pub fn values(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self
+            .defaults
+            .values()
+            .chain(self.per_node.values().flat_map(|m| m.values()))
+            .map(|s| s.expose())
+            .filter(|s| !s.is_empty())
+            .collect();
+        // Longest first, so a secret that contains another is masked whole.
+        v.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        v.dedup();
+        v
+    }
+
+    /// Returns `text` with every known secret value replaced by [`MASK`].
+    pub fn redact(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for value in self.values() {
+            if out.contains(value) {
+                out = out.replace(value, MASK);
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_node_override_wins_and_nothing_prints() {
+        let s = Secrets::parse(
+            Path::new("s.toml"),
+            "keystore_password = \"k-default\"\ntruststore_password = \"t\"\n[node.n2]\nkeystore_password = \"k-two\"\n",
+        )
+        .unwrap();
+        assert_eq!(s.get("n1", "keystore_password").unwrap().expose(), "k-default");
+        assert_eq!(s.get("n2", "keystore_password").unwrap().expose(), "k-two");
+        assert_eq!(s.get("n2", "truststore_password").unwrap().expose(), "t");
+        let shown = format!("{s:?} {:?} {}", s.get("n2", "keystore_password").unwrap(), s.get("n1", "truststore_password").unwrap());
+        assert!(!shown.contains("k-default") && !shown.contains("k-two") && !shown.contains("\"t\""), "{shown}");
+        assert_eq!(s.redact("a k-two b k-default"), "a ******** b ********");
+    }
+
+    #[test]
+    fn parse_errors_point_at_line_and_column_without_quoting_values() {
+        let err = Secrets::parse(Path::new("s.toml"), "keystore_password = \"hunter2\"\ntruststore_password = \n").err().unwrap();
+        let msg = err.to_string();
+        assert!(msg.starts_with("s.toml:2:"), "{msg}");
+        assert!(!msg.contains("hunter2"), "{msg}");
+    }
+
+    #[test]
+    fn group_readable_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("secrets.toml");
+        std::fs::write(&p, "keystore_password = \"x\"\n").unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let err = Secrets::load(Some(&p)).err().unwrap();
+        assert!(err.to_string().contains("chmod 600"), "{err}");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(Secrets::load(Some(&p)).is_ok());
+    }
+}

@@ -1,6 +1,90 @@
-//! (in progress) Command-line entry.
+//! The command line: one file per subcommand, this file holds only the enum and the match.
 
-/// Runs the command line and returns the process exit code.
+mod demo;
+mod inspect;
+mod render;
+mod resume;
+mod run;
+pub mod sandbox;
+mod session;
+mod status;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::error::{CommandError, exit};
+
+/// Turn on Cassandra internode TLS across a live cluster, one node at a time, in two
+/// rolling passes, journaled so that no run ever loses its place.
+#[derive(Debug, Parser)]
+#[command(name = "ringmaster", version, propagate_version = true)]
+pub struct Cli {
+    /// The SQLite journal [default: $RINGMASTER_JOURNAL, else $XDG_STATE_HOME/ringmaster/journal.db]
+    #[arg(long, global = true, value_name = "PATH")]
+    journal: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Demo(demo::DemoArgs),
+    Run(run::RunArgs),
+    Resume(resume::ResumeArgs),
+    Status(status::StatusArgs),
+    Render(render::RenderArgs),
+    #[command(subcommand)]
+    Inspect(inspect::InspectCommand),
+    Sandbox(sandbox::SandboxArgs),
+}
+
+/// Parses the process arguments, runs the command and returns the exit code.
 pub fn run() -> i32 {
-    0
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { exit::USAGE } else { exit::OK };
+        }
+    };
+    init_tracing();
+    let journal = cli.journal.clone();
+    let result = match cli.command {
+        Command::Demo(args) => demo::cmd_demo(journal, &args),
+        Command::Run(args) => run::cmd_run(journal, &args),
+        Command::Resume(args) => resume::cmd_resume(journal, &args),
+        Command::Status(args) => status::cmd_status(journal, &args),
+        Command::Render(args) => render::cmd_render(&args),
+        Command::Inspect(cmd) => inspect::cmd_inspect(&cmd),
+        Command::Sandbox(args) => sandbox::cmd_sandbox(&args).map_err(CommandError::failed),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("{e}");
+            e.kind.exit_code()
+        }
+    }
+}
+
+/// Developer logs through tracing, filtered by `RINGMASTER_LOG`, quiet by default.
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RINGMASTER_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+/// Returns the journal path: the flag, else the default.
+fn journal_path(flag: Option<PathBuf>) -> PathBuf {
+    flag.unwrap_or_else(crate::journal::default_path)
+}
+
+/// Returns a tokio runtime for a command that talks to nodes.
+fn runtime() -> Result<tokio::runtime::Runtime, CommandError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| CommandError::failed(format!("cannot start the async runtime: {e}")))
 }

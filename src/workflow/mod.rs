@@ -1,1 +1,315 @@
-//! (in progress)
+//! Workflow as code: the passes of a rollout, the settings each pass writes, and what
+//! proves success or forces a rollback.
+//!
+//! The shipped `workflows/internode-tls.toml` is embedded in the binary; `--workflow FILE`
+//! replaces it. The per-node phase machine that executes a pass is [`node`].
+
+pub mod node;
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::cassandra::yaml::{Setting, Value};
+use crate::inventory::Node;
+use crate::secrets::Secrets;
+
+/// The workflow shipped with ringmaster.
+pub const BUILTIN_INTERNODE_TLS: &str = include_str!("../../workflows/internode-tls.toml");
+
+/// A loaded workflow.
+#[derive(Debug, Clone)]
+pub struct Workflow {
+    pub name: String,
+    pub description: String,
+    pub drain_before_restart: bool,
+    pub await_un_timeout: Duration,
+    pub poll_interval: Duration,
+    pub command_timeout: Duration,
+    pub backup_suffix: String,
+    pub log: LogRules,
+    pub passes: Vec<Pass>,
+    /// The TOML text it was loaded from (journaled with the run).
+    pub source: String,
+}
+
+/// What system.log must and must not show after a restart.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogRules {
+    pub success: String,
+    pub boot: String,
+    pub errors: Vec<String>,
+}
+
+/// One rolling pass over every node.
+#[derive(Debug, Clone)]
+pub struct Pass {
+    pub name: String,
+    pub description: String,
+    /// Regex the storage listener line must match after the restart, if set.
+    pub listener: Option<String>,
+    /// `server_encryption_options` key and value template, in file order.
+    pub settings: Vec<(String, toml::Value)>,
+}
+
+/// Why a workflow could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkflowError {
+    #[error("cannot read workflow `{path}`: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("{path}:{line}:{column}: {message}")]
+    Parse { path: String, line: usize, column: usize, message: String },
+    #[error("{path}: {message}")]
+    Invalid { path: String, message: String },
+    #[error("pass `{pass}`, node `{node}`: setting `{key}` needs the secret `{secret}`, which neither the secrets file nor RINGMASTER_SECRET_{upper} provides")]
+    MissingSecret { pass: String, node: String, key: String, secret: String, upper: String },
+    #[error("pass `{pass}`: setting `{key}` uses unknown template `{{{template}}}` (known: node, address, ssl_dir, secret:NAME)")]
+    UnknownTemplate { pass: String, key: String, template: String },
+    #[error("no pass named `{name}` (passes: {known})")]
+    UnknownPass { name: String, known: String },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWorkflow {
+    name: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default = "yes")]
+    drain_before_restart: bool,
+    await_un_timeout: String,
+    poll_interval: String,
+    command_timeout: String,
+    backup_suffix: String,
+    log: LogRules,
+    #[serde(rename = "pass")]
+    passes: Vec<RawPass>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPass {
+    name: String,
+    #[serde(default)]
+    description: String,
+    listener: Option<String>,
+    settings: toml::Table,
+}
+
+impl Workflow {
+    /// Returns the built-in internode-TLS workflow.
+    pub fn builtin() -> Workflow {
+        Workflow::parse("<builtin internode-tls.toml>", BUILTIN_INTERNODE_TLS).expect("BUG: the shipped workflow parses")
+    }
+
+    /// Loads `path`, or the built-in workflow when `None`.
+    pub fn load(path: Option<&Path>) -> Result<Workflow, WorkflowError> {
+        match path {
+            None => Ok(Workflow::builtin()),
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .map_err(|source| WorkflowError::Read { path: p.display().to_string(), source })?;
+                Workflow::parse(&p.display().to_string(), &text)
+            }
+        }
+    }
+
+    /// Parses and validates workflow TOML.
+    pub fn parse(path: &str, text: &str) -> Result<Workflow, WorkflowError> {
+        let raw: RawWorkflow = toml::from_str(text).map_err(|e| {
+            let (line, column) = crate::error::line_col(text, e.span().map(|s| s.start).unwrap_or(0));
+            WorkflowError::Parse { path: path.into(), line, column, message: e.message().trim().to_string() }
+        })?;
+        let invalid = |message: String| WorkflowError::Invalid { path: path.into(), message };
+        let duration = |what: &str, v: &str| {
+            humantime::parse_duration(v).map_err(|e| invalid(format!("`{what}` = `{v}`: {e}")))
+        };
+        for re in raw.log.errors.iter().chain([&raw.log.success, &raw.log.boot]) {
+            regex::Regex::new(re).map_err(|e| invalid(format!("log pattern `{re}`: {e}")))?;
+        }
+        if raw.passes.is_empty() {
+            return Err(invalid("no `[[pass]]`".into()));
+        }
+        let mut passes: Vec<Pass> = Vec::new();
+        for p in raw.passes {
+            if passes.iter().any(|o| o.name == p.name) {
+                return Err(invalid(format!("pass `{}` appears twice", p.name)));
+            }
+            if let Some(re) = &p.listener {
+                regex::Regex::new(re).map_err(|e| invalid(format!("pass `{}` listener `{re}`: {e}", p.name)))?;
+            }
+            let mut settings = Vec::new();
+            for (key, value) in p.settings {
+                match &value {
+                    toml::Value::String(_) | toml::Value::Boolean(_) | toml::Value::Integer(_) => {}
+                    _ => return Err(invalid(format!("pass `{}`: setting `{key}` must be a string, boolean or integer", p.name))),
+                }
+                settings.push((key, value));
+            }
+            passes.push(Pass { name: p.name, description: p.description, listener: p.listener, settings });
+        }
+        let wf = Workflow {
+            name: raw.name,
+            description: raw.description,
+            drain_before_restart: raw.drain_before_restart,
+            await_un_timeout: duration("await_un_timeout", &raw.await_un_timeout)?,
+            poll_interval: duration("poll_interval", &raw.poll_interval)?,
+            command_timeout: duration("command_timeout", &raw.command_timeout)?,
+            backup_suffix: raw.backup_suffix,
+            log: raw.log,
+            passes,
+            source: text.to_string(),
+        };
+        // Every template must be known now, not halfway through a run.
+        for pass in &wf.passes {
+            for (key, value) in &pass.settings {
+                if let toml::Value::String(s) = value {
+                    for t in templates(s) {
+                        if !matches!(t, "node" | "address" | "ssl_dir") && !t.starts_with("secret:") {
+                            return Err(WorkflowError::UnknownTemplate { pass: pass.name.clone(), key: key.clone(), template: t.into() });
+                        }
+                    }
+                }
+            }
+        }
+        Ok(wf)
+    }
+
+    /// Returns the pass called `name`.
+    pub fn pass(&self, name: &str) -> Result<&Pass, WorkflowError> {
+        self.passes.iter().find(|p| p.name == name).ok_or_else(|| WorkflowError::UnknownPass {
+            name: name.into(),
+            known: self.passes.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", "),
+        })
+    }
+
+    /// Returns the names of the secrets the workflow needs (e.g. `keystore_password`).
+    pub fn secret_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .passes
+            .iter()
+            .flat_map(|p| p.settings.iter())
+            .filter_map(|(_, v)| v.as_str())
+            .flat_map(|s| templates(s).into_iter().filter_map(|t| t.strip_prefix("secret:").map(str::to_string)).collect::<Vec<_>>())
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+}
+
+impl Pass {
+    /// Returns the concrete settings of this pass for `node`, secrets filled in.
+    pub fn render(&self, node: &Node, secrets: &Secrets) -> Result<Vec<Setting>, WorkflowError> {
+        let mut out = Vec::with_capacity(self.settings.len());
+        for (key, template) in &self.settings {
+            let (value, secret) = match template {
+                toml::Value::Boolean(b) => (Value::Bool(*b), false),
+                toml::Value::Integer(i) => (Value::Int(*i), false),
+                toml::Value::String(s) => {
+                    let mut secret = false;
+                    let mut text = String::new();
+                    let mut rest = s.as_str();
+                    while let Some(start) = rest.find('{') {
+                        let Some(len) = rest[start..].find('}') else { break };
+                        text.push_str(&rest[..start]);
+                        let name = &rest[start + 1..start + len];
+                        match name {
+                            "node" => text.push_str(&node.name),
+                            "address" => text.push_str(&node.address),
+                            "ssl_dir" => text.push_str(node.ssl_dir.trim_end_matches('/')),
+                            _ => {
+                                let secret_name = name.strip_prefix("secret:").ok_or_else(|| WorkflowError::UnknownTemplate {
+                                    pass: self.name.clone(),
+                                    key: key.clone(),
+                                    template: name.into(),
+                                })?;
+                                let value = secrets.get(&node.name, secret_name).ok_or_else(|| WorkflowError::MissingSecret {
+                                    pass: self.name.clone(),
+                                    node: node.name.clone(),
+                                    key: key.clone(),
+                                    secret: secret_name.into(),
+                                    upper: secret_name.to_ascii_uppercase(),
+                                })?;
+                                text.push_str(value.expose());
+                                secret = true;
+                            }
+                        }
+                        rest = &rest[start + len + 1..];
+                    }
+                    text.push_str(rest);
+                    (Value::Str(text), secret)
+                }
+                _ => unreachable!("BUG: validated in Workflow::parse"),
+            };
+            out.push(Setting { key: key.clone(), value, secret });
+        }
+        Ok(out)
+    }
+}
+
+/// Returns the `{...}` template names in `s`.
+fn templates(s: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = s;
+    while let Some(start) = rest.find('{') {
+        let Some(len) = rest[start..].find('}') else { break };
+        out.push(&rest[start + 1..start + len]);
+        rest = &rest[start + len + 1..];
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::Inventory;
+
+    #[test]
+    fn builtin_has_two_passes_that_differ_only_in_optional() {
+        let wf = Workflow::builtin();
+        assert_eq!(wf.passes.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["optional", "enforce"]);
+        let diff: Vec<_> = wf.passes[0]
+            .settings
+            .iter()
+            .zip(&wf.passes[1].settings)
+            .filter(|(a, b)| a != b)
+            .map(|(a, _)| a.0.as_str())
+            .collect();
+        assert_eq!(diff, ["optional"]);
+        assert_eq!(wf.secret_names(), ["keystore_password", "truststore_password"]);
+        assert!(wf.drain_before_restart);
+    }
+
+    #[test]
+    fn render_fills_templates_and_marks_secrets() {
+        let inv = Inventory::parse(
+            Path::new("/x/c.toml"),
+            "cluster = \"c\"\n[defaults]\nssl_dir = \"/srv/{node}/ssl/\"\n[[node]]\nname = \"db01\"\naddress = \"10.0.0.1\"\n",
+        )
+        .unwrap();
+        let secrets = Secrets::parse(Path::new("s"), "keystore_password = \"k\\\"s\"\ntruststore_password = \"t\"\n").unwrap();
+        let settings = Workflow::builtin().passes[0].render(&inv.nodes[0], &secrets).unwrap();
+        let get = |k: &str| settings.iter().find(|s| s.key == k).unwrap();
+        assert_eq!(get("keystore").value, Value::Str("/srv/db01/ssl/db01-keystore.p12".into()));
+        assert_eq!(get("keystore_password").value, Value::Str("k\"s".into()));
+        assert!(get("keystore_password").secret && !get("keystore").secret);
+        assert_eq!(get("optional").value, Value::Bool(true));
+        let missing = Workflow::builtin().passes[0].render(&inv.nodes[0], &Secrets::default()).unwrap_err().to_string();
+        assert!(missing.contains("RINGMASTER_SECRET_KEYSTORE_PASSWORD"), "{missing}");
+    }
+
+    #[test]
+    fn bad_workflows_are_refused_with_positions() {
+        let err = Workflow::parse("w.toml", &BUILTIN_INTERNODE_TLS.replace("poll_interval", "pol_interval")).unwrap_err();
+        assert!(err.to_string().starts_with("w.toml:"), "{err}");
+        let err = Workflow::parse("w.toml", &BUILTIN_INTERNODE_TLS.replace("{ssl_dir}/{node}", "{sl_dir}/{node}")).unwrap_err();
+        assert!(err.to_string().contains("{sl_dir}"), "{err}");
+    }
+}

@@ -1,0 +1,56 @@
+//! `ringmaster demo`: a whole two-pass rollout on a fresh local sandbox cluster.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::session::ConnectArgs;
+use crate::error::{CommandError, exit};
+use crate::inventory::Inventory;
+use crate::journal::Journal;
+use crate::secrets::Secrets;
+use crate::workflow::Workflow;
+
+/// Make a simulated cluster and run the whole internode-TLS rollout on it.
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// Where the sandbox cluster is made [default: a new directory under /tmp]
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// How many nodes
+    #[arg(long, default_value_t = 3)]
+    pub nodes: usize,
+    /// How long each simulated node takes to rejoin after a restart
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "1s")]
+    pub start_delay: Duration,
+}
+
+pub fn cmd_demo(journal: Option<PathBuf>, args: &DemoArgs) -> Result<i32, CommandError> {
+    let dir = match &args.dir {
+        Some(d) => d.clone(),
+        None => std::env::temp_dir().join(format!("ringmaster-demo-{}", std::process::id())),
+    };
+    let report = crate::sandbox::init(&crate::sandbox::InitOptions {
+        dir: dir.clone(),
+        nodes: args.nodes,
+        start_delay: args.start_delay,
+        force: false,
+    })
+    .map_err(|e| CommandError::usage(e).hinted("choose an empty directory with `--dir DIR`"))?;
+    eprintln!("sandbox cluster of {} nodes in {}", args.nodes, dir.display());
+    let journal_path = journal.unwrap_or_else(|| dir.join("journal.db"));
+    let inventory = Inventory::load(&report.inventory)?;
+    let workflow = Workflow::builtin();
+    let secrets = Secrets::load(inventory.secrets.as_deref())?;
+    eprint!("{}", super::run::plan(&inventory, &workflow, &journal_path));
+    let journal = Journal::open(&journal_path)?;
+    let code = super::run::start(&journal, &report.inventory, &inventory, &workflow, &secrets, &ConnectArgs::default())?;
+    let j = journal_path.display();
+    println!();
+    println!("journal:   {j}");
+    println!("status:    ringmaster status --journal {j}");
+    println!("as JSON:   ringmaster status --journal {j} --json");
+    println!("inventory: {}", report.inventory.display());
+    println!("node logs: {}/nodes/*/var/log/cassandra/system.log", dir.display());
+    println!("the journal is plain SQLite: sqlite3 {j} 'select seq, node, pass, phase, kind from events'");
+    Ok(if code == exit::OK { exit::OK } else { code })
+}

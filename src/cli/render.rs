@@ -1,0 +1,118 @@
+//! `ringmaster render`: print what a pass would make of a cassandra.yaml, offline.
+
+use std::path::PathBuf;
+
+use crate::cassandra::yaml::{self, EditOptions, Value};
+use crate::error::{CommandError, exit};
+use crate::inventory::{Inventory, Node, TransportKind};
+use crate::secrets::{Secret, Secrets};
+use crate::workflow::Workflow;
+
+/// Print a cassandra.yaml as a pass would edit it (or the diff); touches nothing.
+#[derive(Debug, clap::Args)]
+pub struct RenderArgs {
+    /// The cassandra.yaml to edit (read only)
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// The pass whose settings to apply (e.g. `optional`, `enforce`)
+    #[arg(long, value_name = "NAME")]
+    pub pass: String,
+    /// An inventory, for the node's paths and secrets
+    #[arg(short = 'i', long, value_name = "INV", requires = "node")]
+    pub inventory: Option<PathBuf>,
+    /// The node to render for
+    #[arg(long, value_name = "NAME")]
+    pub node: Option<String>,
+    /// Set or override a value: a setting (`store_type=JKS`), a secret
+    /// (`keystore_password=...`) or `ssl_dir=/path`
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Print a unified diff (passwords masked) instead of the file
+    #[arg(long)]
+    pub diff: bool,
+    /// A workflow file instead of the built-in one
+    #[arg(long, value_name = "FILE")]
+    pub workflow: Option<PathBuf>,
+}
+
+pub fn cmd_render(args: &RenderArgs) -> Result<i32, CommandError> {
+    let workflow = Workflow::load(args.workflow.as_deref())?;
+    let pass = workflow.pass(&args.pass)?;
+    let (mut node, mut secrets) = match &args.inventory {
+        Some(path) => {
+            let inv = Inventory::load(path)?;
+            let node = inv.node(args.node.as_deref().expect("clap: requires node"))?.clone();
+            (node, Secrets::load(inv.secrets.as_deref())?)
+        }
+        None => (offline_node(args.node.as_deref().unwrap_or("node")), Secrets::load(None)?),
+    };
+    let secret_names = workflow.secret_names();
+    let mut overrides = Vec::new();
+    for item in &args.set {
+        let (key, value) = item
+            .split_once('=')
+            .ok_or_else(|| CommandError::usage(format!("`--set {}` must look like KEY=VALUE", mask_if(item, &secret_names))))?;
+        if secret_names.iter().any(|s| s == key) {
+            secrets.insert(key, Secret::new(value));
+        } else if key == "ssl_dir" {
+            node.ssl_dir = value.to_string();
+        } else {
+            overrides.push((key.to_string(), value.to_string()));
+        }
+    }
+    let mut settings = pass.render(&node, &secrets)?;
+    for (key, value) in overrides {
+        let parsed = match value.as_str() {
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            v => v.parse::<i64>().map(Value::Int).unwrap_or_else(|_| Value::Str(v.to_string())),
+        };
+        match settings.iter_mut().find(|s| s.key == key) {
+            Some(s) => s.value = parsed,
+            None => settings.push(yaml::Setting { key, value: parsed, secret: false }),
+        }
+    }
+    let path = args.config.display().to_string();
+    let input = std::fs::read(&args.config).map_err(|e| CommandError::usage(format!("cannot read `{path}`: {e}")))?;
+    let edit = yaml::edit_server_encryption(&path, &input, &settings, &EditOptions { release: None })?;
+    let mut masked: Vec<&str> = secrets.values();
+    masked.extend(settings.iter().filter(|s| s.secret).filter_map(|s| match &s.value {
+        Value::Str(v) if !v.is_empty() => Some(v.as_str()),
+        _ => None,
+    }));
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if args.diff {
+        out.write_all(yaml::masked_diff(&path, &input, &edit.bytes, &masked).as_bytes())?;
+    } else {
+        // The file as it would be written to the node, passwords included.
+        out.write_all(&edit.bytes)?;
+    }
+    Ok(exit::OK)
+}
+
+fn mask_if(item: &str, secret_names: &[String]) -> String {
+    match item.split_once('=') {
+        Some((k, _)) if secret_names.iter().any(|s| s == k) => format!("{k}={}", crate::secrets::MASK),
+        _ => item.to_string(),
+    }
+}
+
+/// A node with the default paths, for rendering without an inventory.
+fn offline_node(name: &str) -> Node {
+    Node {
+        name: name.into(),
+        address: "127.0.0.1".into(),
+        transport: TransportKind::Local,
+        ssh: name.into(),
+        config_path: "/etc/cassandra/cassandra.yaml".into(),
+        log_path: "/var/log/cassandra/system.log".into(),
+        ssl_dir: "/etc/cassandra/ssl".into(),
+        restart_command: String::new(),
+        nodetool_command: String::new(),
+        sudo: false,
+        boot_grace: std::time::Duration::from_secs(20),
+        ssh_config: None,
+        known_hosts: None,
+    }
+}

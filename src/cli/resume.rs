@@ -1,0 +1,87 @@
+//! `ringmaster resume [RUN]`: continue a run exactly where it stopped.
+
+use std::path::PathBuf;
+
+use serde_json::json;
+
+use super::session::{self, ConnectArgs};
+use crate::driver::{RUN_PHASE, RunState, replay, run_state};
+use crate::error::{CommandError, exit};
+use crate::inventory::Inventory;
+use crate::journal::{EventKind, Journal, NewEvent, Run};
+use crate::secrets::Secrets;
+use crate::workflow::Workflow;
+use crate::workflow::node::State;
+
+/// Continue an interrupted or failed run from its journal.
+#[derive(Debug, clap::Args)]
+pub struct ResumeArgs {
+    /// The run id (or a unique prefix); default: the newest run
+    pub run: Option<String>,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+/// Returns the run named by `id`, or the newest one.
+pub fn find_run(journal: &Journal, id: Option<&str>) -> Result<Run, CommandError> {
+    let run = match id {
+        Some(id) => journal.run(id)?,
+        None => journal.latest_run(None)?,
+    };
+    run.ok_or_else(|| {
+        let what = id.map(|i| format!("no run `{i}` in the journal")).unwrap_or_else(|| "no run in the journal".into());
+        CommandError::usage(format!(
+            "{what} `{}`",
+            journal.path().map(|p| p.display().to_string()).unwrap_or_default()
+        ))
+        .hinted("start one with `ringmaster run -i cluster.toml`, or name the journal with `--journal PATH`")
+    })
+}
+
+pub fn cmd_resume(journal: Option<PathBuf>, args: &ResumeArgs) -> Result<i32, CommandError> {
+    let path = super::journal_path(journal);
+    if !path.exists() {
+        return Err(CommandError::usage(format!("no journal at `{}`: there is no run to resume", path.display()))
+            .hinted("start one with `ringmaster run -i cluster.toml`, or name the journal with `--journal PATH`"));
+    }
+    let journal = Journal::open(&path)?;
+    let run = find_run(&journal, args.run.as_deref())?;
+    let events = journal.events(&run.id)?;
+    let state = run_state(&events);
+    if state == RunState::Finished {
+        println!("run {} already finished; nothing to resume", run.id);
+        return Ok(exit::OK);
+    }
+    let inventory = Inventory::from_snapshot(&run.inventory)?;
+    let workflow = Workflow::parse(&format!("<workflow of run {}>", run.id), &run.workflow)?;
+    let secrets = Secrets::load(inventory.secrets.as_deref())?;
+    session::lock(&journal, &run, &inventory, args.connect.break_lock)?;
+    let append = |node: Option<&str>, pass: Option<&str>, phase: &str, detail| {
+        journal.append(
+            &run.id,
+            &NewEvent { node: node.map(str::to_string), pass: pass.map(str::to_string), phase: phase.into(), kind: EventKind::Info, detail, reverts: None },
+        )
+    };
+    match state {
+        RunState::Running => {
+            // The previous process ended without journaling why: it was killed or crashed.
+            append(None, None, RUN_PHASE, json!({"event": "interrupted", "signal": null, "detected": "at resume: the previous process ended without a word (killed, crashed or lost its terminal)", "last_seq": events.last().map(|e| e.seq)}))?;
+        }
+        RunState::Failed => {
+            // A retry starts the failed node's pass again from the beginning; every phase
+            // is safe to repeat and the backup made earlier is kept.
+            for pass in &workflow.passes {
+                for node in &inventory.nodes {
+                    let m = replay(&events, &node.name, &pass.name, workflow.drain_before_restart);
+                    if matches!(m.state(), State::RolledBack {} | State::Failed {}) {
+                        append(Some(&node.name), Some(&pass.name), "retry", json!({"event": "retry", "was": crate::workflow::node::phase_name(m.state())}))?;
+                    }
+                }
+            }
+        }
+        RunState::Interrupted | RunState::Finished => {}
+    }
+    append(None, None, RUN_PHASE, json!({"event": "resumed", "pid": std::process::id(), "host": session::hostname(), "user": session::username(), "previous_state": format!("{state:?}").to_lowercase()}))?;
+    eprintln!("resuming run {} of cluster `{}`", run.id, inventory.cluster);
+    session::drive(&journal, run, &inventory, &workflow, &secrets, &args.connect)
+}

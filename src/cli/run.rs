@@ -1,0 +1,133 @@
+//! `ringmaster run -i INV [--yes]`: show the plan, ask, then start a new run.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+
+use serde_json::json;
+
+use super::session::{self, ConnectArgs};
+use crate::driver::RUN_PHASE;
+use crate::error::{CommandError, exit};
+use crate::inventory::Inventory;
+use crate::journal::{EventKind, Journal, NewEvent, NewRun};
+use crate::secrets::{MASK, Secrets};
+use crate::workflow::Workflow;
+
+/// Start a rollout: both passes over every node, one node at a time.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The inventory (cluster.toml)
+    #[arg(short = 'i', long, value_name = "INV")]
+    pub inventory: PathBuf,
+    /// A workflow file instead of the built-in internode-tls workflow
+    #[arg(long, value_name = "FILE")]
+    pub workflow: Option<PathBuf>,
+    /// Do not ask for confirmation (for scripts)
+    #[arg(long)]
+    pub yes: bool,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+pub fn cmd_run(journal: Option<PathBuf>, args: &RunArgs) -> Result<i32, CommandError> {
+    let inventory = Inventory::load(&args.inventory)?;
+    let workflow = Workflow::load(args.workflow.as_deref())?;
+    let secrets = Secrets::load(inventory.secrets.as_deref())?;
+    // Every pass must render for every node before anything starts: a missing secret or
+    // template is found now, not after half the cluster was restarted.
+    for pass in &workflow.passes {
+        for node in &inventory.nodes {
+            pass.render(node, &secrets)?;
+        }
+    }
+    let journal_path = super::journal_path(journal);
+    eprint!("{}", plan(&inventory, &workflow, &journal_path));
+    if !args.yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(CommandError::usage("standard input is not a terminal, so the plan cannot be confirmed")
+                .hinted("pass `--yes` to run without confirmation"));
+        }
+        eprint!("Proceed? [y/N] ");
+        let _ = std::io::stderr().flush();
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            eprintln!("nothing was done");
+            return Ok(exit::OK);
+        }
+    }
+    let journal = Journal::open(&journal_path)?;
+    start(&journal, &args.inventory, &inventory, &workflow, &secrets, &args.connect)
+}
+
+/// Creates a run in the journal and drives it (shared with `demo`).
+pub fn start(
+    journal: &Journal,
+    inventory_path: &std::path::Path,
+    inventory: &Inventory,
+    workflow: &Workflow,
+    secrets: &Secrets,
+    connect: &ConnectArgs,
+) -> Result<i32, CommandError> {
+    let run = journal.create_run(&NewRun {
+        cluster: inventory.cluster.clone(),
+        operator: session::username(),
+        host: session::hostname(),
+        pid: std::process::id(),
+        command: std::env::args().collect::<Vec<_>>().join(" "),
+        inventory_path: std::fs::canonicalize(inventory_path).unwrap_or(inventory_path.into()).display().to_string(),
+        inventory: inventory.snapshot(),
+        workflow: workflow.source.clone(),
+    })?;
+    let started = json!({
+        "event": "started",
+        "workflow": workflow.name,
+        "passes": workflow.passes.iter().map(|p| &p.name).collect::<Vec<_>>(),
+        "nodes": inventory.nodes.iter().map(|n| &n.name).collect::<Vec<_>>(),
+    });
+    journal.append(&run.id, &NewEvent { node: None, pass: None, phase: RUN_PHASE.into(), kind: EventKind::Enter, detail: started, reverts: None })?;
+    if let Err(e) = session::lock(journal, &run, inventory, connect.break_lock) {
+        journal.append(
+            &run.id,
+            &NewEvent { node: None, pass: None, phase: RUN_PHASE.into(), kind: EventKind::Fail, detail: json!({"event": "refused", "error": e.message}), reverts: None },
+        )?;
+        return Err(e);
+    }
+    eprintln!("run {} started (journal {})", run.id, journal.path().map(|p| p.display().to_string()).unwrap_or_default());
+    session::drive(journal, run, inventory, workflow, secrets, connect)
+}
+
+/// Returns the plan shown before a run: order of nodes and what each pass sets.
+pub fn plan(inventory: &Inventory, workflow: &Workflow, journal: &std::path::Path) -> String {
+    let mut out = format!(
+        "ringmaster will run workflow `{}` on cluster `{}` ({} nodes), journal {}\n",
+        workflow.name,
+        inventory.cluster,
+        inventory.nodes.len(),
+        journal.display()
+    );
+    let order = inventory.nodes.iter().map(|n| n.name.as_str()).collect::<Vec<_>>().join(" -> ");
+    for pass in &workflow.passes {
+        let settings = pass
+            .settings
+            .iter()
+            .map(|(k, v)| {
+                let shown = match v.as_str() {
+                    Some(s) if s.contains("{secret:") => MASK.to_string(),
+                    Some(s) => s.to_string(),
+                    None => v.to_string(),
+                };
+                format!("{k}={shown}")
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        out.push_str(&format!("  pass `{}`: {order}\n    sets {settings}\n", pass.name));
+    }
+    out.push_str(&format!(
+        "  each node: backup{}, edit, {}restart, wait until UN everywhere (up to {}), verify system.log\n",
+        workflow.backup_suffix,
+        if workflow.drain_before_restart { "nodetool drain, " } else { "" },
+        humantime::format_duration(workflow.await_un_timeout)
+    ));
+    out
+}

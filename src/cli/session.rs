@@ -1,0 +1,253 @@
+//! What `run` and `resume` share: connecting to the nodes, taking the cluster lock,
+//! driving the run under signal handling, and reporting how it ended.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use serde_json::json;
+
+use crate::driver::{Driver, RUN_PHASE, RunOutcome, StopFlag};
+use crate::error::{CommandError, ErrorKind, exit};
+use crate::inventory::{Inventory, TransportKind};
+use crate::journal::{EventKind, Journal, LockHolder, NewEvent, Run};
+use crate::secrets::Secrets;
+use crate::transport::Transport;
+use crate::transport::local::Local;
+use crate::ui::Ui;
+use crate::workflow::Workflow;
+
+/// Options shared by `run` and `resume`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ConnectArgs {
+    /// Take over the cluster lock of a run whose process is gone
+    #[arg(long)]
+    pub break_lock: bool,
+    /// Accept unknown SSH host keys (adds them to known_hosts); changed keys are still refused
+    #[arg(long)]
+    pub accept_new_host_keys: bool,
+}
+
+/// Returns this machine's host name.
+pub fn hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates on success.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return "unknown".into();
+    }
+    let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
+/// Returns the operator's user name.
+pub fn username() -> String {
+    std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| {
+        // SAFETY: getuid never fails.
+        format!("uid{}", unsafe { libc::getuid() })
+    })
+}
+
+/// Returns now as unix milliseconds.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// Formats unix milliseconds as an RFC 3339 UTC time.
+pub fn format_ms(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_else(|| ms.to_string())
+}
+
+/// Opens a transport to every node.
+pub async fn connect(inventory: &Inventory, args: &ConnectArgs) -> Result<BTreeMap<String, Transport>, CommandError> {
+    let mut transports = BTreeMap::new();
+    for node in &inventory.nodes {
+        let t = match node.transport {
+            TransportKind::Local => Transport::Local(Local::new(&node.name)),
+            TransportKind::Ssh => {
+                let target = crate::transport::ssh::SshTarget {
+                    host: node.name.clone(),
+                    destination: node.ssh.clone(),
+                    ssh_config: node.ssh_config.clone(),
+                    known_hosts: node.known_hosts.clone(),
+                    accept_new_host_keys: args.accept_new_host_keys,
+                    control_dir: None,
+                    sudo: node.sudo,
+                    max_concurrent: 8,
+                    connect_timeout: std::time::Duration::from_secs(15),
+                };
+                let ssh = crate::transport::ssh::Ssh::connect(&target).await.map_err(|e| {
+                    CommandError::failed(e).hinted(format!("check `ssh {}` by hand, then run the command again", node.ssh))
+                })?;
+                Transport::Ssh(ssh)
+            }
+        };
+        transports.insert(node.name.clone(), t);
+    }
+    Ok(transports)
+}
+
+fn holder_alive(h: &LockHolder) -> bool {
+    h.host == hostname() && Path::new(&format!("/proc/{}", h.pid)).exists()
+}
+
+/// Takes the cluster lock for `run`, or explains who holds it.
+pub fn lock(journal: &Journal, run: &Run, inventory: &Inventory, break_lock: bool) -> Result<(), CommandError> {
+    let me = LockHolder {
+        run_id: run.id.clone(),
+        fingerprint: inventory.fingerprint(),
+        pid: std::process::id(),
+        host: hostname(),
+        user: username(),
+        acquired_at: now_ms(),
+    };
+    if let Some(h) = journal.lock_holder(&inventory.cluster)? {
+        let alive = holder_alive(&h);
+        let ours_and_gone = h.run_id == run.id && !alive;
+        if alive && h.pid != me.pid {
+            return Err(CommandError::new(
+                ErrorKind::Locked,
+                format!(
+                    "cluster `{}` is locked by run {} (pid {} on {}, user {}, since {})",
+                    inventory.cluster, h.run_id, h.pid, h.host, h.user, format_ms(h.acquired_at)
+                ),
+            )
+            .hinted("wait for that run to finish, or stop it (Ctrl-C stops it at the next safe point)"));
+        }
+        if !ours_and_gone && !break_lock {
+            return Err(CommandError::new(
+                ErrorKind::Locked,
+                format!(
+                    "cluster `{}` is locked by run {} (pid {} on {}, user {}, since {}), whose process is gone",
+                    inventory.cluster, h.run_id, h.pid, h.host, h.user, format_ms(h.acquired_at)
+                ),
+            )
+            .hinted(format!("`ringmaster resume {}` continues that run", h.run_id))
+            .hinted("or pass `--break-lock` to take the lock over (journaled)"));
+        }
+        let broken = journal.break_lock(&inventory.cluster)?;
+        journal.append(
+            &run.id,
+            &NewEvent {
+                node: None,
+                pass: None,
+                phase: RUN_PHASE.into(),
+                kind: EventKind::Info,
+                detail: json!({"event": "lock_taken_over", "previous_holder": broken.map(|b| json!({"run": b.run_id.to_string(), "pid": b.pid, "host": b.host, "user": b.user, "since": b.acquired_at})), "explicit": break_lock}),
+                reverts: None,
+            },
+        )?;
+    }
+    journal.acquire_lock(&inventory.cluster, &me)?;
+    Ok(())
+}
+
+/// Drives `run` to its end under signal handling and reports the outcome.
+pub fn drive(
+    journal: &Journal,
+    run: Run,
+    inventory: &Inventory,
+    workflow: &Workflow,
+    secrets: &Secrets,
+    args: &ConnectArgs,
+) -> Result<i32, CommandError> {
+    let rt = super::runtime()?;
+    let ui = Ui::new();
+    let stop = Arc::new(StopFlag::default());
+    let run_id = run.id.clone();
+    let result = rt.block_on(async {
+        install_signal_handlers(stop.clone());
+        let transports = connect(inventory, args).await?;
+        let mut driver = Driver::new(journal, run, inventory, workflow, secrets, transports, &ui, stop)
+            .map_err(CommandError::failed)?;
+        driver.execute().await.map_err(CommandError::failed)
+    });
+    ui.finish();
+    let outcome = match result {
+        Ok(o) => o,
+        Err(e) => {
+            let _ = journal.release_lock(&inventory.cluster, &run_id);
+            return Err(e.hinted(format!("`ringmaster resume {run_id}` continues from where it stopped")));
+        }
+    };
+    let end = |kind, detail| {
+        journal.append(&run_id, &NewEvent { node: None, pass: None, phase: RUN_PHASE.into(), kind, detail, reverts: None })
+    };
+    let code = match &outcome {
+        RunOutcome::Done => {
+            end(EventKind::Ok, json!({"event": "finished"}))?;
+            println!("run {run_id} finished: every node completed every pass ({})", pass_list(workflow));
+            println!("see it with `ringmaster status {run_id}`");
+            exit::OK
+        }
+        RunOutcome::Interrupted { signal } => {
+            eprintln!("error: run {run_id} stopped by {signal} at a safe point");
+            eprintln!("Hint: `ringmaster resume {run_id}` continues from where it stopped");
+            exit::INTERRUPTED
+        }
+        RunOutcome::Failed { node, pass, state, evidence } => {
+            end(EventKind::Fail, json!({"event": "failed", "node": node, "pass": pass, "state": state}))?;
+            report_failure(&run_id.to_string(), node, pass, state, evidence, secrets);
+            exit::FAILED
+        }
+    };
+    journal.release_lock(&inventory.cluster, &run_id)?;
+    Ok(code)
+}
+
+fn pass_list(workflow: &Workflow) -> String {
+    workflow.passes.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+fn report_failure(run: &str, node: &str, pass: &str, state: &str, evidence: &[serde_json::Value], secrets: &Secrets) {
+    let what = if state == "rolled_back" {
+        format!("node `{node}` failed in pass `{pass}` and was rolled back; no further node was touched")
+    } else {
+        format!("node `{node}` failed in pass `{pass}` and could not be rolled back: it needs an operator")
+    };
+    let mut text = format!("error: {what}\n");
+    for e in evidence {
+        let phase = e["phase"].as_str().unwrap_or("?");
+        let d = &e["detail"];
+        if let Some(msg) = d.get("error").and_then(|m| m.as_str()) {
+            text.push_str(&format!("  {phase}: {msg}\n"));
+        }
+        for ev in d.get("evidence").and_then(|v| v.as_array()).into_iter().flatten() {
+            if let Some(line) = ev.get("line").and_then(|l| l.as_str()) {
+                text.push_str(&format!("    | {line}\n"));
+            }
+            for c in ev.get("context").and_then(|v| v.as_array()).into_iter().flatten().take(6) {
+                text.push_str(&format!("    | {}\n", c.as_str().unwrap_or("")));
+            }
+        }
+        if let Some(views) = d.get("views").and_then(|v| v.as_object()) {
+            for (from, seen) in views {
+                text.push_str(&format!("    nodetool status on {from}: {}\n", seen.as_str().unwrap_or("")));
+            }
+        }
+    }
+    text.push_str(&format!("Hint: fix the cause on `{node}`, then `ringmaster resume {run}` retries it\n"));
+    text.push_str(&format!("Hint: `ringmaster status {run}` shows every node's phase"));
+    eprintln!("{}", secrets.redact(&text));
+}
+
+fn install_signal_handlers(stop: Arc<StopFlag>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    for (kind, name) in [
+        (SignalKind::interrupt(), "SIGINT"),
+        (SignalKind::terminate(), "SIGTERM"),
+        (SignalKind::hangup(), "SIGHUP"),
+    ] {
+        let stop = stop.clone();
+        if let Ok(mut s) = signal(kind) {
+            tokio::spawn(async move {
+                if s.recv().await.is_some() {
+                    stop.request(name);
+                }
+            });
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! `ringmaster status [RUN] [--json]`: where a run stands, node by node, pass by pass.
+
+use std::path::PathBuf;
+
+use serde_json::json;
+
+use super::resume::find_run;
+use super::session::format_ms;
+use crate::driver::{replay, run_state};
+use crate::error::{CommandError, exit};
+use crate::inventory::Inventory;
+use crate::journal::Journal;
+use crate::workflow::Workflow;
+use crate::workflow::node::phase_name;
+
+/// Show each node's phase in each pass of a run.
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// The run id (or a unique prefix); default: the newest run
+    pub run: Option<String>,
+    /// Print JSON instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn cmd_status(journal: Option<PathBuf>, args: &StatusArgs) -> Result<i32, CommandError> {
+    let path = super::journal_path(journal);
+    if !path.exists() {
+        return Err(CommandError::usage(format!("no journal at `{}`", path.display()))
+            .hinted("name the journal with `--journal PATH`"));
+    }
+    let journal = Journal::open(&path)?;
+    let run = find_run(&journal, args.run.as_deref())?;
+    let events = journal.events(&run.id)?;
+    let inventory = Inventory::from_snapshot(&run.inventory)?;
+    let workflow = Workflow::parse(&format!("<workflow of run {}>", run.id), &run.workflow)?;
+    let state = format!("{:?}", run_state(&events)).to_lowercase();
+    let nodes: Vec<_> = inventory
+        .nodes
+        .iter()
+        .map(|n| {
+            let passes: serde_json::Map<String, serde_json::Value> = workflow
+                .passes
+                .iter()
+                .map(|p| (p.name.clone(), json!(phase_name(replay(&events, &n.name, &p.name, workflow.drain_before_restart).state()))))
+                .collect();
+            json!({"node": n.name, "address": n.address, "passes": passes})
+        })
+        .collect();
+    if args.json {
+        let out = json!({
+            "run": run.id.to_string(),
+            "cluster": run.cluster,
+            "started_at": format_ms(run.started_at),
+            "operator": run.operator,
+            "host": run.host,
+            "state": state,
+            "events": events.len(),
+            "nodes": nodes,
+        });
+        println!("{}", serde_json::to_string_pretty(&out).expect("BUG: json"));
+        return Ok(exit::OK);
+    }
+    println!("run      {}", run.id);
+    println!("cluster  {}", run.cluster);
+    println!("started  {} by {}@{}", format_ms(run.started_at), run.operator, run.host);
+    println!("state    {state} ({} journal events)", events.len());
+    println!();
+    let mut header = format!("{:<16}", "NODE");
+    for p in &workflow.passes {
+        header.push_str(&format!("{:<20}", p.name.to_uppercase()));
+    }
+    println!("{}", header.trim_end());
+    for n in &nodes {
+        let mut line = format!("{:<16}", n["node"].as_str().unwrap_or(""));
+        for p in &workflow.passes {
+            line.push_str(&format!("{:<20}", n["passes"][&p.name].as_str().unwrap_or("")));
+        }
+        println!("{}", line.trim_end());
+    }
+    Ok(exit::OK)
+}

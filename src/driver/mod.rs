@@ -1,0 +1,402 @@
+//! The driver runs the node machines of a run, pass by pass and node by node.
+//!
+//! For every step it (1) journals the intent (`enter`, with whatever a repeat of the
+//! step needs, such as the log offset before a restart), (2) acts on the node, (3)
+//! journals the outcome (`ok` or `fail` with evidence) and (4) feeds the outcome to the
+//! node's machine ([`crate::workflow::node`]), which decides the next phase. Nothing
+//! touches a node before its intent is committed.
+//!
+//! Resume is the same loop: each machine is rebuilt by replaying the journaled outcomes,
+//! and a phase with an `enter` but no outcome is run again; every phase is safe to
+//! repeat (see [`phases`]). The first failure stops scheduling: no further node starts.
+
+mod health;
+mod phases;
+
+pub use health::{judge_un, View};
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use serde_json::{Value as Json, json};
+
+use crate::cassandra::log::LogPatterns;
+use crate::inventory::{Inventory, Node};
+use crate::journal::{Event, EventKind, Journal, JournalError, NewEvent, Run};
+use crate::secrets::Secrets;
+use crate::transport::Transport;
+use crate::ui::Ui;
+use crate::workflow::node::{self, Event as MachineEvent, State};
+use crate::workflow::{Pass, Workflow};
+
+/// The phase name of run-level events.
+pub const RUN_PHASE: &str = "run";
+
+/// How a run (or the part of it this process ran) ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunOutcome {
+    /// Every node finished every pass.
+    Done,
+    /// A node failed; `state` is `rolled_back` or `failed` (operator needed).
+    Failed { node: String, pass: String, state: String, evidence: Vec<Json> },
+    /// A signal asked us to stop; the run stopped at a safe point.
+    Interrupted { signal: String },
+}
+
+/// What a driver step can fail with, other than a failed phase (which is an outcome).
+#[derive(Debug, thiserror::Error)]
+pub enum DriverError {
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error("no transport for node `{0}` (BUG)")]
+    NoTransport(String),
+}
+
+/// Everything a run needs.
+pub struct Driver<'a> {
+    pub journal: &'a Journal,
+    pub run: Run,
+    pub inventory: &'a Inventory,
+    pub workflow: &'a Workflow,
+    pub secrets: &'a Secrets,
+    pub transports: std::collections::BTreeMap<String, Transport>,
+    pub ui: &'a Ui,
+    /// Set by the signal handler; checked at safe points.
+    pub stop: Arc<StopFlag>,
+    events: Vec<Event>,
+    patterns: LogPatterns,
+    crash: CrashPoints,
+}
+
+/// A stop request from a signal.
+#[derive(Default)]
+pub struct StopFlag {
+    requested: AtomicBool,
+    signal: std::sync::Mutex<String>,
+}
+
+impl StopFlag {
+    /// Records that `signal` asked the run to stop.
+    pub fn request(&self, signal: &str) {
+        *self.signal.lock().expect("BUG: poisoned") = signal.to_string();
+        self.requested.store(true, Ordering::SeqCst);
+    }
+    /// Returns the signal's name when a stop was requested.
+    pub fn requested(&self) -> Option<String> {
+        self.requested.load(Ordering::SeqCst).then(|| self.signal.lock().expect("BUG: poisoned").clone())
+    }
+}
+
+/// Test-only fault injection: `RINGMASTER_TEST_CRASH_AT=N` SIGKILLs this process at the
+/// N-th crash point (after every journal commit and after every action, before its
+/// outcome is journaled), so tests can prove that resume works from every point.
+struct CrashPoints {
+    at: Option<u64>,
+    count: AtomicU64,
+}
+
+impl CrashPoints {
+    fn from_env() -> CrashPoints {
+        CrashPoints {
+            at: std::env::var("RINGMASTER_TEST_CRASH_AT").ok().and_then(|v| v.parse().ok()),
+            count: AtomicU64::new(0),
+        }
+    }
+
+    fn point(&self, label: &str) {
+        let n = self.count.fetch_add(1, Ordering::SeqCst) + 1;
+        if std::env::var_os("RINGMASTER_TEST_CRASH_TRACE").is_some() {
+            eprintln!("crash-point {n}: {label}");
+        }
+        if self.at == Some(n) {
+            // SAFETY: kill(2) on our own pid with SIGKILL has no memory-safety concerns.
+            unsafe {
+                libc::kill(libc::getpid(), libc::SIGKILL);
+            }
+        }
+    }
+}
+
+/// The outcome of one phase, before it is journaled.
+pub(crate) enum PhaseResult {
+    Ok(Json),
+    Fail(Json),
+}
+
+impl<'a> Driver<'a> {
+    /// Returns a driver for `run`, loading the journal's events for it.
+    pub fn new(
+        journal: &'a Journal,
+        run: Run,
+        inventory: &'a Inventory,
+        workflow: &'a Workflow,
+        secrets: &'a Secrets,
+        transports: std::collections::BTreeMap<String, Transport>,
+        ui: &'a Ui,
+        stop: Arc<StopFlag>,
+    ) -> Result<Driver<'a>, DriverError> {
+        let events = journal.events(&run.id)?;
+        let patterns = LogPatterns::new(&workflow.log.success, &workflow.log.errors, &workflow.log.boot)
+            .expect("BUG: workflow patterns were validated at load");
+        Ok(Driver {
+            journal,
+            run,
+            inventory,
+            workflow,
+            secrets,
+            transports,
+            ui,
+            stop,
+            events,
+            patterns,
+            crash: CrashPoints::from_env(),
+        })
+    }
+
+    /// Returns the journaled events of the run, as this driver knows them.
+    pub fn events(&self) -> &[Event] {
+        &self.events
+    }
+
+    /// Appends an event (details are redacted once more, as defence in depth).
+    pub(crate) fn append(
+        &mut self,
+        node: Option<&str>,
+        pass: Option<&str>,
+        phase: &str,
+        kind: EventKind,
+        detail: Json,
+    ) -> Result<Event, DriverError> {
+        let detail = redact_json(self.secrets, detail);
+        let ev = self.journal.append(
+            &self.run.id,
+            &NewEvent {
+                node: node.map(str::to_string),
+                pass: pass.map(str::to_string),
+                phase: phase.to_string(),
+                kind,
+                detail,
+                reverts: None,
+            },
+        )?;
+        self.events.push(ev.clone());
+        self.crash.point(&format!("after journaling {} {} {} {}", node.unwrap_or("-"), pass.unwrap_or("-"), phase, kind));
+        Ok(ev)
+    }
+
+    /// Runs (or resumes) the whole workflow until done, failed or interrupted.
+    pub async fn execute(&mut self) -> Result<RunOutcome, DriverError> {
+        let inventory = self.inventory;
+        let workflow = self.workflow;
+        for (pass_index, pass) in workflow.passes.iter().enumerate() {
+            for (position, node) in inventory.nodes.iter().enumerate() {
+                let mut machine = replay(&self.events, &node.name, &pass.name, workflow.drain_before_restart);
+                if matches!(machine.state(), State::Done {}) {
+                    continue;
+                }
+                if matches!(machine.state(), State::RolledBack {} | State::Failed {}) {
+                    return Ok(self.failed_outcome(node, pass, machine.state()));
+                }
+                loop {
+                    let state = *machine.state();
+                    if node::is_terminal(&state) {
+                        break;
+                    }
+                    if interruptible(&state)
+                        && let Some(signal) = self.stop.requested() {
+                            self.append(None, None, RUN_PHASE, EventKind::Info, json!({"event": "interrupted", "signal": signal, "node": node.name, "pass": pass.name, "next_phase": node::phase_name(&state)}))?;
+                            return Ok(RunOutcome::Interrupted { signal });
+                        }
+                    let phase = node::phase_name(&state);
+                    let ctx = phases::StepCtx { node, pass, pass_index, position };
+                    let ok = self.step(&ctx, phase).await?;
+                    machine.handle(if ok { &MachineEvent::PhaseSucceeded } else { &MachineEvent::PhaseFailed });
+                }
+                let end = *machine.state();
+                if !matches!(end, State::Done {}) {
+                    return Ok(self.failed_outcome(node, pass, &end));
+                }
+                self.ui.line(&format!("[{}] {}: done", pass.name, node.name));
+            }
+            self.ui.line(&format!("[{}] pass complete on all {} nodes", pass.name, inventory.nodes.len()));
+        }
+        Ok(RunOutcome::Done)
+    }
+
+    fn failed_outcome(&self, node: &Node, pass: &Pass, state: &State) -> RunOutcome {
+        let evidence = self
+            .events
+            .iter()
+            .filter(|e| e.kind == EventKind::Fail && e.node.as_deref() == Some(&node.name) && e.pass.as_deref() == Some(&pass.name))
+            .map(|e| json!({"phase": e.phase, "detail": e.detail}))
+            .collect();
+        RunOutcome::Failed { node: node.name.clone(), pass: pass.name.clone(), state: node::phase_name(state).into(), evidence }
+    }
+
+    /// Journals intent, runs one phase, journals the outcome. Returns whether it succeeded.
+    async fn step(&mut self, ctx: &phases::StepCtx<'_>, phase: &str) -> Result<bool, DriverError> {
+        let node = ctx.node;
+        let pass = ctx.pass;
+        if phase == "pending" {
+            // Scheduling a node is a decision, not an action: one `ok` records it.
+            self.append(Some(&node.name), Some(&pass.name), phase, EventKind::Ok, json!({"position": ctx.position + 1, "of": self.inventory.nodes.len()}))?;
+            return Ok(true);
+        }
+        let repeat = open_enter(&self.events, &node.name, &pass.name, phase).cloned();
+        let intent = self.intent(ctx, phase, repeat.as_ref()).await;
+        let mut enter_detail = intent;
+        if repeat.is_some() {
+            enter_detail["repeat"] = json!(true);
+        }
+        self.ui.status(&format!("[{}] {}: {phase}", pass.name, node.name));
+        self.append(Some(&node.name), Some(&pass.name), phase, EventKind::Enter, enter_detail.clone())?;
+        let is_repeat = repeat.is_some();
+        let first_enter = repeat.map(|e| e.detail).unwrap_or(enter_detail);
+        let result = self.act(ctx, phase, &first_enter, is_repeat).await?;
+        self.crash.point(&format!("after acting {} {} {}", node.name, pass.name, phase));
+        let (kind, detail, ok) = match result {
+            PhaseResult::Ok(d) => (EventKind::Ok, d, true),
+            PhaseResult::Fail(d) => (EventKind::Fail, d, false),
+        };
+        self.ui.line(&format!("[{}] {}: {phase} {}", pass.name, node.name, if ok { "ok" } else { "FAILED" }));
+        self.append(Some(&node.name), Some(&pass.name), phase, kind, detail)?;
+        Ok(ok)
+    }
+
+    pub(crate) fn transport(&self, node: &str) -> Result<&Transport, DriverError> {
+        self.transports.get(node).ok_or_else(|| DriverError::NoTransport(node.into()))
+    }
+}
+
+/// Phases during which a stop request waits: the node is between a restart and proof
+/// that it is healthy again, or a rollback is under way.
+fn interruptible(state: &State) -> bool {
+    !matches!(
+        state,
+        State::AwaitUn {} | State::VerifyLog {} | State::Rollback {} | State::RollbackRestart {} | State::RollbackAwaitUn {} | State::RollbackVerify {}
+    )
+}
+
+/// Where a run stands, from its run-level events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunState {
+    /// Started or resumed, and no end journaled: running now, or its process died.
+    Running,
+    /// Stopped by a signal at a safe point.
+    Interrupted,
+    /// A node failed (rolled back, or needs an operator).
+    Failed,
+    /// Every node completed every pass.
+    Finished,
+}
+
+/// Returns the state of a run from its journal.
+pub fn run_state(events: &[Event]) -> RunState {
+    let mut state = RunState::Running;
+    for e in events.iter().filter(|e| e.phase == RUN_PHASE && e.node.is_none()) {
+        state = match (e.kind, e.detail.get("event").and_then(Json::as_str)) {
+            (EventKind::Ok, _) => RunState::Finished,
+            (EventKind::Fail, _) => RunState::Failed,
+            (EventKind::Info, Some("interrupted")) => RunState::Interrupted,
+            (EventKind::Info, Some("resumed")) => RunState::Running,
+            _ => state,
+        };
+    }
+    state
+}
+
+/// Rebuilds the machine of `node` in `pass` from the journal.
+pub fn replay(events: &[Event], node: &str, pass: &str, drain: bool) -> statig::blocking::StateMachine<node::NodeMachine> {
+    let mut machine = node::new_machine(drain);
+    for e in events.iter().filter(|e| e.node.as_deref() == Some(node) && e.pass.as_deref() == Some(pass)) {
+        match e.kind {
+            EventKind::Info if e.phase == "retry" => machine = node::new_machine(drain),
+            EventKind::Ok if e.phase == node::phase_name(machine.state()) => machine.handle(&MachineEvent::PhaseSucceeded),
+            EventKind::Fail if e.phase == node::phase_name(machine.state()) => machine.handle(&MachineEvent::PhaseFailed),
+            _ => {}
+        }
+    }
+    machine
+}
+
+/// Returns the first `enter` of `phase` that has no outcome yet (an interrupted step).
+fn open_enter<'e>(events: &'e [Event], node: &str, pass: &str, phase: &str) -> Option<&'e Event> {
+    let mut open = None;
+    for e in events.iter().filter(|e| e.node.as_deref() == Some(node) && e.pass.as_deref() == Some(pass)) {
+        match e.kind {
+            EventKind::Enter if e.phase == phase
+                && open.is_none() => {
+                    open = Some(e);
+                }
+            EventKind::Ok | EventKind::Fail => open = None,
+            EventKind::Info if e.phase == "retry" => open = None,
+            _ => {}
+        }
+    }
+    open
+}
+
+/// Returns `detail` with every secret value masked, recursively.
+fn redact_json(secrets: &Secrets, detail: Json) -> Json {
+    match detail {
+        Json::String(s) => Json::String(secrets.redact(&s)),
+        Json::Array(a) => Json::Array(a.into_iter().map(|v| redact_json(secrets, v)).collect()),
+        Json::Object(o) => Json::Object(o.into_iter().map(|(k, v)| (k, redact_json(secrets, v))).collect()),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::RunId;
+
+    fn ev(seq: i64, phase: &str, kind: EventKind) -> Event {
+        Event {
+            run_id: RunId("r".into()),
+            seq,
+            at: seq,
+            node: Some("n1".into()),
+            pass: Some("optional".into()),
+            phase: phase.into(),
+            kind,
+            detail: json!({}),
+            reverts: None,
+        }
+    }
+
+    #[test]
+    fn replay_lands_on_the_interrupted_phase_and_open_enter_finds_its_first_intent() {
+        use EventKind::*;
+        let events = vec![
+            ev(1, "pending", Ok),
+            ev(2, "backup", Enter),
+            ev(3, "backup", Ok),
+            ev(4, "edit", Enter),
+            ev(5, "edit", Ok),
+            ev(6, "restart", Enter),
+            ev(7, "restart", Enter),
+        ];
+        let m = replay(&events, "n1", "optional", false);
+        assert_eq!(node::phase_name(m.state()), "restart");
+        assert_eq!(open_enter(&events, "n1", "optional", "restart").unwrap().seq, 6);
+        assert!(open_enter(&events, "n1", "optional", "edit").is_none());
+        assert_eq!(node::phase_name(replay(&events, "n1", "enforce", false).state()), "pending");
+    }
+
+    #[test]
+    fn replay_restarts_the_machine_on_retry() {
+        use EventKind::*;
+        let mut events = vec![ev(1, "pending", Ok), ev(2, "backup", Enter), ev(3, "backup", Fail)];
+        assert_eq!(node::phase_name(replay(&events, "n1", "optional", true).state()), "failed");
+        events.push(ev(4, "retry", Info));
+        assert_eq!(node::phase_name(replay(&events, "n1", "optional", true).state()), "pending");
+    }
+
+    #[test]
+    fn redaction_reaches_nested_strings() {
+        let secrets = Secrets::parse(std::path::Path::new("s"), "keystore_password = \"hunter2\"\n").unwrap();
+        let out = redact_json(&secrets, json!({"a": ["x hunter2 y"], "b": {"c": "hunter2"}}));
+        assert!(!out.to_string().contains("hunter2"));
+    }
+}

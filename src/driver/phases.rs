@@ -1,0 +1,378 @@
+//! What each phase does on a node, and why each one is safe to run again.
+//!
+//! | phase | action | safe to repeat because |
+//! |---|---|---|
+//! | backup | copy cassandra.yaml to `<config><suffix>`, never overwriting | an existing backup is accepted only when its hash is the one journaled (or, for an interrupted first attempt, the current file's) |
+//! | edit | render the pass, edit `server_encryption_options`, write atomically | the editor is idempotent: a file that already matches is left alone |
+//! | drain | `nodetool drain` | draining a drained node is a no-op |
+//! | restart | the restart command | a repeat first looks for a boot in system.log after the journaled offset |
+//! | await_un | poll `nodetool status` on every node until the node is UN everywhere | a read |
+//! | verify_log | scan system.log from the restart's offset | a read |
+//! | rollback | put back the backup (first pass) or the previous pass's values | writes known bytes atomically |
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value as Json, json};
+
+use super::{Driver, DriverError, PhaseResult, health};
+use crate::cassandra::log::scan;
+use crate::cassandra::yaml::{self, EditOptions};
+use crate::inventory::Node;
+use crate::journal::EventKind;
+use crate::transport::{Transport, TransportError, sha256_hex};
+use crate::workflow::Pass;
+
+/// Which node, pass and position a step is for.
+pub(crate) struct StepCtx<'a> {
+    pub node: &'a Node,
+    pub pass: &'a Pass,
+    pub pass_index: usize,
+    pub position: usize,
+}
+
+fn fail_transport(e: &TransportError) -> PhaseResult {
+    PhaseResult::Fail(json!({"error": e.to_string()}))
+}
+
+/// Returns the complete lines of `bytes` (an unterminated last line is still being written).
+fn complete_text(bytes: &[u8]) -> String {
+    let end = bytes.iter().rposition(|b| *b == b'\n').map(|i| i + 1).unwrap_or(0);
+    String::from_utf8_lossy(&bytes[..end]).into_owned()
+}
+
+impl Driver<'_> {
+    /// Returns what a phase's `enter` records: whatever a repeat of the phase needs.
+    pub(crate) async fn intent(&self, ctx: &StepCtx<'_>, phase: &str, repeat: Option<&crate::journal::Event>) -> Json {
+        let node = ctx.node;
+        match phase {
+            "restart" | "rollback_restart" => {
+                if let Some(first) = repeat {
+                    return json!({"log_offset": first.detail.get("log_offset").cloned().unwrap_or(json!(0))});
+                }
+                let offset = match self.transport(&node.name) {
+                    Ok(t) => t.stat(&node.log_path).await.ok().flatten().map(|s| s.size).unwrap_or(0),
+                    Err(_) => 0,
+                };
+                json!({"log_offset": offset, "command": node.restart_command})
+            }
+            "backup" => json!({"backup": self.backup_path(node)}),
+            "edit" | "rollback" => json!({"config": node.config_path}),
+            "drain" => json!({"command": format!("{} drain", node.nodetool_command)}),
+            _ => json!({}),
+        }
+    }
+
+    pub(crate) fn backup_path(&self, node: &Node) -> String {
+        format!("{}{}", node.config_path, self.workflow.backup_suffix)
+    }
+
+    /// Returns the journaled SHA-256 of `node`'s backup, if this run made or adopted it.
+    fn journaled_backup_sha(&self, node: &str) -> Option<String> {
+        self.events
+            .iter()
+            .filter(|e| e.node.as_deref() == Some(node) && e.phase == "backup" && e.kind == EventKind::Ok)
+            .find_map(|e| e.detail.get("sha256").and_then(Json::as_str).map(str::to_string))
+    }
+
+    /// Runs `phase` on the node. Transport problems are phase failures, not errors.
+    pub(crate) async fn act(&self, ctx: &StepCtx<'_>, phase: &str, first_enter: &Json, repeat: bool) -> Result<PhaseResult, DriverError> {
+        let t = self.transport(&ctx.node.name)?.clone();
+        let result = match phase {
+            "backup" => self.backup(ctx, &t).await,
+            "edit" => self.edit(ctx, &t, ctx.pass).await,
+            "drain" => self.command(&t, &format!("{} drain", ctx.node.nodetool_command)).await,
+            "restart" | "rollback_restart" => self.restart(ctx, &t, first_enter, repeat).await,
+            "await_un" => self.await_un(ctx, "restart").await,
+            "rollback_await_un" => self.await_un(ctx, "rollback_restart").await,
+            "verify_log" => self.verify_log(ctx, &t, "restart", true).await,
+            "rollback_verify" => self.verify_log(ctx, &t, "rollback_restart", ctx.pass_index > 0).await,
+            "rollback" => self.rollback(ctx, &t).await,
+            other => unreachable!("BUG: no action for phase `{other}`"),
+        };
+        Ok(result.unwrap_or_else(|e| fail_transport(&e)))
+    }
+
+    async fn backup(&self, ctx: &StepCtx<'_>, t: &Transport) -> Result<PhaseResult, TransportError> {
+        let node = ctx.node;
+        let backup = self.backup_path(node);
+        let config = t.read_file(&node.config_path, 0).await?;
+        let config_sha = sha256_hex(&config);
+        let journaled = self.journaled_backup_sha(&node.name);
+        match t.stat(&backup).await? {
+            Some(existing) => {
+                let ours = match &journaled {
+                    Some(sha) => *sha == existing.sha256,
+                    // A first attempt that made the backup and died before journaling it:
+                    // the backup then equals the untouched config.
+                    None => ctx.pass_index == 0 && existing.sha256 == config_sha,
+                };
+                if ours {
+                    Ok(PhaseResult::Ok(json!({"backup": backup, "sha256": existing.sha256, "size": existing.size, "existing": true})))
+                } else {
+                    Ok(PhaseResult::Fail(json!({
+                        "error": format!("`{backup}` already exists on `{}` and is not this run's backup (sha256 {}); it is never overwritten", node.name, existing.sha256),
+                        "hint": format!("move it aside after checking it, then run `ringmaster resume`"),
+                    })))
+                }
+            }
+            None if journaled.is_some() => Ok(PhaseResult::Fail(json!({
+                "error": format!("the backup `{backup}` made by this run is gone from `{}`", node.name),
+            }))),
+            None => {
+                t.create_file_new(&backup, &config, Some(&node.config_path)).await?;
+                let made = t.stat(&backup).await?;
+                match made {
+                    Some(s) if s.sha256 == config_sha => {
+                        Ok(PhaseResult::Ok(json!({"backup": backup, "sha256": s.sha256, "size": s.size, "existing": false})))
+                    }
+                    other => Ok(PhaseResult::Fail(json!({
+                        "error": format!("the backup `{backup}` on `{}` does not match the original after copying", node.name),
+                        "found_sha256": other.map(|s| s.sha256),
+                        "expected_sha256": config_sha,
+                    }))),
+                }
+            }
+        }
+    }
+
+    async fn edit(&self, ctx: &StepCtx<'_>, t: &Transport, pass: &Pass) -> Result<PhaseResult, TransportError> {
+        let node = ctx.node;
+        let settings = match pass.render(node, self.secrets) {
+            Ok(s) => s,
+            Err(e) => return Ok(PhaseResult::Fail(json!({"error": e.to_string()}))),
+        };
+        let current = t.read_file(&node.config_path, 0).await?;
+        let edit = match yaml::edit_server_encryption(&node.config_path, &current, &settings, &EditOptions { release: None }) {
+            Ok(e) => e,
+            Err(e) => return Ok(PhaseResult::Fail(json!({"error": e.to_string()}))),
+        };
+        let secrets = self.secrets.values();
+        let diff = yaml::masked_diff(&node.config_path, &current, &edit.bytes, &secrets);
+        if edit.changed {
+            t.write_file_atomic(&node.config_path, &edit.bytes, 0o644).await?;
+        }
+        Ok(PhaseResult::Ok(json!({
+            "changed": edit.changed,
+            "values": pass.name,
+            "before_sha256": sha256_hex(&current),
+            "after_sha256": sha256_hex(&edit.bytes),
+            "release": format!("{:?}", edit.release),
+            "diff": diff,
+        })))
+    }
+
+    async fn command(&self, t: &Transport, command: &str) -> Result<PhaseResult, TransportError> {
+        let out = t.run(command, None, self.workflow.command_timeout).await?;
+        let detail = json!({
+            "command": command,
+            "exit": out.status,
+            "stdout": tail(&out.stdout_str(), 20),
+            "stderr": tail(&out.stderr_str(), 20),
+        });
+        Ok(if out.success() { PhaseResult::Ok(detail) } else { PhaseResult::Fail(detail) })
+    }
+
+    async fn restart(&self, ctx: &StepCtx<'_>, t: &Transport, first_enter: &Json, repeat: bool) -> Result<PhaseResult, TransportError> {
+        let node = ctx.node;
+        // The offset of the FIRST intent: a boot after it is a boot caused by this step.
+        let offset = first_enter.get("log_offset").and_then(Json::as_u64).unwrap_or(0);
+        if repeat {
+            // The step was interrupted: did the node already boot after the intent?
+            let deadline = Instant::now() + node.boot_grace;
+            loop {
+                if let Some(line) = self.boot_since(t, &node.log_path, offset).await? {
+                    return Ok(PhaseResult::Ok(json!({"already_booted": true, "boot_line": line, "log_offset": offset})));
+                }
+                if Instant::now() >= deadline {
+                    break;
+                }
+                tokio::time::sleep(self.workflow.poll_interval.min(node.boot_grace)).await;
+            }
+        }
+        let mut result = self.command(t, &node.restart_command).await?;
+        if let PhaseResult::Ok(d) = &mut result {
+            d["log_offset"] = json!(offset);
+        }
+        Ok(result)
+    }
+
+    /// Returns the first boot line in the node's log after `offset`, if any.
+    async fn boot_since(&self, t: &Transport, log_path: &str, offset: u64) -> Result<Option<String>, TransportError> {
+        let bytes = match t.read_file(log_path, 0).await {
+            Ok(b) => b,
+            Err(TransportError::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let text = complete_text(log_since(&bytes, offset));
+        let boot = regex::Regex::new(&self.workflow.log.boot).expect("BUG: validated");
+        Ok(text.lines().find(|l| boot.is_match(l)).map(str::to_string))
+    }
+
+    async fn await_un(&self, ctx: &StepCtx<'_>, restart_phase: &str) -> Result<PhaseResult, TransportError> {
+        let started = Instant::now();
+        let deadline = started + self.workflow.await_un_timeout;
+        let offset = self.restart_offset(ctx, restart_phase);
+        let target_transport = self.transport(&ctx.node.name).map_err(|e| TransportError::Io {
+            host: ctx.node.name.clone(),
+            op: "find transport for",
+            path: String::new(),
+            detail: e.to_string(),
+        })?;
+        let mut polls = 0u32;
+        loop {
+            polls += 1;
+            let views = self.collect_views().await;
+            let judgement = health::judge_un(&ctx.node.address, &self.inventory.nodes, &views);
+            if judgement.un {
+                return Ok(PhaseResult::Ok(json!({
+                    "elapsed_ms": started.elapsed().as_millis() as u64,
+                    "polls": polls,
+                    "views": judgement.summary,
+                })));
+            }
+            // A node that failed to start will never be UN: stop waiting at once.
+            if let Ok(bytes) = target_transport.read_file(&ctx.node.log_path, 0).await {
+                let text = complete_text(log_since(&bytes, offset));
+                let found = scan(&text, &self.patterns);
+                if !found.errors.is_empty() {
+                    return Ok(PhaseResult::Fail(json!({
+                        "error": format!("`{}` logged errors after its restart", ctx.node.name),
+                        "evidence": found.errors.iter().map(evidence_json).collect::<Vec<_>>(),
+                        "views": judgement.summary,
+                    })));
+                }
+            }
+            if Instant::now() >= deadline {
+                return Ok(PhaseResult::Fail(json!({
+                    "error": format!(
+                        "`{}` was not UN in the view of every node within {}",
+                        ctx.node.name,
+                        humantime::format_duration(self.workflow.await_un_timeout)
+                    ),
+                    "views": judgement.summary,
+                    "polls": polls,
+                })));
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            tokio::time::sleep(self.workflow.poll_interval.min(left)).await;
+        }
+    }
+
+    /// Returns the log offset before the latest successful `phase` (a restart) of this
+    /// node and pass: only log lines after it count.
+    fn restart_offset(&self, ctx: &StepCtx<'_>, phase: &str) -> u64 {
+        self.events
+            .iter()
+            .rev()
+            .filter(|e| e.node.as_deref() == Some(&ctx.node.name) && e.pass.as_deref() == Some(&ctx.pass.name))
+            .find(|e| e.phase == phase && e.kind == EventKind::Ok)
+            .and_then(|e| e.detail.get("log_offset").and_then(Json::as_u64))
+            .unwrap_or(0)
+    }
+
+    /// Asks every node for `nodetool status`, concurrently.
+    async fn collect_views(&self) -> Vec<health::View> {
+        let timeout = self.workflow.command_timeout.min(Duration::from_secs(60));
+        let futures = self.inventory.nodes.iter().map(|n| async move {
+            let result = match self.transports.get(&n.name) {
+                None => Err("no transport".to_string()),
+                Some(t) => match t.run(&format!("{} status", n.nodetool_command), None, timeout).await {
+                    Ok(out) if out.success() => crate::cassandra::status::parse_status(&out.stdout_str()).map_err(|e| e.to_string()),
+                    Ok(out) => Err(format!("exit {:?}: {}", out.status, out.stderr_str().trim())),
+                    Err(e) => Err(e.to_string()),
+                },
+            };
+            health::View { from: n.name.clone(), result }
+        });
+        futures::future::join_all(futures).await
+    }
+
+    async fn verify_log(&self, ctx: &StepCtx<'_>, t: &Transport, restart_phase: &str, need_success: bool) -> Result<PhaseResult, TransportError> {
+        let node = ctx.node;
+        let offset = self.restart_offset(ctx, restart_phase);
+        let bytes = t.read_file(&node.log_path, 0).await?;
+        let rotated = (bytes.len() as u64) < offset;
+        let text = complete_text(log_since(&bytes, offset));
+        let found = scan(&text, &self.patterns);
+        let mut problems = Vec::new();
+        if found.boots == 0 {
+            problems.push(format!("no boot of `{}` in {} after the restart", node.name, node.log_path));
+        }
+        if need_success && found.success_lines.is_empty() {
+            problems.push(format!("`{}` never logged `{}` after the restart", node.name, self.workflow.log.success.trim()));
+        }
+        let listener_line = text.lines().rev().find(|l| l.contains("Listening on ")).map(str::to_string);
+        if restart_phase == "restart"
+            && let Some(re) = &ctx.pass.listener {
+                let re = regex::Regex::new(re).expect("BUG: validated");
+                if !listener_line.as_deref().is_some_and(|l| re.is_match(l)) {
+                    problems.push(format!(
+                        "the storage listener of `{}` does not match `{}` (found: {})",
+                        node.name,
+                        re.as_str(),
+                        listener_line.as_deref().unwrap_or("no listener line")
+                    ));
+                }
+            }
+        if !found.errors.is_empty() {
+            problems.push(format!("`{}` logged {} error line(s) after the restart", node.name, found.errors.len()));
+        }
+        let detail = json!({
+            "log": node.log_path,
+            "from_offset": if rotated { 0 } else { offset },
+            "rotated": rotated,
+            "success_line": found.success_lines.last(),
+            "listener_line": listener_line,
+            "evidence": found.errors.iter().map(evidence_json).collect::<Vec<_>>(),
+        });
+        if problems.is_empty() {
+            Ok(PhaseResult::Ok(detail))
+        } else {
+            let mut detail = detail;
+            detail["error"] = json!(problems.join("; "));
+            Ok(PhaseResult::Fail(detail))
+        }
+    }
+
+    async fn rollback(&self, ctx: &StepCtx<'_>, t: &Transport) -> Result<PhaseResult, TransportError> {
+        let node = ctx.node;
+        if ctx.pass_index == 0 {
+            let backup = self.backup_path(node);
+            let bytes = t.read_file(&backup, 0).await?;
+            let sha = sha256_hex(&bytes);
+            if let Some(expected) = self.journaled_backup_sha(&node.name)
+                && expected != sha {
+                    return Ok(PhaseResult::Fail(json!({
+                        "error": format!("the backup `{backup}` on `{}` changed since it was made (sha256 {sha}, journaled {expected}); not restoring it", node.name),
+                    })));
+                }
+            t.write_file_atomic(&node.config_path, &bytes, 0o644).await?;
+            Ok(PhaseResult::Ok(json!({"restored_from": backup, "sha256": sha})))
+        } else {
+            // A later pass puts the previous pass's values back.
+            let previous = &self.workflow.passes[ctx.pass_index - 1];
+            match self.edit(ctx, t, previous).await? {
+                PhaseResult::Ok(mut d) => {
+                    d["restored_values_of"] = json!(previous.name);
+                    Ok(PhaseResult::Ok(d))
+                }
+                fail => Ok(fail),
+            }
+        }
+    }
+}
+
+fn log_since(bytes: &[u8], offset: u64) -> &[u8] {
+    // A log shorter than the offset was rotated: everything in it is new.
+    if (bytes.len() as u64) < offset { bytes } else { &bytes[offset as usize..] }
+}
+
+fn evidence_json(e: &crate::cassandra::log::Evidence) -> Json {
+    json!({"line": e.line, "context": e.context})
+}
+
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+

@@ -1,0 +1,250 @@
+//! The per-node phase machine of one pass, as a pure transition function.
+//!
+//! ```text
+//!  pending ─▶ backup ─▶ edit ─▶ [drain] ─▶ restart ─▶ await_un ─▶ verify_log ─▶ done
+//!     │         │        │  └──────── changed (any failure) ───────────┘
+//!     └─────────┴────────┴─▶ failed          │
+//!                                            ▼
+//!              rollback ─▶ rollback_restart ─▶ rollback_await_un ─▶ rollback_verify ─▶ rolled_back
+//!                 └──────────── any failure ──────────────────────────────▶ failed
+//! ```
+//!
+//! The machine is statig in blocking mode with no I/O in any handler: the driver journals
+//! the intent to run the current phase, runs it, journals the outcome and only then feeds
+//! the outcome back here as an event. Resume replays the journaled outcomes through a
+//! fresh machine, so the machine's state is always derived from the journal, never stored.
+//! A failure before `edit` has written anything needs no rollback (nothing changed on the
+//! node); a failure after it does, and a failure during rollback needs an operator.
+
+use statig::prelude::*;
+
+/// What happened to the phase the machine is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// The phase completed (journaled `ok`).
+    PhaseSucceeded,
+    /// The phase failed (journaled `fail`).
+    PhaseFailed,
+}
+
+/// Shared storage of a node's machine: the workflow's options that shape the path.
+#[derive(Debug, Default, Clone)]
+pub struct NodeMachine {
+    /// Run `nodetool drain` before the restart.
+    pub drain: bool,
+}
+
+#[state_machine(initial = "State::pending()", state(derive(Debug, Clone, Copy, PartialEq, Eq)))]
+impl NodeMachine {
+    #[state]
+    fn pending(event: &Event) -> Outcome<State> {
+        match event {
+            Event::PhaseSucceeded => Transition(State::backup()),
+            Event::PhaseFailed => Transition(State::failed()),
+        }
+    }
+
+    #[state]
+    fn backup(event: &Event) -> Outcome<State> {
+        match event {
+            Event::PhaseSucceeded => Transition(State::edit()),
+            Event::PhaseFailed => Transition(State::failed()),
+        }
+    }
+
+    /// An edit is atomic: when it fails, the file is still the original.
+    #[state]
+    fn edit(&self, event: &Event) -> Outcome<State> {
+        match event {
+            Event::PhaseSucceeded if self.drain => Transition(State::drain()),
+            Event::PhaseSucceeded => Transition(State::restart()),
+            Event::PhaseFailed => Transition(State::failed()),
+        }
+    }
+
+    #[state(superstate = "changed")]
+    fn drain(event: &Event) -> Outcome<State> {
+        match event {
+            Event::PhaseSucceeded => Transition(State::restart()),
+            Event::PhaseFailed => Super,
+        }
+    }
+
+    #[state(superstate = "changed")]
+    fn restart(event: &Event) -> Outcome<State> {
+        match event {
+            Event::PhaseSucceeded => Transition(State::await_un()),
+            Event::PhaseFailed => Super,
+        }
+    }
+
+    #[state(superstate = "changed")]
+    fn await_un(event: &Event) -> Outcome<State> {
+        match event {
+            Event::PhaseSucceeded => Transition(State::verify_log()),
+            Event::PhaseFailed => Super,
+        }
+    }
+
+    #[state(superstate = "changed")]
+    fn verify_log(event: &Event) -> Outcome<State> {
+        match event {
+            Event::PhaseSucceeded => Transition(State::done()),
+            Event::PhaseFailed => Super,
+        }
+    }
+
+    /// Every phase after the edit fails into a rollback: the node's file has changed.
+    #[superstate]
+    fn changed(event: &Event) -> Outcome<State> {
+        match event {
+            Event::PhaseFailed => Transition(State::rollback()),
+            Event::PhaseSucceeded => Handled,
+        }
+    }
+
+    #[state]
+    fn done(event: &Event) -> Outcome<State> {
+        let _ = event;
+        Handled
+    }
+
+    #[state(superstate = "rolling_back")]
+    fn rollback(event: &Event) -> Outcome<State> {
+        match event {
+            Event::PhaseSucceeded => Transition(State::rollback_restart()),
+            Event::PhaseFailed => Super,
+        }
+    }
+
+    #[state(superstate = "rolling_back")]
+    fn rollback_restart(event: &Event) -> Outcome<State> {
+        match event {
+            Event::PhaseSucceeded => Transition(State::rollback_await_un()),
+            Event::PhaseFailed => Super,
+        }
+    }
+
+    #[state(superstate = "rolling_back")]
+    fn rollback_await_un(event: &Event) -> Outcome<State> {
+        match event {
+            Event::PhaseSucceeded => Transition(State::rollback_verify()),
+            Event::PhaseFailed => Super,
+        }
+    }
+
+    #[state(superstate = "rolling_back")]
+    fn rollback_verify(event: &Event) -> Outcome<State> {
+        match event {
+            Event::PhaseSucceeded => Transition(State::rolled_back()),
+            Event::PhaseFailed => Super,
+        }
+    }
+
+    /// A rollback that fails leaves the node to an operator.
+    #[superstate]
+    fn rolling_back(event: &Event) -> Outcome<State> {
+        match event {
+            Event::PhaseFailed => Transition(State::failed()),
+            Event::PhaseSucceeded => Handled,
+        }
+    }
+
+    #[state]
+    fn rolled_back(event: &Event) -> Outcome<State> {
+        let _ = event;
+        Handled
+    }
+
+    #[state]
+    fn failed(event: &Event) -> Outcome<State> {
+        let _ = event;
+        Handled
+    }
+}
+
+/// The phase a state stands for, as journaled (`phase` column).
+pub fn phase_name(state: &State) -> &'static str {
+    match state {
+        State::Pending {} => "pending",
+        State::Backup {} => "backup",
+        State::Edit {} => "edit",
+        State::Drain {} => "drain",
+        State::Restart {} => "restart",
+        State::AwaitUn {} => "await_un",
+        State::VerifyLog {} => "verify_log",
+        State::Done {} => "done",
+        State::Rollback {} => "rollback",
+        State::RollbackRestart {} => "rollback_restart",
+        State::RollbackAwaitUn {} => "rollback_await_un",
+        State::RollbackVerify {} => "rollback_verify",
+        State::RolledBack {} => "rolled_back",
+        State::Failed {} => "failed",
+    }
+}
+
+/// Returns true for states in which the machine stops: done, rolled_back, failed.
+pub fn is_terminal(state: &State) -> bool {
+    matches!(state, State::Done {} | State::RolledBack {} | State::Failed {})
+}
+
+/// Returns a machine for one node and pass, positioned at `pending`.
+pub fn new_machine(drain: bool) -> StateMachine<NodeMachine> {
+    NodeMachine { drain }.state_machine()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn walk(drain: bool, events: &[Event]) -> Vec<&'static str> {
+        let mut m = new_machine(drain);
+        let mut seen = vec![phase_name(m.state())];
+        for e in events {
+            m.handle(e);
+            seen.push(phase_name(m.state()));
+        }
+        seen
+    }
+
+    use Event::{PhaseFailed as F, PhaseSucceeded as S};
+
+    #[test]
+    fn happy_path_with_and_without_drain() {
+        assert_eq!(
+            walk(true, &[S, S, S, S, S, S, S]),
+            ["pending", "backup", "edit", "drain", "restart", "await_un", "verify_log", "done"]
+        );
+        assert_eq!(walk(false, &[S, S, S, S, S, S]), ["pending", "backup", "edit", "restart", "await_un", "verify_log", "done"]);
+    }
+
+    #[test]
+    fn failure_before_the_edit_needs_no_rollback() {
+        assert_eq!(walk(true, &[S, F]), ["pending", "backup", "failed"]);
+        assert_eq!(walk(true, &[S, S, F]), ["pending", "backup", "edit", "failed"]);
+    }
+
+    #[test]
+    fn failure_after_the_edit_rolls_back() {
+        for failing_at in 3..=6 {
+            let mut events = vec![S; failing_at];
+            events.push(F);
+            let seen = walk(true, &events);
+            assert_eq!(*seen.last().unwrap(), "rollback", "failure after {:?}", seen);
+        }
+        let seen = walk(false, &[S, S, S, S, F, S, S, S, S]);
+        assert_eq!(
+            seen[5..],
+            ["rollback", "rollback_restart", "rollback_await_un", "rollback_verify", "rolled_back"]
+        );
+    }
+
+    #[test]
+    fn failed_rollback_needs_an_operator_and_terminal_states_stay() {
+        let seen = walk(false, &[S, S, S, F, S, F, S, F]);
+        assert_eq!(seen[3..], ["restart", "rollback", "rollback_restart", "failed", "failed", "failed"]);
+        assert!(is_terminal(&State::Failed {}));
+        assert!(is_terminal(&State::Done {}));
+        assert!(!is_terminal(&State::Restart {}));
+    }
+}
