@@ -87,20 +87,20 @@ impl StopFlag {
     }
 }
 
-/// Test-only fault injection: `RINGMASTER_TEST_CRASH_AT=N` SIGKILLs this process at the
-/// N-th crash point (after every journal commit and after every action, before its
-/// outcome is journaled), so tests can prove that resume works from every point.
+/// Test-only fault injection: `RINGMASTER_TEST_CRASH_AT` names a crash point, either by
+/// number (the N-th point reached) or by its label (`after journaling node2 optional
+/// restart enter`, `after acting node2 optional restart`), and this process SIGKILLs
+/// itself there. Points sit after every journal commit and after every action, before its
+/// outcome is journaled, so tests can prove that resume works from every one of them.
+/// `RINGMASTER_TEST_CRASH_TRACE=1` prints every point reached.
 struct CrashPoints {
-    at: Option<u64>,
+    at: Option<String>,
     count: AtomicU64,
 }
 
 impl CrashPoints {
     fn from_env() -> CrashPoints {
-        CrashPoints {
-            at: std::env::var("RINGMASTER_TEST_CRASH_AT").ok().and_then(|v| v.parse().ok()),
-            count: AtomicU64::new(0),
-        }
+        CrashPoints { at: std::env::var("RINGMASTER_TEST_CRASH_AT").ok(), count: AtomicU64::new(0) }
     }
 
     fn point(&self, label: &str) {
@@ -108,7 +108,11 @@ impl CrashPoints {
         if std::env::var_os("RINGMASTER_TEST_CRASH_TRACE").is_some() {
             eprintln!("crash-point {n}: {label}");
         }
-        if self.at == Some(n) {
+        let hit = match &self.at {
+            None => false,
+            Some(at) => at.parse::<u64>().map(|k| k == n).unwrap_or_else(|_| at == label),
+        };
+        if hit {
             // SAFETY: kill(2) on our own pid with SIGKILL has no memory-safety concerns.
             unsafe {
                 libc::kill(libc::getpid(), libc::SIGKILL);

@@ -1,0 +1,29 @@
+//! Rules about the code itself that a reviewer would otherwise have to remember.
+
+use std::path::Path;
+
+fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            walk(&path, out);
+        } else {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn journal_events_are_never_updated_or_deleted() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    walk(&root.join("src"), &mut files);
+    walk(&root.join("migrations"), &mut files);
+    let re = regex::Regex::new(r"(?i)\b(UPDATE|DELETE\s+FROM)\s+events\b").unwrap();
+    let offenders: Vec<String> = files
+        .iter()
+        .filter(|p| re.is_match(&std::fs::read_to_string(p).unwrap_or_default()))
+        .map(|p| p.display().to_string())
+        .collect();
+    assert!(offenders.is_empty(), "UPDATE/DELETE of journal events in {offenders:?}");
+}

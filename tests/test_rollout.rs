@@ -1,0 +1,152 @@
+//! The whole two-pass rollout on the local sandbox: it completes, it survives SIGKILL at
+//! several points and resumes without skipping or repeating work, and the journal says so.
+
+mod common;
+
+use common::{Sandbox, events, run};
+use ringmaster::journal::EventKind;
+
+const PHASES: [&str; 7] = ["pending", "backup", "edit", "drain", "restart", "await_un", "verify_log"];
+
+fn boots(sandbox: &Sandbox, node: &str) -> usize {
+    std::fs::read_to_string(sandbox.log(node)).unwrap().lines().filter(|l| l.contains("Configuration location: ")).count()
+}
+
+/// Every node done in both passes, enforce values live, backups identical to `originals`.
+fn assert_completed(sandbox: &Sandbox, originals: &[Vec<u8>]) {
+    let status = sandbox.status_json();
+    assert_eq!(status["state"], "finished", "{status:#}");
+    for node in status["nodes"].as_array().unwrap() {
+        assert_eq!(node["passes"]["optional"], "done", "{node}");
+        assert_eq!(node["passes"]["enforce"], "done", "{node}");
+    }
+    let secrets = sandbox.secrets_text();
+    for (i, node) in sandbox.nodes.iter().enumerate() {
+        let block = sandbox.server_encryption(node);
+        assert_eq!(block["internode_encryption"], "all", "{node}");
+        assert_eq!(block["optional"], false, "{node}");
+        assert_eq!(block["require_client_auth"], true, "{node}");
+        assert_eq!(block["store_type"], "PKCS12", "{node}");
+        let keystore = block["keystore"].as_str().unwrap();
+        assert!(keystore.ends_with(&format!("/nodes/{node}/etc/cassandra/ssl/{node}-keystore.p12")), "{keystore}");
+        let password = block["keystore_password"].as_str().unwrap();
+        assert!(secrets.contains(&format!("\"{password}\"")), "the node got the secrets file's keystore password");
+        let backup = std::fs::read(sandbox.backup(node)).expect("backup exists");
+        assert!(backup == originals[i], "backup of {node} is byte-identical to the original");
+    }
+}
+
+/// For every node and pass, the `ok` phases are exactly the whole path, once each.
+fn assert_no_phase_skipped(sandbox: &Sandbox) {
+    let events = events(&sandbox.journal());
+    for node in &sandbox.nodes {
+        for pass in ["optional", "enforce"] {
+            let oks: Vec<&str> = events
+                .iter()
+                .filter(|e| e.node.as_deref() == Some(node.as_str()) && e.pass.as_deref() == Some(pass) && e.kind == EventKind::Ok)
+                .map(|e| e.phase.as_str())
+                .collect();
+            assert_eq!(oks, PHASES, "{node} {pass}");
+        }
+    }
+}
+
+#[test]
+fn run_completes_both_passes_on_three_nodes() {
+    let sandbox = Sandbox::new(3, "0s");
+    let originals = sandbox.read_configs();
+    let boots_before: Vec<usize> = sandbox.nodes.iter().map(|n| boots(&sandbox, n)).collect();
+    let out = run(sandbox.cmd(&["run", "--yes", "-i"]).arg(sandbox.inventory()));
+    assert_eq!(out.status.code(), Some(0));
+    assert_completed(&sandbox, &originals);
+    assert_no_phase_skipped(&sandbox);
+    for (i, node) in sandbox.nodes.iter().enumerate() {
+        assert_eq!(boots(&sandbox, node), boots_before[i] + 2, "{node} restarted once per pass");
+        let log = std::fs::read_to_string(sandbox.log(node)).unwrap();
+        let last_listener = log.lines().rev().find(|l| l.contains("Listening on ")).unwrap();
+        assert!(last_listener.ends_with("encryption: encrypted(jdk)") || last_listener.contains("encryption: encrypted("), "{last_listener}");
+    }
+    // The enforce pass starts only when every node finished the optional pass.
+    let events = events(&sandbox.journal());
+    let last_optional = events.iter().filter(|e| e.pass.as_deref() == Some("optional")).map(|e| e.seq).max().unwrap();
+    let first_enforce = events.iter().filter(|e| e.pass.as_deref() == Some("enforce")).map(|e| e.seq).min().unwrap();
+    assert!(last_optional < first_enforce);
+    // Intent first: every `ok`/`fail` of a node phase follows its `enter`.
+    for (i, e) in events.iter().enumerate() {
+        if e.node.is_some() && e.phase != "pending" && matches!(e.kind, EventKind::Ok | EventKind::Fail) {
+            let prev = &events[i - 1];
+            assert!(prev.kind == EventKind::Enter && prev.phase == e.phase && prev.node == e.node, "{e:?} after {prev:?}");
+        }
+    }
+}
+
+#[test]
+fn demo_runs_the_whole_job() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    let journal = tmp.path().join("demo.db");
+    let out = run(common::ringmaster().args(["demo", "--nodes", "3", "--start-delay", "0s", "--dir"]).arg(&dir).arg("--journal").arg(&journal));
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains(&journal.display().to_string()), "demo prints the journal path");
+    let status = run(common::ringmaster().args(["status", "--json", "--journal"]).arg(&journal));
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["state"], "finished");
+    assert_eq!(status["nodes"].as_array().unwrap().len(), 3);
+}
+
+/// SIGKILL the run at `point` (a crash-point label), resume, and check the end state.
+fn kill_and_resume(point: &str) {
+    let sandbox = Sandbox::new(3, "0s");
+    let originals = sandbox.read_configs();
+    let boots_before: Vec<usize> = sandbox.nodes.iter().map(|n| boots(&sandbox, n)).collect();
+    let out = run(sandbox.cmd(&["run", "--yes", "-i"]).arg(sandbox.inventory()).env("RINGMASTER_TEST_CRASH_AT", point));
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(out.status.signal(), Some(9), "killed at `{point}`");
+    let out = run(&mut sandbox.cmd(&["resume"]));
+    assert_eq!(out.status.code(), Some(0), "resume after `{point}`");
+    assert_completed(&sandbox, &originals);
+    assert_no_phase_skipped(&sandbox);
+    for (i, node) in sandbox.nodes.iter().enumerate() {
+        assert_eq!(boots(&sandbox, node), boots_before[i] + 2, "{node}: one restart per pass, none repeated (`{point}`)");
+    }
+    let events = events(&sandbox.journal());
+    let run_info: Vec<&str> = events
+        .iter()
+        .filter(|e| e.node.is_none() && e.kind == EventKind::Info)
+        .filter_map(|e| e.detail["event"].as_str())
+        .collect();
+    assert!(run_info.contains(&"interrupted") && run_info.contains(&"resumed"), "{run_info:?}");
+    // Resuming a finished run says so and succeeds.
+    let again = run(&mut sandbox.cmd(&["resume"]));
+    assert_eq!(again.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&again.stdout).contains("already finished"));
+}
+
+#[test]
+fn sigkill_just_after_a_restart_intent_is_journaled() {
+    kill_and_resume("after journaling node2 optional restart enter");
+}
+
+#[test]
+fn sigkill_mid_restart_after_the_command_ran() {
+    kill_and_resume("after acting node2 optional restart");
+}
+
+#[test]
+fn sigkill_between_the_passes() {
+    kill_and_resume("after journaling node3 optional verify_log ok");
+}
+
+#[test]
+fn sigkill_mid_enforce_pass_after_the_edit() {
+    kill_and_resume("after acting node1 enforce edit");
+}
+
+#[test]
+fn resume_without_a_run_fails_and_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = run(common::ringmaster().args(["resume", "--journal"]).arg(tmp.path().join("none.db")));
+    assert_ne!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no run to resume"));
+}
