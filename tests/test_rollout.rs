@@ -66,6 +66,22 @@ fn run_completes_both_passes_on_three_nodes() {
         let last_listener = log.lines().rev().find(|l| l.contains("Listening on ")).unwrap();
         assert!(last_listener.ends_with("encryption: encrypted(jdk)") || last_listener.contains("encryption: encrypted("), "{last_listener}");
     }
+    // Passwords reach the nodes' config files and nowhere else.
+    let passwords: Vec<String> = sandbox
+        .secrets_text()
+        .lines()
+        .filter_map(|l| l.split_once('=').map(|(_, v)| v.trim().trim_matches('"').to_string()))
+        .filter(|v| !v.is_empty())
+        .collect();
+    assert_eq!(passwords.len(), 2, "keystore and truststore password");
+    let mut journal_bytes = std::fs::read(sandbox.journal()).unwrap();
+    journal_bytes.extend(std::fs::read(sandbox.journal().with_extension("db-wal")).unwrap_or_default());
+    for p in &passwords {
+        let needle = p.as_bytes();
+        assert!(!journal_bytes.windows(needle.len()).any(|w| w == needle), "a password is in the journal");
+        assert!(!String::from_utf8_lossy(&out.stdout).contains(p.as_str()));
+        assert!(!String::from_utf8_lossy(&out.stderr).contains(p.as_str()));
+    }
     // The enforce pass starts only when every node finished the optional pass.
     let events = events(&sandbox.journal());
     let last_optional = events.iter().filter(|e| e.pass.as_deref() == Some("optional")).map(|e| e.seq).max().unwrap();
@@ -149,4 +165,44 @@ fn resume_without_a_run_fails_and_says_so() {
     let out = run(common::ringmaster().args(["resume", "--journal"]).arg(tmp.path().join("none.db")));
     assert_ne!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no run to resume"));
+}
+
+#[test]
+fn sigint_stops_at_a_safe_point_and_resume_finishes() {
+    let sandbox = Sandbox::new(3, "1s");
+    let originals = sandbox.read_configs();
+    let mut child = sandbox
+        .cmd(&["run", "--yes", "-i"])
+        .arg(sandbox.inventory())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Poll the journal (with a deadline) until node1 is waiting to be UN, then interrupt.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        assert!(std::time::Instant::now() < deadline, "node1 never reached await_un");
+        let seen = sandbox.journal().exists()
+            && std::panic::catch_unwind(|| events(&sandbox.journal())).ok().is_some_and(|evs| {
+                evs.iter().any(|e| e.node.as_deref() == Some("node1") && e.phase == "await_un" && e.kind == EventKind::Enter)
+            });
+        if seen {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50)); // poll interval, not synchronisation
+    }
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", String::from_utf8_lossy(&out.stderr));
+    let evs = events(&sandbox.journal());
+    let interrupted = evs.iter().find(|e| e.node.is_none() && e.detail["event"] == "interrupted").expect("journaled");
+    assert_eq!(interrupted.detail["signal"], "SIGINT");
+    // The safe point came after node1 was proven healthy, before node2 was touched.
+    assert!(evs.iter().any(|e| e.node.as_deref() == Some("node1") && e.phase == "verify_log" && e.kind == EventKind::Ok));
+    assert!(!evs.iter().any(|e| e.node.as_deref() == Some("node2") && e.kind == EventKind::Enter));
+    let out = run(&mut sandbox.cmd(&["resume"]));
+    assert_eq!(out.status.code(), Some(0));
+    assert_completed(&sandbox, &originals);
 }
