@@ -206,3 +206,33 @@ fn sigint_stops_at_a_safe_point_and_resume_finishes() {
     assert_eq!(out.status.code(), Some(0));
     assert_completed(&sandbox, &originals);
 }
+
+#[test]
+fn rollback_of_a_completed_run_restores_every_node_byte_for_byte() {
+    let sandbox = Sandbox::new(3, "0s");
+    let originals = sandbox.read_configs();
+    let boots_before: Vec<usize> = sandbox.nodes.iter().map(|n| boots(&sandbox, n)).collect();
+    assert_eq!(run(sandbox.cmd(&["run", "--yes", "-i"]).arg(sandbox.inventory())).status.code(), Some(0));
+    let out = run(&mut sandbox.cmd(&["rollback", "--yes"]));
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(sandbox.read_configs(), originals, "every config is the original again");
+    for (i, node) in sandbox.nodes.iter().enumerate() {
+        assert_eq!(boots(&sandbox, node), boots_before[i] + 3, "{node}: two passes and one rollback restart");
+        assert!(std::fs::read(sandbox.backup(node)).unwrap() == originals[i], "the backup is kept");
+    }
+    let status = sandbox.status_json();
+    assert_eq!(status["state"], "undone");
+    // Newest first, and each restore names the edit it reverts.
+    let evs = events(&sandbox.journal());
+    let restores: Vec<&ringmaster::journal::Event> =
+        evs.iter().filter(|e| e.pass.as_deref() == Some("undo") && e.phase == "rollback" && e.kind == EventKind::Ok).collect();
+    assert_eq!(restores.iter().map(|e| e.node.as_deref().unwrap()).collect::<Vec<_>>(), ["node3", "node2", "node1"]);
+    for r in restores {
+        let reverted = evs.iter().find(|e| Some(e.seq) == r.reverts).expect("reverts an event");
+        assert_eq!((reverted.phase.as_str(), reverted.kind, reverted.node.as_deref()), ("edit", EventKind::Ok, r.node.as_deref()));
+    }
+    // A second rollback has nothing to do.
+    let again = run(&mut sandbox.cmd(&["rollback", "--yes"]));
+    assert_eq!(again.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&again.stdout).contains("already rolled back"));
+}

@@ -4,6 +4,7 @@ mod demo;
 mod inspect;
 mod render;
 mod resume;
+mod rollback;
 mod run;
 pub mod sandbox;
 mod session;
@@ -32,6 +33,7 @@ enum Command {
     Demo(demo::DemoArgs),
     Run(run::RunArgs),
     Resume(resume::ResumeArgs),
+    Rollback(rollback::RollbackArgs),
     Status(status::StatusArgs),
     Render(render::RenderArgs),
     #[command(subcommand)]
@@ -54,6 +56,7 @@ pub fn run() -> i32 {
         Command::Demo(args) => demo::cmd_demo(journal, &args),
         Command::Run(args) => run::cmd_run(journal, &args),
         Command::Resume(args) => resume::cmd_resume(journal, &args),
+        Command::Rollback(args) => rollback::cmd_rollback(journal, &args),
         Command::Status(args) => status::cmd_status(journal, &args),
         Command::Render(args) => render::cmd_render(&args),
         Command::Inspect(cmd) => inspect::cmd_inspect(&cmd),

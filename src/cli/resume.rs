@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use serde_json::json;
 
 use super::session::{self, ConnectArgs};
-use crate::driver::{RUN_PHASE, RunState, replay, run_state};
+use crate::driver::{RUN_PHASE, RunState, UNDO_PASS, replay, replay_undo, run_state, touched_nodes_newest_first, undo_started};
 use crate::error::{CommandError, exit};
 use crate::inventory::Inventory;
 use crate::journal::{EventKind, Journal, NewEvent, Run};
@@ -52,6 +52,10 @@ pub fn cmd_resume(journal: Option<PathBuf>, args: &ResumeArgs) -> Result<i32, Co
         println!("run {} already finished; nothing to resume", run.id);
         return Ok(exit::OK);
     }
+    if state == RunState::Undone {
+        println!("run {} was rolled back; nothing to resume", run.id);
+        return Ok(exit::OK);
+    }
     let inventory = Inventory::from_snapshot(&run.inventory)?;
     let workflow = Workflow::parse(&format!("<workflow of run {}>", run.id), &run.workflow)?;
     let secrets = Secrets::load(inventory.secrets.as_deref())?;
@@ -70,18 +74,32 @@ pub fn cmd_resume(journal: Option<PathBuf>, args: &ResumeArgs) -> Result<i32, Co
         RunState::Failed => {
             // A retry starts the failed node's pass again from the beginning; every phase
             // is safe to repeat and the backup made earlier is kept.
-            for pass in &workflow.passes {
-                for node in &inventory.nodes {
-                    let m = replay(&events, &node.name, &pass.name, workflow.drain_before_restart);
-                    if matches!(m.state(), State::RolledBack {} | State::Failed {}) {
-                        append(Some(&node.name), Some(&pass.name), "retry", json!({"event": "retry", "was": crate::workflow::node::phase_name(m.state())}))?;
+            let mut stuck = Vec::new();
+            if undo_started(&events) {
+                for node in touched_nodes_newest_first(&events) {
+                    let m = replay_undo(&events, &node);
+                    if matches!(m.state(), State::Failed {}) {
+                        stuck.push((node, UNDO_PASS.to_string(), m.state().to_owned()));
+                    }
+                }
+            } else {
+                for pass in &workflow.passes {
+                    for node in &inventory.nodes {
+                        let m = replay(&events, &node.name, &pass.name, workflow.drain_before_restart);
+                        if matches!(m.state(), State::RolledBack {} | State::Failed {}) {
+                            stuck.push((node.name.clone(), pass.name.clone(), m.state().to_owned()));
+                        }
                     }
                 }
             }
+            for (node, pass, was) in stuck {
+                append(Some(&node), Some(&pass), "retry", json!({"event": "retry", "was": crate::workflow::node::phase_name(&was)}))?;
+            }
         }
-        RunState::Interrupted | RunState::Finished => {}
+        RunState::Interrupted | RunState::Finished | RunState::Undoing | RunState::Undone => {}
     }
     append(None, None, RUN_PHASE, json!({"event": "resumed", "pid": std::process::id(), "host": session::hostname(), "user": session::username(), "previous_state": format!("{state:?}").to_lowercase()}))?;
     eprintln!("resuming run {} of cluster `{}`", run.id, inventory.cluster);
-    session::drive(&journal, run, &inventory, &workflow, &secrets, &args.connect)
+    let mode = if undo_started(&events) { session::Mode::Undo { force: false } } else { session::Mode::Forward };
+    session::drive(&journal, run, &inventory, &workflow, &secrets, &args.connect, mode)
 }

@@ -94,7 +94,7 @@ pub fn start(
         return Err(e);
     }
     eprintln!("run {} started (journal {})", run.id, journal.path().map(|p| p.display().to_string()).unwrap_or_default());
-    session::drive(journal, run, inventory, workflow, secrets, connect)
+    session::drive(journal, run, inventory, workflow, secrets, connect, session::Mode::Forward)
 }
 
 /// Returns the plan shown before a run: order of nodes and what each pass sets.

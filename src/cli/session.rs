@@ -145,6 +145,15 @@ pub fn lock(journal: &Journal, run: &Run, inventory: &Inventory, break_lock: boo
     Ok(())
 }
 
+/// Which way a run is driven.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Forward through the workflow's passes.
+    Forward,
+    /// Back: restore every touched node's backup (`ringmaster rollback`).
+    Undo { force: bool },
+}
+
 /// Drives `run` to its end under signal handling and reports the outcome.
 pub fn drive(
     journal: &Journal,
@@ -153,6 +162,7 @@ pub fn drive(
     workflow: &Workflow,
     secrets: &Secrets,
     args: &ConnectArgs,
+    mode: Mode,
 ) -> Result<i32, CommandError> {
     let rt = super::runtime()?;
     let ui = Ui::new();
@@ -163,7 +173,14 @@ pub fn drive(
         let transports = connect(inventory, args).await?;
         let mut driver = Driver::new(journal, run, inventory, workflow, secrets, transports, &ui, stop)
             .map_err(CommandError::failed)?;
-        driver.execute().await.map_err(CommandError::failed)
+        match mode {
+            Mode::Forward => driver.execute().await,
+            Mode::Undo { force } => {
+                driver.force_backup = force;
+                driver.execute_undo().await
+            }
+        }
+        .map_err(CommandError::failed)
     });
     ui.finish();
     let outcome = match result {
@@ -177,6 +194,11 @@ pub fn drive(
         journal.append(&run_id, &NewEvent { node: None, pass: None, phase: RUN_PHASE.into(), kind, detail, reverts: None })
     };
     let code = match &outcome {
+        RunOutcome::Done if matches!(mode, Mode::Undo { .. }) => {
+            end(EventKind::Ok, json!({"event": "undone"}))?;
+            println!("run {run_id} rolled back: every node it touched has its original cassandra.yaml again and is UN");
+            exit::OK
+        }
         RunOutcome::Done => {
             end(EventKind::Ok, json!({"event": "finished"}))?;
             println!("run {run_id} finished: every node completed every pass ({})", pass_list(workflow));

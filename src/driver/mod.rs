@@ -29,8 +29,44 @@ use crate::ui::Ui;
 use crate::workflow::node::{self, Event as MachineEvent, State};
 use crate::workflow::{Pass, Workflow};
 
+/// Returns the nodes a run changed (a journaled backup), the most recently touched first.
+pub fn touched_nodes_newest_first(events: &[Event]) -> Vec<String> {
+    let mut last_seen: Vec<(i64, String)> = Vec::new();
+    for e in events.iter().filter(|e| e.phase == "backup" && e.kind == EventKind::Ok) {
+        let Some(node) = &e.node else { continue };
+        let newest = events.iter().filter(|x| x.node.as_ref() == Some(node) && x.pass.as_deref() != Some(UNDO_PASS)).map(|x| x.seq).max().unwrap_or(e.seq);
+        if !last_seen.iter().any(|(_, n)| n == node) {
+            last_seen.push((newest, node.clone()));
+        }
+    }
+    last_seen.sort_by(|a, b| b.0.cmp(&a.0));
+    last_seen.into_iter().map(|(_, n)| n).collect()
+}
+
+/// Returns true when `ringmaster rollback` was started on this run.
+pub fn undo_started(events: &[Event]) -> bool {
+    events.iter().any(|e| e.node.is_none() && e.phase == RUN_PHASE && e.detail.get("event").and_then(Json::as_str) == Some("undo_started"))
+}
+
+/// Rebuilds the undo machine of `node` from the journal.
+pub fn replay_undo(events: &[Event], node: &str) -> statig::blocking::StateMachine<node::NodeMachine> {
+    let mut machine = node::new_undo_machine();
+    for e in events.iter().filter(|e| e.node.as_deref() == Some(node) && e.pass.as_deref() == Some(UNDO_PASS)) {
+        match e.kind {
+            EventKind::Info if e.phase == "retry" => machine = node::new_undo_machine(),
+            EventKind::Ok if e.phase == node::phase_name(machine.state()) => machine.handle(&MachineEvent::PhaseSucceeded),
+            EventKind::Fail if e.phase == node::phase_name(machine.state()) => machine.handle(&MachineEvent::PhaseFailed),
+            _ => {}
+        }
+    }
+    machine
+}
+
 /// The phase name of run-level events.
 pub const RUN_PHASE: &str = "run";
+
+/// The pass name under which `ringmaster rollback` journals its steps.
+pub const UNDO_PASS: &str = "undo";
 
 /// How a run (or the part of it this process ran) ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,6 +99,8 @@ pub struct Driver<'a> {
     pub ui: &'a Ui,
     /// Set by the signal handler; checked at safe points.
     pub stop: Arc<StopFlag>,
+    /// `rollback --force`: restore a backup even when its hash is not the journaled one.
+    pub force_backup: bool,
     events: Vec<Event>,
     patterns: LogPatterns,
     crash: CrashPoints,
@@ -151,6 +189,7 @@ impl<'a> Driver<'a> {
             transports,
             ui,
             stop,
+            force_backup: false,
             events,
             patterns,
             crash: CrashPoints::from_env(),
@@ -171,6 +210,19 @@ impl<'a> Driver<'a> {
         kind: EventKind,
         detail: Json,
     ) -> Result<Event, DriverError> {
+        self.append_reverting(node, pass, phase, kind, detail, None)
+    }
+
+    /// Appends an event that reverts the event `reverts` (a rollback undoing an edit).
+    pub(crate) fn append_reverting(
+        &mut self,
+        node: Option<&str>,
+        pass: Option<&str>,
+        phase: &str,
+        kind: EventKind,
+        detail: Json,
+        reverts: Option<i64>,
+    ) -> Result<Event, DriverError> {
         let detail = redact_json(self.secrets, detail);
         let ev = self.journal.append(
             &self.run.id,
@@ -180,7 +232,7 @@ impl<'a> Driver<'a> {
                 phase: phase.to_string(),
                 kind,
                 detail,
-                reverts: None,
+                reverts,
             },
         )?;
         self.events.push(ev.clone());
@@ -194,37 +246,68 @@ impl<'a> Driver<'a> {
         let workflow = self.workflow;
         for (pass_index, pass) in workflow.passes.iter().enumerate() {
             for (position, node) in inventory.nodes.iter().enumerate() {
-                let mut machine = replay(&self.events, &node.name, &pass.name, workflow.drain_before_restart);
-                if matches!(machine.state(), State::Done {}) {
-                    continue;
+                let machine = replay(&self.events, &node.name, &pass.name, workflow.drain_before_restart);
+                let ctx = phases::StepCtx { node, pass, pass_index, position };
+                if let Some(stop) = self.drive_node(&ctx, machine).await? {
+                    return Ok(stop);
                 }
-                if matches!(machine.state(), State::RolledBack {} | State::Failed {}) {
-                    return Ok(self.failed_outcome(node, pass, machine.state()));
-                }
-                loop {
-                    let state = *machine.state();
-                    if node::is_terminal(&state) {
-                        break;
-                    }
-                    if interruptible(&state)
-                        && let Some(signal) = self.stop.requested() {
-                            self.append(None, None, RUN_PHASE, EventKind::Info, json!({"event": "interrupted", "signal": signal, "node": node.name, "pass": pass.name, "next_phase": node::phase_name(&state)}))?;
-                            return Ok(RunOutcome::Interrupted { signal });
-                        }
-                    let phase = node::phase_name(&state);
-                    let ctx = phases::StepCtx { node, pass, pass_index, position };
-                    let ok = self.step(&ctx, phase).await?;
-                    machine.handle(if ok { &MachineEvent::PhaseSucceeded } else { &MachineEvent::PhaseFailed });
-                }
-                let end = *machine.state();
-                if !matches!(end, State::Done {}) {
-                    return Ok(self.failed_outcome(node, pass, &end));
-                }
-                self.ui.line(&format!("[{}] {}: done", pass.name, node.name));
             }
             self.ui.line(&format!("[{}] pass complete on all {} nodes", pass.name, inventory.nodes.len()));
         }
         Ok(RunOutcome::Done)
+    }
+
+    /// Undoes the run: every node it touched goes back to its backup, newest first, one
+    /// node at a time (restore, restart, await UN, verify).
+    pub async fn execute_undo(&mut self) -> Result<RunOutcome, DriverError> {
+        let undo = Pass { name: UNDO_PASS.into(), description: "undo the run".into(), listener: None, settings: vec![] };
+        let inventory = self.inventory;
+        let touched = touched_nodes_newest_first(&self.events);
+        for (position, name) in touched.iter().enumerate() {
+            let Some(node) = inventory.nodes.iter().find(|n| &n.name == name) else { continue };
+            let machine = replay_undo(&self.events, &node.name);
+            let ctx = phases::StepCtx { node, pass: &undo, pass_index: 0, position };
+            if let Some(stop) = self.drive_node(&ctx, machine).await? {
+                return Ok(stop);
+            }
+        }
+        Ok(RunOutcome::Done)
+    }
+
+    /// Drives one node's machine to a terminal state; returns why the run must stop, if it must.
+    async fn drive_node(
+        &mut self,
+        ctx: &phases::StepCtx<'_>,
+        mut machine: statig::blocking::StateMachine<node::NodeMachine>,
+    ) -> Result<Option<RunOutcome>, DriverError> {
+        let (node, pass) = (ctx.node, ctx.pass);
+        if matches!(machine.state(), State::Done {}) {
+            return Ok(None);
+        }
+        if matches!(machine.state(), State::RolledBack {} | State::Failed {}) {
+            return Ok(Some(self.failed_outcome(node, pass, machine.state())));
+        }
+        loop {
+            let state = *machine.state();
+            if node::is_terminal(&state) {
+                break;
+            }
+            if interruptible(&state) {
+                if let Some(signal) = self.stop.requested() {
+                    self.append(None, None, RUN_PHASE, EventKind::Info, json!({"event": "interrupted", "signal": signal, "node": node.name, "pass": pass.name, "next_phase": node::phase_name(&state)}))?;
+                    return Ok(Some(RunOutcome::Interrupted { signal }));
+                }
+            }
+            let ok = self.step(ctx, node::phase_name(&state)).await?;
+            machine.handle(if ok { &MachineEvent::PhaseSucceeded } else { &MachineEvent::PhaseFailed });
+        }
+        let end = *machine.state();
+        let undoing = pass.name == UNDO_PASS;
+        if matches!(end, State::Done {}) || (undoing && matches!(end, State::RolledBack {})) {
+            self.ui.line(&format!("[{}] {}: {}", pass.name, node.name, node::phase_name(&end)));
+            return Ok(None);
+        }
+        Ok(Some(self.failed_outcome(node, pass, &end)))
     }
 
     fn failed_outcome(&self, node: &Node, pass: &Pass, state: &State) -> RunOutcome {
@@ -263,7 +346,17 @@ impl<'a> Driver<'a> {
             PhaseResult::Fail(d) => (EventKind::Fail, d, false),
         };
         self.ui.line(&format!("[{}] {}: {phase} {}", pass.name, node.name, if ok { "ok" } else { "FAILED" }));
-        self.append(Some(&node.name), Some(&pass.name), phase, kind, detail)?;
+        // A restore reverts the node's newest edit; the journal links the two.
+        let reverts = (phase == "rollback" && ok)
+            .then(|| {
+                self.events
+                    .iter()
+                    .rev()
+                    .find(|e| e.node.as_deref() == Some(&node.name) && e.phase == "edit" && e.kind == EventKind::Ok)
+                    .map(|e| e.seq)
+            })
+            .flatten();
+        self.append_reverting(Some(&node.name), Some(&pass.name), phase, kind, detail, reverts)?;
         Ok(ok)
     }
 
@@ -292,6 +385,10 @@ pub enum RunState {
     Failed,
     /// Every node completed every pass.
     Finished,
+    /// `ringmaster rollback` is undoing the run (or its process died doing so).
+    Undoing,
+    /// `ringmaster rollback` restored every node the run touched.
+    Undone,
 }
 
 /// Returns the state of a run from its journal.
@@ -299,6 +396,9 @@ pub fn run_state(events: &[Event]) -> RunState {
     let mut state = RunState::Running;
     for e in events.iter().filter(|e| e.phase == RUN_PHASE && e.node.is_none()) {
         state = match (e.kind, e.detail.get("event").and_then(Json::as_str)) {
+            (EventKind::Ok, Some("undone")) => RunState::Undone,
+            (EventKind::Info, Some("undo_started")) => RunState::Undoing,
+            (EventKind::Info, Some("resumed")) if state == RunState::Undoing => RunState::Undoing,
             (EventKind::Ok, _) => RunState::Finished,
             (EventKind::Fail, _) => RunState::Failed,
             (EventKind::Info, Some("interrupted")) => RunState::Interrupted,

@@ -25,6 +25,8 @@ pub enum Event {
     PhaseSucceeded,
     /// The phase failed (journaled `fail`).
     PhaseFailed,
+    /// `ringmaster rollback`: undo this node's change (only from `pending`).
+    UndoRequested,
 }
 
 /// Shared storage of a node's machine: the workflow's options that shape the path.
@@ -41,6 +43,7 @@ impl NodeMachine {
         match event {
             Event::PhaseSucceeded => Transition(State::backup()),
             Event::PhaseFailed => Transition(State::failed()),
+            Event::UndoRequested => Transition(State::rollback()),
         }
     }
 
@@ -49,6 +52,7 @@ impl NodeMachine {
         match event {
             Event::PhaseSucceeded => Transition(State::edit()),
             Event::PhaseFailed => Transition(State::failed()),
+            Event::UndoRequested => Handled,
         }
     }
 
@@ -59,6 +63,7 @@ impl NodeMachine {
             Event::PhaseSucceeded if self.drain => Transition(State::drain()),
             Event::PhaseSucceeded => Transition(State::restart()),
             Event::PhaseFailed => Transition(State::failed()),
+            Event::UndoRequested => Handled,
         }
     }
 
@@ -66,7 +71,7 @@ impl NodeMachine {
     fn drain(event: &Event) -> Outcome<State> {
         match event {
             Event::PhaseSucceeded => Transition(State::restart()),
-            Event::PhaseFailed => Super,
+            Event::PhaseFailed | Event::UndoRequested => Super,
         }
     }
 
@@ -74,7 +79,7 @@ impl NodeMachine {
     fn restart(event: &Event) -> Outcome<State> {
         match event {
             Event::PhaseSucceeded => Transition(State::await_un()),
-            Event::PhaseFailed => Super,
+            Event::PhaseFailed | Event::UndoRequested => Super,
         }
     }
 
@@ -82,7 +87,7 @@ impl NodeMachine {
     fn await_un(event: &Event) -> Outcome<State> {
         match event {
             Event::PhaseSucceeded => Transition(State::verify_log()),
-            Event::PhaseFailed => Super,
+            Event::PhaseFailed | Event::UndoRequested => Super,
         }
     }
 
@@ -90,7 +95,7 @@ impl NodeMachine {
     fn verify_log(event: &Event) -> Outcome<State> {
         match event {
             Event::PhaseSucceeded => Transition(State::done()),
-            Event::PhaseFailed => Super,
+            Event::PhaseFailed | Event::UndoRequested => Super,
         }
     }
 
@@ -99,7 +104,7 @@ impl NodeMachine {
     fn changed(event: &Event) -> Outcome<State> {
         match event {
             Event::PhaseFailed => Transition(State::rollback()),
-            Event::PhaseSucceeded => Handled,
+            Event::PhaseSucceeded | Event::UndoRequested => Handled,
         }
     }
 
@@ -113,7 +118,7 @@ impl NodeMachine {
     fn rollback(event: &Event) -> Outcome<State> {
         match event {
             Event::PhaseSucceeded => Transition(State::rollback_restart()),
-            Event::PhaseFailed => Super,
+            Event::PhaseFailed | Event::UndoRequested => Super,
         }
     }
 
@@ -121,7 +126,7 @@ impl NodeMachine {
     fn rollback_restart(event: &Event) -> Outcome<State> {
         match event {
             Event::PhaseSucceeded => Transition(State::rollback_await_un()),
-            Event::PhaseFailed => Super,
+            Event::PhaseFailed | Event::UndoRequested => Super,
         }
     }
 
@@ -129,7 +134,7 @@ impl NodeMachine {
     fn rollback_await_un(event: &Event) -> Outcome<State> {
         match event {
             Event::PhaseSucceeded => Transition(State::rollback_verify()),
-            Event::PhaseFailed => Super,
+            Event::PhaseFailed | Event::UndoRequested => Super,
         }
     }
 
@@ -137,7 +142,7 @@ impl NodeMachine {
     fn rollback_verify(event: &Event) -> Outcome<State> {
         match event {
             Event::PhaseSucceeded => Transition(State::rolled_back()),
-            Event::PhaseFailed => Super,
+            Event::PhaseFailed | Event::UndoRequested => Super,
         }
     }
 
@@ -146,7 +151,7 @@ impl NodeMachine {
     fn rolling_back(event: &Event) -> Outcome<State> {
         match event {
             Event::PhaseFailed => Transition(State::failed()),
-            Event::PhaseSucceeded => Handled,
+            Event::PhaseSucceeded | Event::UndoRequested => Handled,
         }
     }
 
@@ -186,6 +191,13 @@ pub fn phase_name(state: &State) -> &'static str {
 /// Returns true for states in which the machine stops: done, rolled_back, failed.
 pub fn is_terminal(state: &State) -> bool {
     matches!(state, State::Done {} | State::RolledBack {} | State::Failed {})
+}
+
+/// Returns a machine that undoes a node's change: `rollback` and its steps.
+pub fn new_undo_machine() -> StateMachine<NodeMachine> {
+    let mut m = new_machine(false);
+    m.handle(&Event::UndoRequested);
+    m
 }
 
 /// Returns a machine for one node and pass, positioned at `pending`.
@@ -237,6 +249,21 @@ mod tests {
             seen[5..],
             ["rollback", "rollback_restart", "rollback_await_un", "rollback_verify", "rolled_back"]
         );
+    }
+
+    #[test]
+    fn undo_walks_the_rollback_steps_only() {
+        let mut m = new_undo_machine();
+        let mut seen = vec![phase_name(m.state())];
+        for e in [S, S, S, S] {
+            m.handle(&e);
+            seen.push(phase_name(m.state()));
+        }
+        assert_eq!(seen, ["rollback", "rollback_restart", "rollback_await_un", "rollback_verify", "rolled_back"]);
+        let mut m = new_machine(true);
+        m.handle(&S);
+        m.handle(&Event::UndoRequested);
+        assert_eq!(phase_name(m.state()), "backup", "undo is only taken from pending");
     }
 
     #[test]

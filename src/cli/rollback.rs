@@ -1,0 +1,86 @@
+//! `ringmaster rollback [RUN]`: put every node a run touched back to its backup.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+
+use serde_json::json;
+
+use super::resume::find_run;
+use super::session::{self, ConnectArgs, Mode};
+use crate::driver::{RUN_PHASE, RunState, run_state, touched_nodes_newest_first};
+use crate::error::{CommandError, exit};
+use crate::inventory::Inventory;
+use crate::journal::{EventKind, Journal, NewEvent};
+use crate::secrets::Secrets;
+use crate::workflow::Workflow;
+
+/// Undo a run: every node it touched gets its original cassandra.yaml back, newest first,
+/// one node at a time (restore, restart, wait UN, verify).
+#[derive(Debug, clap::Args)]
+pub struct RollbackArgs {
+    /// The run id (or a unique prefix); default: the newest run
+    pub run: Option<String>,
+    /// Do not ask for confirmation (for scripts)
+    #[arg(long)]
+    pub yes: bool,
+    /// Restore a backup even if it is not byte-identical to the one journaled (journaled)
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+pub fn cmd_rollback(journal: Option<PathBuf>, args: &RollbackArgs) -> Result<i32, CommandError> {
+    let path = super::journal_path(journal);
+    if !path.exists() {
+        return Err(CommandError::usage(format!("no journal at `{}`: there is no run to roll back", path.display())));
+    }
+    let journal = Journal::open(&path)?;
+    let run = find_run(&journal, args.run.as_deref())?;
+    let events = journal.events(&run.id)?;
+    let state = run_state(&events);
+    if state == RunState::Undone {
+        println!("run {} was already rolled back; nothing to do", run.id);
+        return Ok(exit::OK);
+    }
+    let touched = touched_nodes_newest_first(&events);
+    if touched.is_empty() {
+        println!("run {} touched no node; nothing to roll back", run.id);
+        return Ok(exit::OK);
+    }
+    let inventory = Inventory::from_snapshot(&run.inventory)?;
+    let workflow = Workflow::parse(&format!("<workflow of run {}>", run.id), &run.workflow)?;
+    let secrets = Secrets::load(inventory.secrets.as_deref())?;
+    eprintln!(
+        "ringmaster will restore the original cassandra.yaml (from its backup) on {} and restart them one at a time: {}",
+        if touched.len() == 1 { "1 node" } else { "these nodes" },
+        touched.join(" -> ")
+    );
+    if !args.yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(CommandError::usage("standard input is not a terminal, so the rollback cannot be confirmed")
+                .hinted("pass `--yes` to roll back without confirmation"));
+        }
+        eprint!("Proceed? [y/N] ");
+        let _ = std::io::stderr().flush();
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            eprintln!("nothing was done");
+            return Ok(exit::OK);
+        }
+    }
+    session::lock(&journal, &run, &inventory, args.connect.break_lock)?;
+    journal.append(
+        &run.id,
+        &NewEvent {
+            node: None,
+            pass: None,
+            phase: RUN_PHASE.into(),
+            kind: EventKind::Info,
+            detail: json!({"event": "undo_started", "nodes": touched, "force": args.force, "previous_state": format!("{state:?}").to_lowercase(), "user": session::username(), "host": session::hostname()}),
+            reverts: None,
+        },
+    )?;
+    session::drive(&journal, run, &inventory, &workflow, &secrets, &args.connect, Mode::Undo { force: args.force })
+}
