@@ -424,3 +424,39 @@ fn concurrent_commands_are_serialised_by_the_lock() {
         );
     }
 }
+
+#[test]
+fn truststore_without_password_starts_but_trusts_nobody() {
+    let (_tmp, dir) = init(2);
+    let (ks, ts) = secrets(&dir);
+    configure_tls(
+        &dir,
+        "node1",
+        &ks,
+        &ts,
+        "  internode_encryption: all\n  optional: true",
+    );
+    restart(&dir, "node1");
+    let ssl = dir.join("nodes/node2/etc/cassandra/ssl");
+    set_server_options(
+        &dir,
+        "node2",
+        &format!(
+            "  internode_encryption: all\n  optional: false\n  keystore: {}\n  keystore_password: \"{ks}\"\n  truststore: {}\n",
+            ssl.join("node2-keystore.p12").display(),
+            ssl.join("cassandra-truststore.p12").display()
+        ),
+    );
+    restart(&dir, "node2");
+    let boot = last_boot(&dir, "node2");
+    assert!(
+        boot.contains("Startup complete"),
+        "a null truststore password is not fatal: {boot}"
+    );
+    assert!(
+        boot.contains("Failed to handshake with peer /127.0.0.1:7000(/127.0.0.1:7000)"),
+        "{boot}"
+    );
+    assert!(boot.contains("SunCertPathBuilderException"));
+    assert_view(&dir, "node1", &[("127.0.0.1", "UN"), ("127.0.0.2", "DN")]);
+}
