@@ -1,0 +1,328 @@
+//! `ringmaster sandbox init`: lays out a fresh simulated cluster and boots it.
+//!
+//! Key material is generated here and the CA key is dropped afterwards. Files holding secrets
+//! are created with their final mode (0600) instead of being chmod-ed after the write, so no
+//! other user can ever read them. The cassandra.yaml of each node is the stock 5.0.2 file with
+//! only `cluster_name`, `listen_address` and the seeds changed, as an operator would;
+//! `server_encryption_options` stays stock, so the cluster starts without TLS.
+
+use std::io::{Read, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::{
+    NodeConfig, STOCK_YAML, SandboxConfig, SandboxError, Session, certs, config_path,
+    keystore_path, log_path, node_root, ssl_dir, truststore_path, write_json,
+};
+
+/// The cluster name of every sandbox (inventory `cluster` and yaml `cluster_name`).
+pub const CLUSTER_NAME: &str = "sandbox";
+
+/// What `init` should build.
+#[derive(Debug, Clone)]
+pub struct InitOptions {
+    /// The sandbox directory (created if missing).
+    pub dir: PathBuf,
+    /// Number of nodes, 1 to 254.
+    pub nodes: usize,
+    /// Time a restarted node needs before it has joined.
+    pub start_delay: Duration,
+    /// Initialise even if `dir` is not empty (sandbox-owned paths are replaced).
+    pub force: bool,
+    /// The ringmaster binary the inventory's commands call; `None` = the current executable.
+    pub ringmaster_exe: Option<PathBuf>,
+}
+
+/// What `init` built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InitReport {
+    /// The sandbox directory, absolute.
+    pub dir: PathBuf,
+    /// `DIR/cluster.toml`, ready for `ringmaster run -i`.
+    pub inventory: PathBuf,
+    /// Node names, `node1`..`nodeN`.
+    pub nodes: Vec<String>,
+}
+
+fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> SandboxError {
+    let path = path.to_owned();
+    move |source| SandboxError::Io {
+        action,
+        path,
+        source,
+    }
+}
+
+fn random_bytes(n: usize) -> Result<Vec<u8>, SandboxError> {
+    let path = Path::new("/dev/urandom");
+    let mut buf = vec![0u8; n];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut buf))
+        .map_err(io("read", path))?;
+    Ok(buf)
+}
+
+fn random_password() -> Result<String, SandboxError> {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+    // 256 % 57 leaves a slight bias; with 24 characters the password still carries >130 bits.
+    Ok(random_bytes(24)?
+        .iter()
+        .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
+        .collect())
+}
+
+/// Creates a file that must stay private: mode 0600 from the first byte.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), SandboxError> {
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io("create", path))?;
+    // An existing file keeps its old mode through open(); force it.
+    f.set_permissions(std::fs::Permissions::from_mode(0o600))
+        .map_err(io("chmod", path))?;
+    f.write_all(bytes).map_err(io("write", path))
+}
+
+fn mkdir(path: &Path, mode: Option<u32>) -> Result<(), SandboxError> {
+    std::fs::create_dir_all(path).map_err(io("create directory", path))?;
+    if let Some(mode) = mode {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+            .map_err(io("chmod", path))?;
+    }
+    Ok(())
+}
+
+/// Quotes a string for `sh -c`.
+pub fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+fn toml_str(s: &str) -> String {
+    toml::Value::String(s.to_owned()).to_string()
+}
+
+/// Returns the stock yaml with the three per-node lines an operator changes.
+pub fn node_yaml(node_address: &str, seeds: &str) -> String {
+    let stock = String::from_utf8_lossy(STOCK_YAML);
+    let mut out = String::with_capacity(stock.len() + 64);
+    for l in stock.split_inclusive('\n') {
+        let replaced = match l.trim_end_matches('\n') {
+            "cluster_name: 'Test Cluster'" => format!("cluster_name: '{CLUSTER_NAME}'\n"),
+            "listen_address: localhost" => format!("listen_address: {node_address}\n"),
+            "      - seeds: \"127.0.0.1:7000\"" => format!("      - seeds: \"{seeds}\"\n"),
+            _ => l.to_owned(),
+        };
+        out.push_str(&replaced);
+    }
+    out
+}
+
+fn inventory(dir: &Path, exe: &Path, nodes: &[NodeConfig]) -> String {
+    let d = dir.display().to_string();
+    let node_path = |rest: &str| toml_str(&format!("{d}/nodes/{{node}}/{rest}"));
+    let command = |sub: &str| {
+        toml_str(&format!(
+            "{} sandbox {sub} --dir {} {{node}}",
+            shell_quote(&exe.display().to_string()),
+            shell_quote(&d)
+        ))
+    };
+    let mut out = format!(
+        "cluster = {}\nsecrets = \"secrets.toml\"            # relative to the inventory file\n\n[defaults]\n\
+         transport = \"local\"\nconfig_path = {}\nlog_path = {}\nssl_dir = {}\nrestart_command = {}\nnodetool_command = {}\n",
+        toml_str(CLUSTER_NAME),
+        node_path("etc/cassandra/cassandra.yaml"),
+        node_path("var/log/cassandra/system.log"),
+        node_path("etc/cassandra/ssl"),
+        command("restart"),
+        command("nodetool"),
+    );
+    for n in nodes {
+        out.push_str(&format!(
+            "\n[[node]]\nname = {}\naddress = {}\n",
+            toml_str(&n.name),
+            toml_str(&n.address)
+        ));
+    }
+    out
+}
+
+/// Removes what a previous sandbox left in `dir` (only paths a sandbox creates).
+fn clear_previous(dir: &Path) -> Result<(), SandboxError> {
+    for sub in ["nodes", "ca"] {
+        let p = dir.join(sub);
+        if p.exists() {
+            std::fs::remove_dir_all(&p).map_err(io("remove", &p))?;
+        }
+    }
+    for file in ["cluster.toml", "secrets.toml", "sandbox.json"] {
+        let p = dir.join(file);
+        if p.exists() {
+            std::fs::remove_file(&p).map_err(io("remove", &p))?;
+        }
+    }
+    Ok(())
+}
+
+/// Creates the sandbox layout under `opts.dir` and boots every node (already joined).
+pub fn init(opts: &InitOptions) -> Result<InitReport, SandboxError> {
+    if !(1..=254).contains(&opts.nodes) {
+        return Err(SandboxError::InvalidOption {
+            detail: format!("`--nodes {}` must be between 1 and 254", opts.nodes),
+        });
+    }
+    mkdir(&opts.dir, None)?;
+    let dir = std::fs::canonicalize(&opts.dir).map_err(io("resolve", &opts.dir))?;
+    let non_empty = std::fs::read_dir(&dir)
+        .map_err(io("list", &dir))?
+        .next()
+        .is_some();
+    if non_empty && !opts.force {
+        return Err(SandboxError::NotEmpty { dir });
+    }
+    clear_previous(&dir)?;
+    let exe = match &opts.ringmaster_exe {
+        Some(p) => p.clone(),
+        None => std::env::current_exe().map_err(io("locate", Path::new("ringmaster")))?,
+    };
+
+    let keystore_password = random_password()?;
+    let truststore_password = random_password()?;
+    let ca = certs::new_ca(CLUSTER_NAME)?;
+    mkdir(&dir.join("ca"), None)?;
+    std::fs::write(dir.join("ca/ca.pem"), ca.pem()).map_err(io("write", &dir.join("ca/ca.pem")))?;
+    let truststore = certs::truststore(&ca, &truststore_password)?;
+
+    let names: Vec<String> = (1..=opts.nodes).map(|i| format!("node{i}")).collect();
+    let seeds = (1..=opts.nodes.min(3))
+        .map(|i| format!("127.0.0.{i}:7000"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let mut nodes = Vec::with_capacity(names.len());
+    for (i, name) in names.iter().enumerate() {
+        let address = format!("127.0.0.{}", i + 1);
+        let ssl = ssl_dir(&dir, name);
+        mkdir(&ssl, Some(0o750))?;
+        mkdir(log_path(&dir, name).parent().unwrap_or(&dir), None)?;
+        let yaml = config_path(&dir, name);
+        std::fs::write(&yaml, node_yaml(&address, &seeds)).map_err(io("write", &yaml))?;
+        let ip = address.parse().map_err(|_| SandboxError::InvalidOption {
+            detail: format!("bad address `{address}`"),
+        })?;
+        write_private(
+            &keystore_path(&dir, name),
+            &certs::node_keystore(&ca, name, ip, &keystore_password)?,
+        )?;
+        write_private(&truststore_path(&dir, name), &truststore)?;
+        let log = log_path(&dir, name);
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .map_err(io("create", &log))?;
+        let id = random_bytes(18)?;
+        let host_id =
+            uuid::Builder::from_random_bytes(id[..16].try_into().unwrap_or([0; 16])).into_uuid();
+        nodes.push(NodeConfig {
+            name: name.clone(),
+            address,
+            host_id: host_id.to_string(),
+            // 90 to 130 KiB: a freshly created node's system tables.
+            load_bytes: 92_160 + u64::from(u16::from_le_bytes([id[16], id[17]])) % 40_960,
+            start_delay_ms: None,
+        });
+        debug_assert!(node_root(&dir, name).is_dir());
+    }
+    write_private(
+        &dir.join("secrets.toml"),
+        format!(
+            "keystore_password = {}\ntruststore_password = {}\n",
+            toml_str(&keystore_password),
+            toml_str(&truststore_password)
+        )
+        .as_bytes(),
+    )?;
+    let config = SandboxConfig {
+        cluster_name: CLUSTER_NAME.to_owned(),
+        start_delay_ms: u64::try_from(opts.start_delay.as_millis()).unwrap_or(u64::MAX),
+        nodes,
+    };
+    write_json(&dir.join("sandbox.json"), &config)?;
+    let inventory_path = dir.join("cluster.toml");
+    std::fs::write(&inventory_path, inventory(&dir, &exe, &config.nodes))
+        .map_err(io("write", &inventory_path))?;
+
+    // The cluster exists before ringmaster arrives: boot every node with no delay.
+    let mut session = Session::open(&dir)?;
+    for i in 0..names.len() {
+        session.start(i, 0)?;
+    }
+    session.save()?;
+    Ok(InitReport {
+        dir,
+        inventory: inventory_path,
+        nodes: names,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_yaml_changes_exactly_three_lines() {
+        let stock = String::from_utf8_lossy(STOCK_YAML);
+        let yaml = node_yaml("127.0.0.2", "127.0.0.1:7000,127.0.0.2:7000");
+        let changed: Vec<(&str, &str)> = stock
+            .lines()
+            .zip(yaml.lines())
+            .filter(|(a, b)| a != b)
+            .collect();
+        assert_eq!(
+            changed,
+            vec![
+                ("cluster_name: 'Test Cluster'", "cluster_name: 'sandbox'"),
+                (
+                    "      - seeds: \"127.0.0.1:7000\"",
+                    "      - seeds: \"127.0.0.1:7000,127.0.0.2:7000\""
+                ),
+                ("listen_address: localhost", "listen_address: 127.0.0.2"),
+            ]
+        );
+        assert_eq!(stock.lines().count(), yaml.lines().count());
+    }
+
+    #[test]
+    fn shell_quote_survives_single_quotes() {
+        assert_eq!(shell_quote("/a b/it's"), r"'/a b/it'\''s'");
+    }
+
+    #[test]
+    fn inventory_has_the_agreed_shape() {
+        let nodes = vec![NodeConfig {
+            name: "node1".into(),
+            address: "127.0.0.1".into(),
+            host_id: "x".into(),
+            load_bytes: 1,
+            start_delay_ms: None,
+        }];
+        let text = inventory(Path::new("/tmp/sb"), Path::new("/bin/ring master"), &nodes);
+        let v: toml::Value = toml::from_str(&text).expect("valid toml");
+        assert_eq!(v["cluster"].as_str(), Some("sandbox"));
+        assert_eq!(v["secrets"].as_str(), Some("secrets.toml"));
+        assert_eq!(v["defaults"]["transport"].as_str(), Some("local"));
+        assert_eq!(
+            v["defaults"]["config_path"].as_str(),
+            Some("/tmp/sb/nodes/{node}/etc/cassandra/cassandra.yaml")
+        );
+        assert_eq!(
+            v["defaults"]["restart_command"].as_str(),
+            Some("'/bin/ring master' sandbox restart --dir '/tmp/sb' {node}")
+        );
+        assert_eq!(v["node"][0]["address"].as_str(), Some("127.0.0.1"));
+    }
+}
