@@ -133,7 +133,8 @@ fn inventory(dir: &Path, exe: &Path, nodes: &[NodeConfig]) -> String {
     };
     let mut out = format!(
         "cluster = {}\nsecrets = \"secrets.toml\"            # relative to the inventory file\n\n[defaults]\n\
-         transport = \"local\"\nconfig_path = {}\nlog_path = {}\nssl_dir = {}\nrestart_command = {}\nnodetool_command = {}\n",
+         transport = \"local\"\nconfig_path = {}\nlog_path = {}\nssl_dir = {}\nrestart_command = {}\nnodetool_command = {}\n\
+         # the simulated restart writes its boot line before it returns\nboot_grace = \"0s\"\n",
         toml_str(CLUSTER_NAME),
         node_path("etc/cassandra/cassandra.yaml"),
         node_path("var/log/cassandra/system.log"),
