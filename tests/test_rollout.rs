@@ -171,7 +171,7 @@ fn resume_without_a_run_fails_and_says_so() {
 fn sigint_stops_at_a_safe_point_and_resume_finishes() {
     let sandbox = Sandbox::new(3, "1s");
     let originals = sandbox.read_configs();
-    let mut child = sandbox
+    let child = sandbox
         .cmd(&["run", "--yes", "-i"])
         .arg(sandbox.inventory())
         .stdout(std::process::Stdio::piped())

@@ -75,7 +75,7 @@ impl Sandbox {
     /// `ringmaster <args> --journal <journal>`
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut cmd = ringmaster();
-        cmd.args(args).arg("--journal").arg(self.journal());
+        cmd.arg("--journal").arg(self.journal()).args(args);
         cmd
     }
 
