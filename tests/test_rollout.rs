@@ -217,19 +217,36 @@ fn rollback_of_a_completed_run_restores_every_node_byte_for_byte() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(sandbox.read_configs(), originals, "every config is the original again");
     for (i, node) in sandbox.nodes.iter().enumerate() {
-        assert_eq!(boots(&sandbox, node), boots_before[i] + 3, "{node}: two passes and one rollback restart");
+        assert_eq!(boots(&sandbox, node), boots_before[i] + 4, "{node}: two passes forward, two back");
         assert!(std::fs::read(sandbox.backup(node)).unwrap() == originals[i], "the backup is kept");
     }
     let status = sandbox.status_json();
     assert_eq!(status["state"], "undone");
-    // Newest first, and each restore names the edit it reverts.
+    // Pass by pass in reverse, newest node first, and each restore names the edit it reverts.
     let evs = events(&sandbox.journal());
-    let restores: Vec<&ringmaster::journal::Event> =
-        evs.iter().filter(|e| e.pass.as_deref() == Some("undo") && e.phase == "rollback" && e.kind == EventKind::Ok).collect();
-    assert_eq!(restores.iter().map(|e| e.node.as_deref().unwrap()).collect::<Vec<_>>(), ["node3", "node2", "node1"]);
+    let restores: Vec<&ringmaster::journal::Event> = evs
+        .iter()
+        .filter(|e| e.pass.as_deref().is_some_and(|p| p.starts_with("undo-")) && e.phase == "rollback" && e.kind == EventKind::Ok)
+        .collect();
+    let order: Vec<(&str, &str)> = restores.iter().map(|e| (e.pass.as_deref().unwrap(), e.node.as_deref().unwrap())).collect();
+    assert_eq!(
+        order,
+        [
+            ("undo-enforce", "node3"),
+            ("undo-enforce", "node2"),
+            ("undo-enforce", "node1"),
+            ("undo-optional", "node3"),
+            ("undo-optional", "node2"),
+            ("undo-optional", "node1")
+        ]
+    );
     for r in restores {
         let reverted = evs.iter().find(|e| Some(e.seq) == r.reverts).expect("reverts an event");
-        assert_eq!((reverted.phase.as_str(), reverted.kind, reverted.node.as_deref()), ("edit", EventKind::Ok, r.node.as_deref()));
+        let undone = r.pass.as_deref().unwrap().trim_start_matches("undo-");
+        assert_eq!(
+            (reverted.phase.as_str(), reverted.kind, reverted.node.as_deref(), reverted.pass.as_deref()),
+            ("edit", EventKind::Ok, r.node.as_deref(), Some(undone))
+        );
     }
     // A second rollback has nothing to do.
     let again = run(&mut sandbox.cmd(&["rollback", "--yes"]));

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use serde_json::json;
 
 use super::session::{self, ConnectArgs};
-use crate::driver::{RUN_PHASE, RunState, UNDO_PASS, replay, replay_undo, run_state, touched_nodes_newest_first, undo_started};
+use crate::driver::{RUN_PHASE, RunState, journaled_undo_stages, replay, replay_undo, run_state, undo_started};
 use crate::error::{CommandError, exit};
 use crate::inventory::Inventory;
 use crate::journal::{EventKind, Journal, NewEvent, Run};
@@ -76,10 +76,12 @@ pub fn cmd_resume(journal: Option<PathBuf>, args: &ResumeArgs) -> Result<i32, Co
             // is safe to repeat and the backup made earlier is kept.
             let mut stuck = Vec::new();
             if undo_started(&events) {
-                for node in touched_nodes_newest_first(&events) {
-                    let m = replay_undo(&events, &node);
-                    if matches!(m.state(), State::Failed {}) {
-                        stuck.push((node, UNDO_PASS.to_string(), m.state().to_owned()));
+                for stage in journaled_undo_stages(&events).unwrap_or_default() {
+                    for node in stage.nodes {
+                        let m = replay_undo(&events, &node, &stage.name);
+                        if matches!(m.state(), State::Failed {}) {
+                            stuck.push((node, stage.name.clone(), m.state().to_owned()));
+                        }
                     }
                 }
             } else {

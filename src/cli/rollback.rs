@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::resume::find_run;
 use super::session::{self, ConnectArgs, Mode};
-use crate::driver::{RUN_PHASE, RunState, run_state, touched_nodes_newest_first};
+use crate::driver::{RUN_PHASE, RunState, run_state, undo_plan};
 use crate::error::{CommandError, exit};
 use crate::inventory::Inventory;
 use crate::journal::{EventKind, Journal, NewEvent};
@@ -43,19 +43,23 @@ pub fn cmd_rollback(journal: Option<PathBuf>, args: &RollbackArgs) -> Result<i32
         println!("run {} was already rolled back; nothing to do", run.id);
         return Ok(exit::OK);
     }
-    let touched = touched_nodes_newest_first(&events);
-    if touched.is_empty() {
-        println!("run {} touched no node; nothing to roll back", run.id);
-        return Ok(exit::OK);
-    }
     let inventory = Inventory::from_snapshot(&run.inventory)?;
     let workflow = Workflow::parse(&format!("<workflow of run {}>", run.id), &run.workflow)?;
     let secrets = Secrets::load(inventory.secrets.as_deref())?;
-    eprintln!(
-        "ringmaster will restore the original cassandra.yaml (from its backup) on {} and restart them one at a time: {}",
-        if touched.len() == 1 { "1 node" } else { "these nodes" },
-        touched.join(" -> ")
-    );
+    let stages = undo_plan(&events, &workflow);
+    if stages.is_empty() {
+        println!("run {} changed no node; nothing to roll back", run.id);
+        return Ok(exit::OK);
+    }
+    eprintln!("ringmaster will undo run {} pass by pass, one node at a time (restore, restart, wait UN, verify):", run.id);
+    for stage in &stages {
+        let what = if stage.pass_index == 0 {
+            "restore the original cassandra.yaml from its backup".to_string()
+        } else {
+            format!("put the `{}` pass values back", workflow.passes[stage.pass_index - 1].name)
+        };
+        eprintln!("  {}: {what} on {}", stage.name, stage.nodes.join(" -> "));
+    }
     if !args.yes {
         if !std::io::stdin().is_terminal() {
             return Err(CommandError::usage("standard input is not a terminal, so the rollback cannot be confirmed")
@@ -78,7 +82,7 @@ pub fn cmd_rollback(journal: Option<PathBuf>, args: &RollbackArgs) -> Result<i32
             pass: None,
             phase: RUN_PHASE.into(),
             kind: EventKind::Info,
-            detail: json!({"event": "undo_started", "nodes": touched, "force": args.force, "previous_state": format!("{state:?}").to_lowercase(), "user": session::username(), "host": session::hostname()}),
+            detail: json!({"event": "undo_started", "stages": stages.iter().map(|s| json!([s.pass_index, s.name, s.nodes])).collect::<Vec<_>>(), "force": args.force, "previous_state": format!("{state:?}").to_lowercase(), "user": session::username(), "host": session::hostname()}),
             reverts: None,
         },
     )?;

@@ -29,29 +29,57 @@ use crate::ui::Ui;
 use crate::workflow::node::{self, Event as MachineEvent, State};
 use crate::workflow::{Pass, Workflow};
 
-/// Returns the nodes a run changed (a journaled backup), the most recently touched first.
-pub fn touched_nodes_newest_first(events: &[Event]) -> Vec<String> {
-    let mut last_seen: Vec<(i64, String)> = Vec::new();
-    for e in events.iter().filter(|e| e.phase == "backup" && e.kind == EventKind::Ok) {
-        let Some(node) = &e.node else { continue };
-        let newest = events.iter().filter(|x| x.node.as_ref() == Some(node) && x.pass.as_deref() != Some(UNDO_PASS)).map(|x| x.seq).max().unwrap_or(e.seq);
-        if !last_seen.iter().any(|(_, n)| n == node) {
-            last_seen.push((newest, node.clone()));
+/// One stage of undoing a run: the pass it undoes and the nodes to restore, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UndoStage {
+    /// Index of the workflow pass this stage undoes: a node gets the previous pass's
+    /// values back, or its backup for the first pass.
+    pub pass_index: usize,
+    /// The journal's pass name for this stage, `undo-<pass>`.
+    pub name: String,
+    pub nodes: Vec<String>,
+}
+
+/// Plans how to undo a run: passes in reverse order, and within each pass the nodes
+/// that pass changed (and that were not already rolled back), most recent first.
+/// Undoing pass by pass keeps every step a configuration the cluster already ran
+/// with: jumping a node from `optional: false` straight back to plaintext would cut it
+/// off from peers that still require TLS.
+pub fn undo_plan(events: &[Event], workflow: &Workflow) -> Vec<UndoStage> {
+    let mut stages = Vec::new();
+    for (pass_index, pass) in workflow.passes.iter().enumerate().rev() {
+        let mut nodes: Vec<(i64, String)> = Vec::new();
+        for e in events.iter().filter(|e| e.pass.as_deref() == Some(&pass.name) && e.phase == "edit" && e.kind == EventKind::Ok) {
+            let Some(node) = &e.node else { continue };
+            if nodes.iter().any(|(_, n)| n == node) {
+                continue;
+            }
+            if matches!(replay(events, node, &pass.name, workflow.drain_before_restart).state(), State::RolledBack {}) {
+                continue;
+            }
+            let newest = events.iter().filter(|x| x.node.as_ref() == Some(node) && x.pass.as_deref() == Some(&pass.name)).map(|x| x.seq).max().unwrap_or(e.seq);
+            nodes.push((newest, node.clone()));
         }
+        if nodes.is_empty() {
+            continue;
+        }
+        nodes.sort_by(|a, b| b.0.cmp(&a.0));
+        stages.push(UndoStage { pass_index, name: format!("{UNDO_PREFIX}{}", pass.name), nodes: nodes.into_iter().map(|(_, n)| n).collect() });
     }
-    last_seen.sort_by(|a, b| b.0.cmp(&a.0));
-    last_seen.into_iter().map(|(_, n)| n).collect()
+    stages
 }
 
-/// Returns true when `ringmaster rollback` was started on this run.
-pub fn undo_started(events: &[Event]) -> bool {
-    events.iter().any(|e| e.node.is_none() && e.phase == RUN_PHASE && e.detail.get("event").and_then(Json::as_str) == Some("undo_started"))
+/// Returns the undo stages fixed when `ringmaster rollback` started, if it did.
+pub fn journaled_undo_stages(events: &[Event]) -> Option<Vec<UndoStage>> {
+    let started = events.iter().find(|e| e.node.is_none() && e.detail.get("event").and_then(Json::as_str) == Some("undo_started"))?;
+    let stages: Vec<(usize, String, Vec<String>)> = serde_json::from_value(started.detail["stages"].clone()).ok()?;
+    Some(stages.into_iter().map(|(pass_index, name, nodes)| UndoStage { pass_index, name, nodes }).collect())
 }
 
-/// Rebuilds the undo machine of `node` from the journal.
-pub fn replay_undo(events: &[Event], node: &str) -> statig::blocking::StateMachine<node::NodeMachine> {
+/// Rebuilds the undo machine of `node` in undo stage `stage` from the journal.
+pub fn replay_undo(events: &[Event], node: &str, stage: &str) -> statig::blocking::StateMachine<node::NodeMachine> {
     let mut machine = node::new_undo_machine();
-    for e in events.iter().filter(|e| e.node.as_deref() == Some(node) && e.pass.as_deref() == Some(UNDO_PASS)) {
+    for e in events.iter().filter(|e| e.node.as_deref() == Some(node) && e.pass.as_deref() == Some(stage)) {
         match e.kind {
             EventKind::Info if e.phase == "retry" => machine = node::new_undo_machine(),
             EventKind::Ok if e.phase == node::phase_name(machine.state()) => machine.handle(&MachineEvent::PhaseSucceeded),
@@ -62,11 +90,16 @@ pub fn replay_undo(events: &[Event], node: &str) -> statig::blocking::StateMachi
     machine
 }
 
+/// Returns true when `ringmaster rollback` was started on this run.
+pub fn undo_started(events: &[Event]) -> bool {
+    events.iter().any(|e| e.node.is_none() && e.phase == RUN_PHASE && e.detail.get("event").and_then(Json::as_str) == Some("undo_started"))
+}
+
 /// The phase name of run-level events.
 pub const RUN_PHASE: &str = "run";
 
-/// The pass name under which `ringmaster rollback` journals its steps.
-pub const UNDO_PASS: &str = "undo";
+/// The prefix of the pass names under which `ringmaster rollback` journals its steps.
+pub const UNDO_PREFIX: &str = "undo-";
 
 /// How a run (or the part of it this process ran) ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -103,6 +136,8 @@ pub struct Driver<'a> {
     pub force_backup: bool,
     events: Vec<Event>,
     patterns: LogPatterns,
+    fatal: Vec<regex::Regex>,
+    expected_after_restore: Vec<regex::Regex>,
     crash: CrashPoints,
 }
 
@@ -192,6 +227,8 @@ impl<'a> Driver<'a> {
             force_backup: false,
             events,
             patterns,
+            fatal: compile(&workflow.log.fatal),
+            expected_after_restore: compile(&workflow.log.expected_after_restore),
             crash: CrashPoints::from_env(),
         })
     }
@@ -257,18 +294,21 @@ impl<'a> Driver<'a> {
         Ok(RunOutcome::Done)
     }
 
-    /// Undoes the run: every node it touched goes back to its backup, newest first, one
-    /// node at a time (restore, restart, await UN, verify).
+    /// Undoes the run, stage by stage (see [`undo_plan`]): one node at a time, restore,
+    /// restart, await UN, verify.
     pub async fn execute_undo(&mut self) -> Result<RunOutcome, DriverError> {
-        let undo = Pass { name: UNDO_PASS.into(), description: "undo the run".into(), listener: None, settings: vec![] };
         let inventory = self.inventory;
-        let touched = touched_nodes_newest_first(&self.events);
-        for (position, name) in touched.iter().enumerate() {
-            let Some(node) = inventory.nodes.iter().find(|n| &n.name == name) else { continue };
-            let machine = replay_undo(&self.events, &node.name);
-            let ctx = phases::StepCtx { node, pass: &undo, pass_index: 0, position };
-            if let Some(stop) = self.drive_node(&ctx, machine).await? {
-                return Ok(stop);
+        // The plan is fixed when the undo starts, so a resumed undo walks the same stages.
+        let stages = journaled_undo_stages(&self.events).unwrap_or_else(|| undo_plan(&self.events, self.workflow));
+        for stage in &stages {
+            let pass = Pass { name: stage.name.clone(), description: "undo".into(), listener: None, settings: vec![] };
+            for (position, name) in stage.nodes.iter().enumerate() {
+                let Some(node) = inventory.nodes.iter().find(|n| &n.name == name) else { continue };
+                let machine = replay_undo(&self.events, &node.name, &stage.name);
+                let ctx = phases::StepCtx { node, pass: &pass, pass_index: stage.pass_index, position };
+                if let Some(stop) = self.drive_node(&ctx, machine).await? {
+                    return Ok(stop);
+                }
             }
         }
         Ok(RunOutcome::Done)
@@ -302,7 +342,7 @@ impl<'a> Driver<'a> {
             machine.handle(if ok { &MachineEvent::PhaseSucceeded } else { &MachineEvent::PhaseFailed });
         }
         let end = *machine.state();
-        let undoing = pass.name == UNDO_PASS;
+        let undoing = pass.name.starts_with(UNDO_PREFIX);
         if matches!(end, State::Done {}) || (undoing && matches!(end, State::RolledBack {})) {
             self.ui.line(&format!("[{}] {}: {}", pass.name, node.name, node::phase_name(&end)));
             return Ok(None);
@@ -346,13 +386,14 @@ impl<'a> Driver<'a> {
             PhaseResult::Fail(d) => (EventKind::Fail, d, false),
         };
         self.ui.line(&format!("[{}] {}: {phase} {}", pass.name, node.name, if ok { "ok" } else { "FAILED" }));
-        // A restore reverts the node's newest edit; the journal links the two.
+        // A restore reverts the edit of the pass it undoes; the journal links the two.
+        let undone_pass = &self.workflow.passes[ctx.pass_index].name;
         let reverts = (phase == "rollback" && ok)
             .then(|| {
                 self.events
                     .iter()
                     .rev()
-                    .find(|e| e.node.as_deref() == Some(&node.name) && e.phase == "edit" && e.kind == EventKind::Ok)
+                    .find(|e| e.node.as_deref() == Some(&node.name) && e.pass.as_ref() == Some(undone_pass) && e.phase == "edit" && e.kind == EventKind::Ok)
                     .map(|e| e.seq)
             })
             .flatten();
@@ -363,6 +404,10 @@ impl<'a> Driver<'a> {
     pub(crate) fn transport(&self, node: &str) -> Result<&Transport, DriverError> {
         self.transports.get(node).ok_or_else(|| DriverError::NoTransport(node.into()))
     }
+}
+
+fn compile(patterns: &[String]) -> Vec<regex::Regex> {
+    patterns.iter().map(|p| regex::Regex::new(p).expect("BUG: workflow patterns were validated at load")).collect()
 }
 
 /// Phases during which a stop request waits: the node is between a restart and proof

@@ -233,11 +233,15 @@ impl Driver<'_> {
             // A node that failed to start will never be UN: stop waiting at once.
             if let Ok(bytes) = target_transport.read_file(&ctx.node.log_path, 0).await {
                 let text = complete_text(log_since(&bytes, offset));
-                let found = scan(&text, &self.patterns);
-                if !found.errors.is_empty() {
+                let fatal: Vec<_> = scan(&text, &self.patterns)
+                    .errors
+                    .into_iter()
+                    .filter(|e| self.fatal.iter().any(|re| re.is_match(&e.line) || e.context.iter().any(|c| re.is_match(c))))
+                    .collect();
+                if !fatal.is_empty() {
                     return Ok(PhaseResult::Fail(json!({
-                        "error": format!("`{}` logged errors after its restart", ctx.node.name),
-                        "evidence": found.errors.iter().map(evidence_json).collect::<Vec<_>>(),
+                        "error": format!("`{}` failed to start after its restart", ctx.node.name),
+                        "evidence": fatal.iter().map(evidence_json).collect::<Vec<_>>(),
                         "views": judgement.summary,
                     })));
                 }
@@ -293,7 +297,11 @@ impl Driver<'_> {
         let bytes = t.read_file(&node.log_path, 0).await?;
         let rotated = (bytes.len() as u64) < offset;
         let text = complete_text(log_since(&bytes, offset));
-        let found = scan(&text, &self.patterns);
+        let mut found = scan(&text, &self.patterns);
+        if restart_phase == "rollback_restart" && ctx.pass_index == 0 {
+            // Restored to TLS-off: peers that still offer TLS are refused, then fall back.
+            found.errors.retain(|e| !self.expected_after_restore.iter().any(|re| re.is_match(&e.line)));
+        }
         let mut problems = Vec::new();
         if found.boots == 0 {
             problems.push(format!("no boot of `{}` in {} after the restart", node.name, node.log_path));

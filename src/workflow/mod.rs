@@ -41,6 +41,12 @@ pub struct LogRules {
     pub success: String,
     pub boot: String,
     pub errors: Vec<String>,
+    /// Errors that prove a failed startup (checked while waiting for UN).
+    #[serde(default)]
+    pub fatal: Vec<String>,
+    /// Error lines that are expected after restoring the original configuration.
+    #[serde(default)]
+    pub expected_after_restore: Vec<String>,
 }
 
 /// One rolling pass over every node.
@@ -130,7 +136,7 @@ impl Workflow {
         let duration = |what: &str, v: &str| {
             humantime::parse_duration(v).map_err(|e| invalid(format!("`{what}` = `{v}`: {e}")))
         };
-        for re in raw.log.errors.iter().chain([&raw.log.success, &raw.log.boot]) {
+        for re in raw.log.errors.iter().chain(&raw.log.fatal).chain(&raw.log.expected_after_restore).chain([&raw.log.success, &raw.log.boot]) {
             regex::Regex::new(re).map_err(|e| invalid(format!("log pattern `{re}`: {e}")))?;
         }
         if raw.passes.is_empty() {
