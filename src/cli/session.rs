@@ -225,8 +225,11 @@ fn pass_list(workflow: &Workflow) -> String {
 }
 
 fn report_failure(run: &str, node: &str, pass: &str, state: &str, evidence: &[serde_json::Value], secrets: &Secrets) {
+    let untouched = evidence.iter().all(|e| matches!(e["phase"].as_str(), Some("backup" | "edit")));
     let what = if state == "rolled_back" {
         format!("node `{node}` failed in pass `{pass}` and was rolled back; no further node was touched")
+    } else if untouched {
+        format!("node `{node}` failed in pass `{pass}` before anything on it was changed; no further node was touched")
     } else {
         format!("node `{node}` failed in pass `{pass}` and could not be rolled back: it needs an operator")
     };
