@@ -13,16 +13,21 @@ use crate::transport::TransportError;
 pub fn classify_connect(host: &str, known_hosts: Option<&str>, log: &str) -> TransportError {
     let log = log.trim();
     let host = host.to_string();
-    if log.contains("REMOTE HOST IDENTIFICATION HAS CHANGED") || log.contains("has changed and you have requested strict checking") {
-        return TransportError::HostKeyChanged { host: host.clone(), detail: host_key_changed_detail(&host, known_hosts, log) };
+    if log.contains("REMOTE HOST IDENTIFICATION HAS CHANGED")
+        || log.contains("has changed and you have requested strict checking")
+    {
+        return TransportError::HostKeyChanged {
+            host: host.clone(),
+            detail: host_key_changed_detail(&host, known_hosts, log),
+        };
     }
     if log.contains("Host key verification failed") {
         let what = line_with(log, "host key is known for").unwrap_or("the server's host key is not in known_hosts");
-        let file = known_hosts.unwrap_or("~/.ssh/known_hosts");
+        let file = known_hosts.map_or("the known_hosts file ssh uses".to_string(), |f| format!("`{f}`"));
         return TransportError::HostKeyUnknown {
             host,
             detail: format!(
-                "{what}; verify the key out of band and add it to `{file}` (e.g. `ssh-keyscan`), \
+                "{what}; verify the key out of band and add it to {file} (e.g. `ssh-keyscan`), \
                  or opt in to accept-new host keys"
             ),
         };
@@ -62,9 +67,12 @@ fn host_key_changed_detail(host: &str, known_hosts: Option<&str>, log: &str) -> 
         .nth(1)
         .map(|l| l.trim_end_matches('.').to_string());
     let offending = line_with(log, "Offending ").map(str::to_string);
-    let fix = log.lines().map(str::trim).find(|l| l.starts_with("ssh-keygen ")).map(str::to_string).unwrap_or_else(|| {
-        format!("ssh-keygen -f {} -R {}", known_hosts.unwrap_or("~/.ssh/known_hosts"), host)
-    });
+    let fix = log
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("ssh-keygen "))
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("ssh-keygen -f {} -R {}", known_hosts.unwrap_or("~/.ssh/known_hosts"), host));
     let mut parts = Vec::new();
     if let Some(fp) = fingerprint {
         parts.push(format!("the server sent {fp}"));

@@ -21,7 +21,9 @@
 //!   done. An arbitrary [`Ssh::run`] is not repeated once it may have run: it fails with
 //!   `Disconnected` and the caller (the journaled driver) decides.
 //! * Secrets never reach a command line: file contents go over stdin, and the remote command
-//!   line carries only paths, sizes and modes (see [`script`]).
+//!   line carries only paths, sizes and modes (see `script.rs`).
+//! * The node needs a POSIX `sh` and GNU coreutils (`timeout`, `mktemp`, `stat -c`,
+//!   `chown --reference`, `ln -T`, `sync FILE`), as every Linux distribution has.
 
 mod errors;
 mod script;
@@ -166,9 +168,7 @@ impl Ssh {
             .connect_timeout(target.connect_timeout.max(Duration::from_secs(1)))
             .server_alive_interval(SERVER_ALIVE)
             .control_directory(&control_dir)
-            .control_persist(ControlPersist::IdleFor(
-                MASTER_IDLE_SECS.try_into().expect("BUG: idle time is non-zero"),
-            ));
+            .control_persist(ControlPersist::IdleFor(MASTER_IDLE_SECS.try_into().expect("BUG: idle time is non-zero")));
         if let Some(config) = &target.ssh_config {
             builder.config_file(config);
         }
@@ -204,15 +204,18 @@ impl Ssh {
         stdin: Option<&[u8]>,
         timeout: Duration,
     ) -> Result<CommandOutput, TransportError> {
-        let done = self.exec(command, stdin, timeout, Retry::IfNotStarted).await?;
+        let done = self.exec(command, command, stdin, timeout, Retry::IfNotStarted).await?;
         let out = done.output;
         if let Some(e) = self.sudo_failure(&out) {
             return Err(e);
         }
         if out.status == Some(127) {
+            // `env` failing to find `sudo` or `timeout` is our wrapper, not the caller's command.
             let stderr = out.stderr_str();
-            let missing_sudo = stderr.lines().any(|l| l.starts_with("env:") && l.contains("sudo"));
-            let command = if missing_sudo { "sudo".to_string() } else { command.to_string() };
+            let command = match stderr.lines().find(|l| l.starts_with("env: ")) {
+                Some(line) => line.to_string(),
+                None => command.to_string(),
+            };
             return Err(TransportError::CommandNotFound { host: self.host().into(), command });
         }
         Ok(out)
@@ -220,7 +223,9 @@ impl Ssh {
 
     /// Returns the bytes of `path` from `offset` on (0 = whole file; past the end = empty).
     pub async fn read_file(&self, path: &str, offset: u64) -> Result<Vec<u8>, TransportError> {
-        let done = self.exec(&script::read_file(path, offset), None, file_timeout(0), Retry::Always).await?;
+        let done = self
+            .exec(&format!("read `{path}`"), &script::read_file(path, offset), None, file_timeout(0), Retry::Always)
+            .await?;
         match done.output.status {
             Some(0) => Ok(done.output.stdout),
             _ => Err(self.file_failure("read", path, None, &done.output)),
@@ -231,7 +236,9 @@ impl Ssh {
     /// Keeps owner, group and mode of the file it replaces (new files get `mode`).
     pub async fn write_file_atomic(&self, path: &str, contents: &[u8], mode: u32) -> Result<(), TransportError> {
         let script = script::write_file_atomic(path, contents.len(), mode);
-        let done = self.exec(&script, Some(contents), file_timeout(contents.len()), Retry::Always).await?;
+        let done = self
+            .exec(&format!("write `{path}`"), &script, Some(contents), file_timeout(contents.len()), Retry::Always)
+            .await?;
         match done.output.status {
             Some(0) => Ok(()),
             _ => Err(self.file_failure("write", path, None, &done.output)),
@@ -244,7 +251,9 @@ impl Ssh {
     /// [`TransportError::AlreadyExists`].
     pub async fn create_file_new(&self, path: &str, contents: &[u8], like: Option<&str>) -> Result<(), TransportError> {
         let script = script::create_file_new(path, contents.len(), like);
-        let done = self.exec(&script, Some(contents), file_timeout(contents.len()), Retry::Always).await?;
+        let done = self
+            .exec(&format!("create `{path}`"), &script, Some(contents), file_timeout(contents.len()), Retry::Always)
+            .await?;
         match done.output.status {
             Some(0) => Ok(()),
             Some(script::EXIT_EXISTS) if done.repeated => {
@@ -262,7 +271,8 @@ impl Ssh {
     /// Returns owner, mode, size and SHA-256 of `path` (following symlinks), or `None` when
     /// it does not exist.
     pub async fn stat(&self, path: &str) -> Result<Option<FileStat>, TransportError> {
-        let done = self.exec(&script::stat(path), None, file_timeout(0), Retry::Always).await?;
+        let done =
+            self.exec(&format!("stat `{path}`"), &script::stat(path), None, file_timeout(0), Retry::Always).await?;
         let out = &done.output;
         match out.status {
             Some(0) => {
@@ -323,8 +333,10 @@ impl Ssh {
     }
 
     /// Runs `script` on the node with the retry policy of the module doc.
+    /// `label` names the operation in errors (the command itself for `run`).
     async fn exec(
         &self,
+        label: &str,
         script: &str,
         stdin: Option<&[u8]>,
         timeout: Duration,
@@ -338,17 +350,13 @@ impl Ssh {
             match self.exec_once(&session, &remote, stdin, timeout).await {
                 Ok(output) => return Ok(Finished { output, repeated }),
                 Err(Failure::Timeout) => {
-                    return Err(TransportError::Timeout {
-                        host: self.host().into(),
-                        command: script.into(),
-                        timeout,
-                    });
+                    return Err(TransportError::Timeout { host: self.host().into(), command: label.into(), timeout });
                 }
                 Err(Failure::NotStarted(openssh::Error::InvalidCommand)) => {
                     return Err(TransportError::Io {
                         host: self.host().into(),
                         op: "run",
-                        path: script.into(),
+                        path: label.into(),
                         detail: "the command contains a NUL byte".into(),
                     });
                 }
@@ -427,7 +435,12 @@ impl Ssh {
             if attempt > 0 {
                 tokio::time::sleep(RECONNECT_PAUSES[attempt - 1]).await;
             }
-            match launch(&self.inner.builder, &self.inner.target).await {
+            // The control directory may have been cleaned away (tmp reaper) since connect.
+            let relaunched = match prepare_control_dir(&self.inner.target) {
+                Ok(_) => launch(&self.inner.builder, &self.inner.target).await,
+                Err(e) => Err(e),
+            };
+            match relaunched {
                 Ok(session) => {
                     *self.inner.master.lock().expect("BUG: master lock poisoned") = Arc::new(session);
                     tracing::info!(host = %self.host(), attempt, "ssh master reconnected");
@@ -445,7 +458,10 @@ impl Ssh {
         let last = last.map(|e| e.to_string()).unwrap_or_default();
         Err(TransportError::Disconnected {
             host: self.host().into(),
-            detail: format!("{why}; {} reconnect attempts over about 10 s failed, the last with: {last}", RECONNECT_PAUSES.len() + 1),
+            detail: format!(
+                "{why}; {} reconnect attempts over about 10 s failed, the last with: {last}",
+                RECONNECT_PAUSES.len() + 1
+            ),
         })
     }
 }

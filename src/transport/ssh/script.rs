@@ -28,8 +28,7 @@ const REMOTE_TIMEOUT_GRACE: Duration = Duration::from_secs(2);
 /// readable logs); anything else is put in single quotes, where nothing is special except
 /// the quote itself, written as `'\''`.
 pub fn shell_quote(s: &str) -> String {
-    let plain = !s.is_empty()
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"_@%+=:,./-".contains(&b));
+    let plain = !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"_@%+=:,./-".contains(&b));
     if plain {
         return s.to_string();
     }
@@ -54,7 +53,7 @@ pub fn shell_quote(s: &str) -> String {
 /// coreutils) in English. The remote `timeout` kills the whole process group a little after
 /// the local deadline, so a command that timed out does not linger on the node.
 pub fn wrap(script: &str, sudo: bool, timeout: Duration) -> String {
-    let remote = timeout + REMOTE_TIMEOUT_GRACE;
+    let remote = timeout.saturating_add(REMOTE_TIMEOUT_GRACE);
     format!(
         "env LC_ALL=C {}timeout -k 2 {}.{:03} sh -c {}",
         if sudo { "sudo -n " } else { "" },
@@ -136,6 +135,9 @@ pub fn create_file_new(path: &str, size: usize, like: Option<&str>) -> String {
         ),
         None => (String::new(), String::new()),
     };
+    // Fails early (before the upload) in the common case; `ln` is the real guard.
+    let exists_check =
+        format!("if [ -e {p} ] || [ -L {p} ]; then exit {ex}; fi\n", p = shell_quote(path), ex = EXIT_EXISTS);
     format!(
         "{check_like}\
          {exists_check}\
@@ -148,12 +150,6 @@ pub fn create_file_new(path: &str, size: usize, like: Option<&str>) -> String {
          fi\n\
          rm -f -- \"$t\"\n\
          sync -- \"$d\"\n",
-        // Fails early (before the upload) in the common case; `ln` is the real guard.
-        exists_check = format!(
-            "if [ -e {p} ] || [ -L {p} ]; then exit {ex}; fi\n",
-            p = shell_quote(path),
-            ex = EXIT_EXISTS
-        ),
         head = upload_to_temp(path, size),
         ex = EXIT_EXISTS,
     )
