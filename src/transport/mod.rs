@@ -57,6 +57,8 @@ pub enum TransportError {
     Unreachable { host: String, detail: String },
     #[error("the host key of `{host}` does not match known_hosts ({detail})")]
     HostKeyChanged { host: String, detail: String },
+    #[error("the host key of `{host}` is not in known_hosts ({detail})")]
+    HostKeyUnknown { host: String, detail: String },
     #[error("permission denied on `{host}`: {detail}")]
     PermissionDenied { host: String, detail: String },
     #[error("`sudo` on `{host}` wants a password; ringmaster needs passwordless `sudo -n`")]

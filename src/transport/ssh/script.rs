@@ -1,0 +1,292 @@
+//! The remote side of the SSH transport, as text: shell quoting, the wrapper every remote
+//! command goes through, and the small POSIX `sh` scripts behind the file operations.
+//!
+//! Kept pure (strings in, strings out) so the quoting and the scripts are unit-tested
+//! without a network. The scripts need GNU coreutils on the node (`mktemp`, `stat -c`,
+//! `chown --reference`, `ln -T`, `mv -T`, `sync FILE`, `timeout`), which every Linux
+//! distribution Cassandra runs on ships. File contents only ever travel over stdin: the
+//! command line carries paths, sizes and modes, never data.
+
+use std::time::Duration;
+
+/// Exit code our scripts use for "the target path does not exist".
+pub const EXIT_NOT_FOUND: i32 = 3;
+/// Exit code for "the target already exists" (create-new refused).
+pub const EXIT_EXISTS: i32 = 4;
+/// Exit code for "the `like` reference file does not exist".
+pub const EXIT_LIKE_NOT_FOUND: i32 = 6;
+/// Exit code for "stdin ended before all the content arrived" (connection dropped mid-write).
+pub const EXIT_SHORT_WRITE: i32 = 7;
+
+/// Extra seconds the remote `timeout` waits beyond the local deadline, so the local timer
+/// always fires first and the remote one only cleans up a command nobody waits for.
+const REMOTE_TIMEOUT_GRACE: Duration = Duration::from_secs(2);
+
+/// Quotes `s` as one word for a POSIX shell.
+///
+/// Plain words made only of characters no shell treats specially stay as they are (for
+/// readable logs); anything else is put in single quotes, where nothing is special except
+/// the quote itself, written as `'\''`.
+pub fn shell_quote(s: &str) -> String {
+    let plain = !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"_@%+=:,./-".contains(&b));
+    if plain {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('\'');
+    for c in s.chars() {
+        if c == '\'' {
+            out.push_str("'\\''");
+        } else {
+            out.push(c);
+        }
+    }
+    out.push('\'');
+    out
+}
+
+/// Builds the command line the ssh server runs for `script`.
+///
+/// The login shell of the remote user only sees `env LC_ALL=C [sudo -n] timeout ... sh -c
+/// '<script>'`, which every shell parses the same way, so the script always runs under
+/// `sh` whatever the user's shell is. `LC_ALL=C` keeps the messages we recognise (sudo,
+/// coreutils) in English. The remote `timeout` kills the whole process group a little after
+/// the local deadline, so a command that timed out does not linger on the node.
+pub fn wrap(script: &str, sudo: bool, timeout: Duration) -> String {
+    let remote = timeout.saturating_add(REMOTE_TIMEOUT_GRACE);
+    format!(
+        "env LC_ALL=C {}timeout -k 2 {}.{:03} sh -c {}",
+        if sudo { "sudo -n " } else { "" },
+        remote.as_secs(),
+        remote.subsec_millis(),
+        shell_quote(script)
+    )
+}
+
+/// Splits `path` into its directory (`.` for a bare name) and file name.
+fn split(path: &str) -> (String, String) {
+    match path.rsplit_once('/') {
+        Some(("", name)) => ("/".into(), name.into()),
+        Some((dir, name)) => (dir.into(), name.into()),
+        None => (".".into(), path.into()),
+    }
+}
+
+/// The shared head of the write scripts: a temp file next to the target, filled from stdin
+/// and checked for length (a dropped connection ends stdin early; renaming a truncated file
+/// into place would be the worst outcome), removed on any exit that did not move it.
+fn upload_to_temp(path: &str, size: usize) -> String {
+    let (dir, name) = split(path);
+    format!(
+        "set -e\n\
+         p={p}\n\
+         d={d}\n\
+         t=$(mktemp -- \"$d/\"{tmpl})\n\
+         trap 'rm -f -- \"$t\"' EXIT\n\
+         cat > \"$t\"\n\
+         s=$(wc -c < \"$t\")\n\
+         if [ \"$s\" -ne {size} ]; then echo \"received $s of {size} bytes\" >&2; exit {short}; fi\n",
+        p = shell_quote(path),
+        d = shell_quote(&dir),
+        tmpl = shell_quote(&format!(".{name}.ringmaster-XXXXXX.tmp")),
+        short = EXIT_SHORT_WRITE,
+    )
+}
+
+/// Script for `read_file`: the bytes of `path` from `offset` on (`tail -c +N` is 1-based).
+pub fn read_file(path: &str, offset: u64) -> String {
+    format!(
+        "p={p}\n[ -e \"$p\" ] || exit {nf}\nexec tail -c +{n} -- \"$p\"\n",
+        p = shell_quote(path),
+        nf = EXIT_NOT_FOUND,
+        n = offset.saturating_add(1),
+    )
+}
+
+/// Script for `write_file_atomic`: temp file, owner/group/mode copied from the file it
+/// replaces (or `mode` for a new file), fsync, rename over the target, fsync the directory.
+///
+/// `chown` runs before `chmod` because chown clears setuid/setgid bits.
+pub fn write_file_atomic(path: &str, size: usize, mode: u32) -> String {
+    format!(
+        "{head}\
+         if [ -e \"$p\" ]; then\n\
+         \x20 chown --reference=\"$p\" -- \"$t\"\n\
+         \x20 chmod --reference=\"$p\" -- \"$t\"\n\
+         else\n\
+         \x20 chmod {mode:o} -- \"$t\"\n\
+         fi\n\
+         sync -- \"$t\"\n\
+         mv -fT -- \"$t\" \"$p\"\n\
+         sync -- \"$d\"\n",
+        head = upload_to_temp(path, size),
+        mode = mode & 0o7777,
+    )
+}
+
+/// Script for `create_file_new`: temp file (owner/group/mode from `like` when given), fsync,
+/// then `ln -T` onto the target. link(2) never replaces an existing name, so the target
+/// appears whole or not at all and an existing file is left untouched.
+pub fn create_file_new(path: &str, size: usize, like: Option<&str>) -> String {
+    let (check_like, copy_like) = match like {
+        Some(l) => (
+            format!("l={}\n[ -e \"$l\" ] || exit {}\n", shell_quote(l), EXIT_LIKE_NOT_FOUND),
+            "chown --reference=\"$l\" -- \"$t\"\nchmod --reference=\"$l\" -- \"$t\"\n".to_string(),
+        ),
+        None => (String::new(), String::new()),
+    };
+    // Fails early (before the upload) in the common case; `ln` is the real guard.
+    let exists_check =
+        format!("if [ -e {p} ] || [ -L {p} ]; then exit {ex}; fi\n", p = shell_quote(path), ex = EXIT_EXISTS);
+    format!(
+        "{check_like}\
+         {exists_check}\
+         {head}\
+         {copy_like}\
+         sync -- \"$t\"\n\
+         if ! ln -T -- \"$t\" \"$p\"; then\n\
+         \x20 if [ -e \"$p\" ] || [ -L \"$p\" ]; then exit {ex}; fi\n\
+         \x20 exit 1\n\
+         fi\n\
+         rm -f -- \"$t\"\n\
+         sync -- \"$d\"\n",
+        head = upload_to_temp(path, size),
+        ex = EXIT_EXISTS,
+    )
+}
+
+/// Script for `stat`: `uid gid mode size` (mode in octal) on one line, then the SHA-256 line
+/// of `sha256sum`. Exits [`EXIT_NOT_FOUND`] when the path does not exist (symlinks followed).
+pub fn stat(path: &str) -> String {
+    format!(
+        "set -e\np={p}\n[ -e \"$p\" ] || exit {nf}\nstat -L -c '%u %g %a %s' -- \"$p\"\nsha256sum < \"$p\"\n",
+        p = shell_quote(path),
+        nf = EXIT_NOT_FOUND,
+    )
+}
+
+/// Parses the output of the [`stat`] script into `(uid, gid, mode, size, sha256)`.
+pub fn parse_stat(stdout: &str) -> Option<(u32, u32, u32, u64, String)> {
+    let mut lines = stdout.lines();
+    let mut fields = lines.next()?.split_whitespace();
+    let uid = fields.next()?.parse().ok()?;
+    let gid = fields.next()?.parse().ok()?;
+    let mode = u32::from_str_radix(fields.next()?, 8).ok()?;
+    let size = fields.next()?.parse().ok()?;
+    let hash = lines.next()?.split_whitespace().next()?;
+    let valid = hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit());
+    valid.then(|| (uid, gid, mode, size, hash.to_ascii_lowercase()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::process::Command;
+
+    /// Runs `script` through the local `sh -c` and returns stdout, to check the quoting
+    /// against a real shell rather than against our own idea of it.
+    fn sh(script: &str) -> Vec<u8> {
+        let out = Command::new("sh").arg("-c").arg(script).output().expect("run sh");
+        assert!(out.status.success(), "sh failed: {}", String::from_utf8_lossy(&out.stderr));
+        out.stdout
+    }
+
+    #[test]
+    fn plain_words_stay_bare() {
+        assert_eq!(shell_quote("/etc/cassandra/cassandra.yaml"), "/etc/cassandra/cassandra.yaml");
+        assert_eq!(shell_quote("a-b_c.d"), "a-b_c.d");
+    }
+
+    #[test]
+    fn special_words_are_single_quoted() {
+        assert_eq!(shell_quote(""), "''");
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+        assert_eq!(shell_quote("$HOME"), "'$HOME'");
+        assert_eq!(shell_quote("~"), "'~'");
+    }
+
+    #[test]
+    fn quoted_words_survive_a_real_shell() {
+        for word in ["", "it's", "a\nb", "$(rm -rf /)", "`id`", "\\", "*", "a'\"b", "-n", "~root", "é ü"] {
+            let got = sh(&format!("printf %s {}", shell_quote(word)));
+            assert_eq!(got, word.as_bytes(), "word {word:?}");
+        }
+    }
+
+    #[test]
+    fn wrapped_script_runs_under_sh_with_its_quotes_intact() {
+        let script = "printf '%s|' \"it's\" \"$0\"";
+        let got = sh(&wrap(script, false, Duration::from_secs(5)));
+        assert_eq!(String::from_utf8_lossy(&got), "it's|sh|");
+    }
+
+    #[test]
+    fn wrap_puts_sudo_before_timeout_and_adds_the_grace() {
+        let w = wrap("true", true, Duration::from_millis(1500));
+        assert_eq!(w, "env LC_ALL=C sudo -n timeout -k 2 3.500 sh -c true");
+    }
+
+    #[test]
+    fn split_handles_root_relative_and_nested() {
+        assert_eq!(split("/a"), ("/".into(), "a".into()));
+        assert_eq!(split("a"), (".".into(), "a".into()));
+        assert_eq!(split("/x/y/z.yaml"), ("/x/y".into(), "z.yaml".into()));
+    }
+
+    #[test]
+    fn parse_stat_reads_octal_mode_and_hash() {
+        let out = "0 999 640 12\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855  -\n";
+        let (uid, gid, mode, size, hash) = parse_stat(out).expect("parses");
+        assert_eq!((uid, gid, mode, size), (0, 999, 0o640, 12));
+        assert_eq!(hash, crate::transport::sha256_hex(b""));
+        assert!(parse_stat("0 0 640\nabc  -\n").is_none());
+        assert!(parse_stat("0 0 640 1\nnot-a-hash  -\n").is_none());
+    }
+
+    /// The file scripts, run locally against a temp dir: the same text the node runs.
+    fn run_script(script: &str, stdin: &[u8]) -> std::process::Output {
+        use std::io::Write;
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .env("LC_ALL", "C")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn sh");
+        let mut pipe = child.stdin.take().expect("piped");
+        // The script may exit before reading stdin (create-new refusal): ignore EPIPE.
+        let _ = pipe.write_all(stdin);
+        drop(pipe);
+        child.wait_with_output().expect("wait sh")
+    }
+
+    #[test]
+    fn scripts_write_create_read_and_stat_locally() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("it's a file").to_string_lossy().into_owned();
+        let out = run_script(&write_file_atomic(&p, 5, 0o640), b"hello");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = run_script(&stat(&p), b"");
+        let (_, _, mode, size, hash) = parse_stat(&String::from_utf8_lossy(&out.stdout)).expect("stat");
+        assert_eq!((mode, size, hash), (0o640, 5, crate::transport::sha256_hex(b"hello")));
+        assert_eq!(run_script(&read_file(&p, 2), b"").stdout, b"llo");
+        assert_eq!(run_script(&create_file_new(&p, 1, None), b"x").status.code(), Some(EXIT_EXISTS));
+        let out = run_script(&write_file_atomic(&p, 10, 0o600), b"short");
+        assert_eq!(out.status.code(), Some(EXIT_SHORT_WRITE));
+        assert_eq!(std::fs::read(&p).expect("read"), b"hello");
+        let names: Vec<_> = std::fs::read_dir(dir.path()).expect("ls").map(|e| e.expect("entry").file_name()).collect();
+        assert_eq!(names.len(), 1, "temp files left behind: {names:?}");
+    }
+
+    proptest! {
+        #[test]
+        fn any_string_round_trips_through_sh(word in "[^\\x00]{0,40}") {
+            let got = sh(&format!("printf %s {}", shell_quote(&word)));
+            prop_assert_eq!(got, word.as_bytes().to_vec());
+        }
+    }
+}
