@@ -63,7 +63,7 @@ pub fn undo_plan(events: &[Event], workflow: &Workflow) -> Vec<UndoStage> {
         if nodes.is_empty() {
             continue;
         }
-        nodes.sort_by(|a, b| b.0.cmp(&a.0));
+        nodes.sort_by_key(|n| std::cmp::Reverse(n.0));
         stages.push(UndoStage { pass_index, name: format!("{UNDO_PREFIX}{}", pass.name), nodes: nodes.into_iter().map(|(_, n)| n).collect() });
     }
     stages
@@ -202,6 +202,7 @@ pub(crate) enum PhaseResult {
 
 impl<'a> Driver<'a> {
     /// Returns a driver for `run`, loading the journal's events for it.
+    #[allow(clippy::too_many_arguments)] // each is a distinct part of a run; a builder would only rename them
     pub fn new(
         journal: &'a Journal,
         run: Run,
@@ -332,12 +333,11 @@ impl<'a> Driver<'a> {
             if node::is_terminal(&state) {
                 break;
             }
-            if interruptible(&state) {
-                if let Some(signal) = self.stop.requested() {
+            if interruptible(&state)
+                && let Some(signal) = self.stop.requested() {
                     self.append(None, None, RUN_PHASE, EventKind::Info, json!({"event": "interrupted", "signal": signal, "node": node.name, "pass": pass.name, "next_phase": node::phase_name(&state)}))?;
                     return Ok(Some(RunOutcome::Interrupted { signal }));
                 }
-            }
             let ok = self.step(ctx, node::phase_name(&state)).await?;
             machine.handle(if ok { &MachineEvent::PhaseSucceeded } else { &MachineEvent::PhaseFailed });
         }
