@@ -196,6 +196,7 @@ fn library_init_reports_what_it_built() {
         start_delay: std::time::Duration::ZERO,
         force: false,
         ringmaster_exe: Some(bin().into()),
+        ssh_config: None,
     })
     .expect("init");
     assert_eq!(report.nodes, vec!["node1".to_owned(), "node2".to_owned()]);

@@ -35,6 +35,7 @@ pub fn cmd_demo(journal: Option<PathBuf>, args: &DemoArgs) -> Result<i32, Comman
         start_delay: args.start_delay,
         force: false,
         ringmaster_exe: None,
+        ssh_config: None,
     })
     .map_err(|e| CommandError::usage(e).hinted("choose an empty directory with `--dir DIR`"))?;
     eprintln!("sandbox cluster of {} nodes in {}", args.nodes, dir.display());

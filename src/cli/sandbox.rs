@@ -33,6 +33,10 @@ pub enum SandboxCommand {
         /// Initialise a non-empty directory (replaces a previous sandbox there).
         #[arg(long)]
         force: bool,
+        /// Reach the nodes over SSH with this ssh_config (Host aliases node1..nodeN,
+        /// as `bin/testbed up` writes them) instead of locally
+        #[arg(long, value_name = "FILE")]
+        ssh_config: Option<PathBuf>,
     },
     /// Restart a node like `systemctl restart` (returns at once).
     Restart {
@@ -79,6 +83,7 @@ pub fn cmd_sandbox(args: &SandboxArgs) -> Result<i32, SandboxError> {
             nodes,
             start_delay,
             force,
+            ssh_config,
         } => {
             let report = sandbox::init(&InitOptions {
                 dir: dir.clone(),
@@ -86,6 +91,7 @@ pub fn cmd_sandbox(args: &SandboxArgs) -> Result<i32, SandboxError> {
                 start_delay: *start_delay,
                 force: *force,
                 ringmaster_exe: None,
+                ssh_config: ssh_config.as_ref().map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone())),
             })?;
             println!(
                 "sandbox with {} nodes ({}) in `{}`\ninventory: {}\nnext: ringmaster run -i {}",

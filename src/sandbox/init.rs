@@ -32,6 +32,9 @@ pub struct InitOptions {
     pub force: bool,
     /// The ringmaster binary the inventory's commands call; `None` = the current executable.
     pub ringmaster_exe: Option<PathBuf>,
+    /// Reach the nodes over SSH through this ssh_config (Host aliases = node names, as
+    /// `bin/testbed` writes them) instead of the local transport.
+    pub ssh_config: Option<PathBuf>,
 }
 
 /// What `init` built.
@@ -121,7 +124,7 @@ pub fn node_yaml(node_address: &str, seeds: &str) -> String {
     out
 }
 
-fn inventory(dir: &Path, exe: &Path, nodes: &[NodeConfig]) -> String {
+fn inventory(dir: &Path, exe: &Path, nodes: &[NodeConfig], ssh_config: Option<&Path>) -> String {
     let d = dir.display().to_string();
     let node_path = |rest: &str| toml_str(&format!("{d}/nodes/{{node}}/{rest}"));
     let command = |sub: &str| {
@@ -133,9 +136,13 @@ fn inventory(dir: &Path, exe: &Path, nodes: &[NodeConfig]) -> String {
     };
     let mut out = format!(
         "cluster = {}\nsecrets = \"secrets.toml\"            # relative to the inventory file\n\n[defaults]\n\
-         transport = \"local\"\nconfig_path = {}\nlog_path = {}\nssl_dir = {}\nrestart_command = {}\nnodetool_command = {}\n\
+         transport = {}\nconfig_path = {}\nlog_path = {}\nssl_dir = {}\nrestart_command = {}\nnodetool_command = {}\n\
          # the simulated restart writes its boot line before it returns\nboot_grace = \"0s\"\n",
         toml_str(CLUSTER_NAME),
+        match ssh_config {
+            None => "\"local\"".to_string(),
+            Some(cfg) => format!("\"ssh\"\nssh = \"{{node}}\"\nssh_config = {}", toml_str(&cfg.display().to_string())),
+        },
         node_path("etc/cassandra/cassandra.yaml"),
         node_path("var/log/cassandra/system.log"),
         node_path("etc/cassandra/ssl"),
@@ -254,7 +261,7 @@ pub fn init(opts: &InitOptions) -> Result<InitReport, SandboxError> {
     };
     write_json(&dir.join("sandbox.json"), &config)?;
     let inventory_path = dir.join("cluster.toml");
-    std::fs::write(&inventory_path, inventory(&dir, &exe, &config.nodes))
+    std::fs::write(&inventory_path, inventory(&dir, &exe, &config.nodes, opts.ssh_config.as_deref()))
         .map_err(io("write", &inventory_path))?;
 
     // The cluster exists before ringmaster arrives: boot every node with no delay.
@@ -311,7 +318,7 @@ mod tests {
             load_bytes: 1,
             start_delay_ms: None,
         }];
-        let text = inventory(Path::new("/tmp/sb"), Path::new("/bin/ring master"), &nodes);
+        let text = inventory(Path::new("/tmp/sb"), Path::new("/bin/ring master"), &nodes, None);
         let v: toml::Value = toml::from_str(&text).expect("valid toml");
         assert_eq!(v["cluster"].as_str(), Some("sandbox"));
         assert_eq!(v["secrets"].as_str(), Some("secrets.toml"));
