@@ -8,14 +8,8 @@ mod common;
 use std::os::unix::process::ExitStatusExt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::{Sandbox, events, ringmaster};
+use common::{PHASES, Sandbox, boots, events, ringmaster};
 use ringmaster::journal::EventKind;
-
-const PHASES: [&str; 7] = ["pending", "backup", "edit", "drain", "restart", "await_un", "verify_log"];
-
-fn boots(sandbox: &Sandbox, node: &str) -> usize {
-    std::fs::read_to_string(sandbox.log(node)).unwrap().lines().filter(|l| l.contains("Configuration location: ")).count()
-}
 
 /// Returns the labels of every crash point of an uninterrupted run.
 fn crash_points() -> Vec<String> {

@@ -3,53 +3,8 @@
 
 mod common;
 
-use common::{Sandbox, events, run};
+use common::{Sandbox, assert_completed, assert_no_phase_skipped, boots, events, run};
 use ringmaster::journal::EventKind;
-
-const PHASES: [&str; 7] = ["pending", "backup", "edit", "drain", "restart", "await_un", "verify_log"];
-
-fn boots(sandbox: &Sandbox, node: &str) -> usize {
-    std::fs::read_to_string(sandbox.log(node)).unwrap().lines().filter(|l| l.contains("Configuration location: ")).count()
-}
-
-/// Every node done in both passes, enforce values live, backups identical to `originals`.
-fn assert_completed(sandbox: &Sandbox, originals: &[Vec<u8>]) {
-    let status = sandbox.status_json();
-    assert_eq!(status["state"], "finished", "{status:#}");
-    for node in status["nodes"].as_array().unwrap() {
-        assert_eq!(node["passes"]["optional"], "done", "{node}");
-        assert_eq!(node["passes"]["enforce"], "done", "{node}");
-    }
-    let secrets = sandbox.secrets_text();
-    for (i, node) in sandbox.nodes.iter().enumerate() {
-        let block = sandbox.server_encryption(node);
-        assert_eq!(block["internode_encryption"], "all", "{node}");
-        assert_eq!(block["optional"], false, "{node}");
-        assert_eq!(block["require_client_auth"], true, "{node}");
-        assert_eq!(block["store_type"], "PKCS12", "{node}");
-        let keystore = block["keystore"].as_str().unwrap();
-        assert!(keystore.ends_with(&format!("/nodes/{node}/etc/cassandra/ssl/{node}-keystore.p12")), "{keystore}");
-        let password = block["keystore_password"].as_str().unwrap();
-        assert!(secrets.contains(&format!("\"{password}\"")), "the node got the secrets file's keystore password");
-        let backup = std::fs::read(sandbox.backup(node)).expect("backup exists");
-        assert!(backup == originals[i], "backup of {node} is byte-identical to the original");
-    }
-}
-
-/// For every node and pass, the `ok` phases are exactly the whole path, once each.
-fn assert_no_phase_skipped(sandbox: &Sandbox) {
-    let events = events(&sandbox.journal());
-    for node in &sandbox.nodes {
-        for pass in ["optional", "enforce"] {
-            let oks: Vec<&str> = events
-                .iter()
-                .filter(|e| e.node.as_deref() == Some(node.as_str()) && e.pass.as_deref() == Some(pass) && e.kind == EventKind::Ok)
-                .map(|e| e.phase.as_str())
-                .collect();
-            assert_eq!(oks, PHASES, "{node} {pass}");
-        }
-    }
-}
 
 #[test]
 fn run_completes_both_passes_on_three_nodes() {

@@ -80,8 +80,26 @@ pub async fn connect(inventory: &Inventory, args: &ConnectArgs) -> Result<BTreeM
                     connect_timeout: std::time::Duration::from_secs(15),
                 };
                 let ssh = crate::transport::ssh::Ssh::connect(&target).await.map_err(|e| {
-                    CommandError::failed(e).hinted(format!("check `ssh {}` by hand, then run the command again", node.ssh))
+                    let hint = match &e {
+                        crate::transport::TransportError::HostKeyChanged { .. } => {
+                            "if the node was really reinstalled, remove the old key as the message says; otherwise do not connect".to_string()
+                        }
+                        crate::transport::TransportError::HostKeyUnknown { .. } => {
+                            "check the key, then add it to known_hosts, or pass `--accept-new-host-keys`".to_string()
+                        }
+                        _ => format!("check `ssh {}` by hand, then run the command again", node.ssh),
+                    };
+                    CommandError::failed(e).hinted(hint)
                 })?;
+                if node.sudo {
+                    // Before anything changes anywhere: `sudo -n` must work on every node.
+                    ssh.run("true", None, std::time::Duration::from_secs(30)).await.map_err(|e| {
+                        CommandError::failed(e).hinted(format!(
+                            "give the SSH user of `{}` passwordless sudo (NOPASSWD) for ringmaster's commands, or set `sudo = false`",
+                            node.name
+                        ))
+                    })?;
+                }
                 Transport::Ssh(ssh)
             }
         };
@@ -186,6 +204,10 @@ pub fn drive(
     let outcome = match result {
         Ok(o) => o,
         Err(e) => {
+            let _ = journal.append(
+                &run_id,
+                &NewEvent { node: None, pass: None, phase: RUN_PHASE.into(), kind: EventKind::Info, detail: json!({"event": "stopped", "error": secrets.redact(&e.message)}), reverts: None },
+            );
             let _ = journal.release_lock(&inventory.cluster, &run_id);
             return Err(e.hinted(format!("`ringmaster resume {run_id}` continues from where it stopped")));
         }

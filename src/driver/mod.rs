@@ -446,7 +446,7 @@ pub fn run_state(events: &[Event]) -> RunState {
             (EventKind::Info, Some("resumed")) if state == RunState::Undoing => RunState::Undoing,
             (EventKind::Ok, _) => RunState::Finished,
             (EventKind::Fail, _) => RunState::Failed,
-            (EventKind::Info, Some("interrupted")) => RunState::Interrupted,
+            (EventKind::Info, Some("interrupted" | "stopped")) => RunState::Interrupted,
             (EventKind::Info, Some("resumed")) => RunState::Running,
             _ => state,
         };

@@ -39,13 +39,21 @@ pub struct Sandbox {
 
 impl Sandbox {
     pub fn new(nodes: usize, start_delay: &str) -> Sandbox {
+        Sandbox::with_args(nodes, start_delay, &[])
+    }
+
+    /// A sandbox whose nodes are reached over SSH through the test bed's `ssh_config`.
+    pub fn over_ssh(nodes: usize, start_delay: &str, ssh_config: &Path) -> Sandbox {
+        Sandbox::with_args(nodes, start_delay, &["--ssh-config", &ssh_config.display().to_string()])
+    }
+
+    fn with_args(nodes: usize, start_delay: &str, extra: &[&str]) -> Sandbox {
         let dir = tempfile::tempdir().expect("tempdir");
-        let out = run(ringmaster().args(["sandbox", "init", "--dir"]).arg(dir.path()).args([
-            "--nodes",
-            &nodes.to_string(),
-            "--start-delay",
-            start_delay,
-        ]));
+        let out = run(ringmaster()
+            .args(["sandbox", "init", "--dir"])
+            .arg(dir.path())
+            .args(["--nodes", &nodes.to_string(), "--start-delay", start_delay])
+            .args(extra));
         assert!(out.status.success(), "sandbox init failed");
         Sandbox { dir, nodes: (1..=nodes).map(|i| format!("node{i}")).collect() }
     }
@@ -103,4 +111,51 @@ pub fn events(journal: &Path) -> Vec<ringmaster::journal::Event> {
     let j = ringmaster::journal::Journal::open(journal).expect("open journal");
     let run = j.latest_run(None).expect("query").expect("a run");
     j.events(&run.id).expect("events")
+}
+
+/// The `ok` phases of a node in a pass that completed without trouble.
+pub const PHASES: [&str; 7] = ["pending", "backup", "edit", "drain", "restart", "await_un", "verify_log"];
+
+/// Returns how many times `node` booted, from its system.log.
+pub fn boots(sandbox: &Sandbox, node: &str) -> usize {
+    std::fs::read_to_string(sandbox.log(node)).unwrap().lines().filter(|l| l.contains("Configuration location: ")).count()
+}
+
+/// Every node done in both passes, enforce values live, backups identical to `originals`.
+pub fn assert_completed(sandbox: &Sandbox, originals: &[Vec<u8>]) {
+    let status = sandbox.status_json();
+    assert_eq!(status["state"], "finished", "{status:#}");
+    for node in status["nodes"].as_array().unwrap() {
+        assert_eq!(node["passes"]["optional"], "done", "{node}");
+        assert_eq!(node["passes"]["enforce"], "done", "{node}");
+    }
+    let secrets = sandbox.secrets_text();
+    for (i, node) in sandbox.nodes.iter().enumerate() {
+        let block = sandbox.server_encryption(node);
+        assert_eq!(block["internode_encryption"], "all", "{node}");
+        assert_eq!(block["optional"], false, "{node}");
+        assert_eq!(block["require_client_auth"], true, "{node}");
+        assert_eq!(block["store_type"], "PKCS12", "{node}");
+        let keystore = block["keystore"].as_str().unwrap();
+        assert!(keystore.ends_with(&format!("/nodes/{node}/etc/cassandra/ssl/{node}-keystore.p12")), "{keystore}");
+        let password = block["keystore_password"].as_str().unwrap();
+        assert!(secrets.contains(&format!("\"{password}\"")), "the node got the secrets file's keystore password");
+        let backup = std::fs::read(sandbox.backup(node)).expect("backup exists");
+        assert!(backup == originals[i], "backup of {node} is byte-identical to the original");
+    }
+}
+
+/// For every node and pass, the `ok` phases are exactly the whole path, once each.
+pub fn assert_no_phase_skipped(sandbox: &Sandbox) {
+    let events = events(&sandbox.journal());
+    for node in &sandbox.nodes {
+        for pass in ["optional", "enforce"] {
+            let oks: Vec<&str> = events
+                .iter()
+                .filter(|e| e.node.as_deref() == Some(node.as_str()) && e.pass.as_deref() == Some(pass) && e.kind == ringmaster::journal::EventKind::Ok)
+                .map(|e| e.phase.as_str())
+                .collect();
+            assert_eq!(oks, PHASES, "{node} {pass}");
+        }
+    }
 }
