@@ -66,7 +66,15 @@ fn full_two_pass_rollout_over_ssh_with_no_password_on_any_command_line() {
     let originals = sandbox.read_configs();
     let before: Vec<usize> = sandbox.nodes.iter().map(|n| boots(&sandbox, n)).collect();
     let secrets = passwords(&sandbox);
-    let mut child = sandbox.cmd(&["run", "--yes", "-i"]).arg(sandbox.inventory()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    // Trace-level developer logs on: they must not carry a password either.
+    let mut child = sandbox
+        .cmd(&["run", "--yes", "-i"])
+        .arg(sandbox.inventory())
+        .env("RINGMASTER_LOG", "trace")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     // Scan every process's argv while the run is in flight.
     let mut scans = 0;
     let mut leaks = Vec::new();
@@ -79,6 +87,7 @@ fn full_two_pass_rollout_over_ssh_with_no_password_on_any_command_line() {
     let out = child.wait_with_output().unwrap();
     eprintln!("{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("TRACE") || String::from_utf8_lossy(&out.stderr).contains("DEBUG"), "trace logs were on");
     assert!(scans > 10, "the argv scan ran while the run was in flight ({scans} scans)");
     assert!(leaks.is_empty(), "processes with a password in argv: {leaks:?}");
     assert_completed(&sandbox, &originals);
