@@ -61,10 +61,8 @@ pub fn cmd_resume(journal: Option<PathBuf>, args: &ResumeArgs) -> Result<i32, Co
     let secrets = Secrets::load(inventory.secrets.as_deref())?;
     session::lock(&journal, &run, &inventory, args.connect.break_lock)?;
     let append = |node: Option<&str>, pass: Option<&str>, phase: &str, detail| {
-        journal.append(
-            &run.id,
-            &NewEvent { node: node.map(str::to_string), pass: pass.map(str::to_string), phase: phase.into(), kind: EventKind::Info, detail, reverts: None },
-        )
+        let ev = NewEvent { node: node.map(str::to_string), pass: pass.map(str::to_string), phase: phase.into(), kind: EventKind::Info, detail, reverts: None };
+        journal.append(&run.id, &ev)
     };
     match state {
         RunState::Running => {

@@ -1,16 +1,15 @@
 //! `ringmaster rollback [RUN]`: put every node a run touched back to its backup.
 
-use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
 use serde_json::json;
 
 use super::resume::find_run;
 use super::session::{self, ConnectArgs, Mode};
-use crate::driver::{RUN_PHASE, RunState, run_state, undo_plan};
+use crate::driver::{RunState, run_state, undo_plan};
 use crate::error::{CommandError, exit};
 use crate::inventory::Inventory;
-use crate::journal::{EventKind, Journal, NewEvent};
+use crate::journal::{EventKind, Journal};
 use crate::secrets::Secrets;
 use crate::workflow::Workflow;
 
@@ -60,31 +59,15 @@ pub fn cmd_rollback(journal: Option<PathBuf>, args: &RollbackArgs) -> Result<i32
         };
         eprintln!("  {}: {what} on {}", stage.name, stage.nodes.join(" -> "));
     }
-    if !args.yes {
-        if !std::io::stdin().is_terminal() {
-            return Err(CommandError::usage("standard input is not a terminal, so the rollback cannot be confirmed")
-                .hinted("pass `--yes` to roll back without confirmation"));
-        }
-        eprint!("Proceed? [y/N] ");
-        let _ = std::io::stderr().flush();
-        let mut answer = String::new();
-        std::io::stdin().lock().read_line(&mut answer)?;
-        if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            eprintln!("nothing was done");
-            return Ok(exit::OK);
-        }
+    if !session::confirm(args.yes, "rollback")? {
+        return Ok(exit::OK);
     }
     session::lock(&journal, &run, &inventory, args.connect.break_lock)?;
-    journal.append(
+    session::append_run_event(
+        &journal,
         &run.id,
-        &NewEvent {
-            node: None,
-            pass: None,
-            phase: RUN_PHASE.into(),
-            kind: EventKind::Info,
-            detail: json!({"event": "undo_started", "stages": stages.iter().map(|s| json!([s.pass_index, s.name, s.nodes])).collect::<Vec<_>>(), "force": args.force, "previous_state": format!("{state:?}").to_lowercase(), "user": session::username(), "host": session::hostname()}),
-            reverts: None,
-        },
+        EventKind::Info,
+        json!({"event": "undo_started", "stages": stages.iter().map(|s| json!([s.pass_index, s.name, s.nodes])).collect::<Vec<_>>(), "force": args.force, "previous_state": format!("{state:?}").to_lowercase(), "user": session::username(), "host": session::hostname()}),
     )?;
     session::drive(&journal, run, &inventory, &workflow, &secrets, &args.connect, Mode::Undo { force: args.force })
 }

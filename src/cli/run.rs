@@ -1,15 +1,13 @@
 //! `ringmaster run -i INV [--yes]`: show the plan, ask, then start a new run.
 
-use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
 use serde_json::json;
 
 use super::session::{self, ConnectArgs};
-use crate::driver::RUN_PHASE;
 use crate::error::{CommandError, exit};
 use crate::inventory::Inventory;
-use crate::journal::{EventKind, Journal, NewEvent, NewRun};
+use crate::journal::{EventKind, Journal, NewRun};
 use crate::secrets::{MASK, Secrets};
 use crate::workflow::Workflow;
 
@@ -42,19 +40,8 @@ pub fn cmd_run(journal: Option<PathBuf>, args: &RunArgs) -> Result<i32, CommandE
     }
     let journal_path = super::journal_path(journal);
     eprint!("{}", plan(&inventory, &workflow, &journal_path));
-    if !args.yes {
-        if !std::io::stdin().is_terminal() {
-            return Err(CommandError::usage("standard input is not a terminal, so the plan cannot be confirmed")
-                .hinted("pass `--yes` to run without confirmation"));
-        }
-        eprint!("Proceed? [y/N] ");
-        let _ = std::io::stderr().flush();
-        let mut answer = String::new();
-        std::io::stdin().lock().read_line(&mut answer)?;
-        if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            eprintln!("nothing was done");
-            return Ok(exit::OK);
-        }
+    if !session::confirm(args.yes, "plan")? {
+        return Ok(exit::OK);
     }
     let journal = Journal::open(&journal_path)?;
     start(&journal, &args.inventory, &inventory, &workflow, &secrets, &args.connect)
@@ -85,12 +72,9 @@ pub fn start(
         "passes": workflow.passes.iter().map(|p| &p.name).collect::<Vec<_>>(),
         "nodes": inventory.nodes.iter().map(|n| &n.name).collect::<Vec<_>>(),
     });
-    journal.append(&run.id, &NewEvent { node: None, pass: None, phase: RUN_PHASE.into(), kind: EventKind::Enter, detail: started, reverts: None })?;
+    session::append_run_event(journal, &run.id, EventKind::Enter, started)?;
     if let Err(e) = session::lock(journal, &run, inventory, connect.break_lock) {
-        journal.append(
-            &run.id,
-            &NewEvent { node: None, pass: None, phase: RUN_PHASE.into(), kind: EventKind::Fail, detail: json!({"event": "refused", "error": e.message}), reverts: None },
-        )?;
+        session::append_run_event(journal, &run.id, EventKind::Fail, json!({"event": "refused", "error": e.message}))?;
         return Err(e);
     }
     eprintln!("run {} started (journal {})", run.id, journal.path().map(|p| p.display().to_string()).unwrap_or_default());

@@ -28,6 +28,32 @@ pub struct ConnectArgs {
     pub accept_new_host_keys: bool,
 }
 
+/// Asks "Proceed? [y/N]" on a terminal; `yes` skips the question. Returns whether to go on.
+pub fn confirm(yes: bool, what: &str) -> Result<bool, CommandError> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if yes {
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(CommandError::usage(format!("standard input is not a terminal, so the {what} cannot be confirmed"))
+            .hinted("pass `--yes` to go ahead without confirmation"));
+    }
+    eprint!("Proceed? [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    let go = matches!(answer.trim(), "y" | "Y" | "yes");
+    if !go {
+        eprintln!("nothing was done");
+    }
+    Ok(go)
+}
+
+/// Appends a run-level event (no node, no pass).
+pub fn append_run_event(journal: &Journal, run: &crate::journal::RunId, kind: EventKind, detail: serde_json::Value) -> Result<crate::journal::Event, crate::journal::JournalError> {
+    journal.append(run, &NewEvent { node: None, pass: None, phase: RUN_PHASE.into(), kind, detail, reverts: None })
+}
+
 /// Returns this machine's host name.
 pub fn hostname() -> String {
     let mut buf = [0u8; 256];
@@ -147,16 +173,11 @@ pub fn lock(journal: &Journal, run: &Run, inventory: &Inventory, break_lock: boo
             .hinted("or pass `--break-lock` to take the lock over (journaled)"));
         }
         let broken = journal.break_lock(&inventory.cluster)?;
-        journal.append(
+        append_run_event(
+            journal,
             &run.id,
-            &NewEvent {
-                node: None,
-                pass: None,
-                phase: RUN_PHASE.into(),
-                kind: EventKind::Info,
-                detail: json!({"event": "lock_taken_over", "previous_holder": broken.map(|b| json!({"run": b.run_id.to_string(), "pid": b.pid, "host": b.host, "user": b.user, "since": b.acquired_at})), "explicit": break_lock}),
-                reverts: None,
-            },
+            EventKind::Info,
+            json!({"event": "lock_taken_over", "previous_holder": broken.map(|b| json!({"run": b.run_id.to_string(), "pid": b.pid, "host": b.host, "user": b.user, "since": b.acquired_at})), "explicit": break_lock}),
         )?;
     }
     journal.acquire_lock(&inventory.cluster, &me)?;
@@ -204,17 +225,12 @@ pub fn drive(
     let outcome = match result {
         Ok(o) => o,
         Err(e) => {
-            let _ = journal.append(
-                &run_id,
-                &NewEvent { node: None, pass: None, phase: RUN_PHASE.into(), kind: EventKind::Info, detail: json!({"event": "stopped", "error": secrets.redact(&e.message)}), reverts: None },
-            );
+            let _ = append_run_event(journal, &run_id, EventKind::Info, json!({"event": "stopped", "error": secrets.redact(&e.message)}));
             let _ = journal.release_lock(&inventory.cluster, &run_id);
             return Err(e.hinted(format!("`ringmaster resume {run_id}` continues from where it stopped")));
         }
     };
-    let end = |kind, detail| {
-        journal.append(&run_id, &NewEvent { node: None, pass: None, phase: RUN_PHASE.into(), kind, detail, reverts: None })
-    };
+    let end = |kind, detail| append_run_event(journal, &run_id, kind, detail);
     let code = match &outcome {
         RunOutcome::Done if matches!(mode, Mode::Undo { .. }) => {
             end(EventKind::Ok, json!({"event": "undone"}))?;
