@@ -177,6 +177,10 @@ fn rollback_of_a_completed_run_restores_every_node_byte_for_byte() {
     }
     let status = sandbox.status_json();
     assert_eq!(status["state"], "undone");
+    for node in status["nodes"].as_array().unwrap() {
+        assert_eq!(node["passes"]["undo-enforce"], "rolled_back", "{node}");
+        assert_eq!(node["passes"]["undo-optional"], "rolled_back", "{node}");
+    }
     // Pass by pass in reverse, newest node first, and each restore names the edit it reverts.
     let evs = events(&sandbox.journal());
     let restores: Vec<&ringmaster::journal::Event> = evs

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::resume::find_run;
 use super::session::format_ms;
-use crate::driver::{replay, run_state};
+use crate::driver::{journaled_undo_stages, replay, replay_undo, run_state};
 use crate::error::{CommandError, exit};
 use crate::inventory::Inventory;
 use crate::journal::Journal;
@@ -35,15 +35,23 @@ pub fn cmd_status(journal: Option<PathBuf>, args: &StatusArgs) -> Result<i32, Co
     let inventory = Inventory::from_snapshot(&run.inventory)?;
     let workflow = Workflow::parse(&format!("<workflow of run {}>", run.id), &run.workflow)?;
     let state = format!("{:?}", run_state(&events)).to_lowercase();
+    let undo = journaled_undo_stages(&events).unwrap_or_default();
+    // Columns: the workflow's passes, then the undo stages if the run was rolled back.
+    let mut columns: Vec<String> = workflow.passes.iter().map(|p| p.name.clone()).collect();
+    columns.extend(undo.iter().map(|s| s.name.clone()));
     let nodes: Vec<_> = inventory
         .nodes
         .iter()
         .map(|n| {
-            let passes: serde_json::Map<String, serde_json::Value> = workflow
+            let mut passes: serde_json::Map<String, serde_json::Value> = workflow
                 .passes
                 .iter()
                 .map(|p| (p.name.clone(), json!(phase_name(replay(&events, &n.name, &p.name, workflow.drain_before_restart).state()))))
                 .collect();
+            for stage in &undo {
+                let phase = if stage.nodes.contains(&n.name) { phase_name(replay_undo(&events, &n.name, &stage.name).state()) } else { "-" };
+                passes.insert(stage.name.clone(), json!(phase));
+            }
             json!({"node": n.name, "address": n.address, "passes": passes})
         })
         .collect();
@@ -67,14 +75,14 @@ pub fn cmd_status(journal: Option<PathBuf>, args: &StatusArgs) -> Result<i32, Co
     println!("state    {state} ({} journal events)", events.len());
     println!();
     let mut header = format!("{:<16}", "NODE");
-    for p in &workflow.passes {
-        header.push_str(&format!("{:<20}", p.name.to_uppercase()));
+    for c in &columns {
+        header.push_str(&format!("{:<20}", c.to_uppercase()));
     }
     println!("{}", header.trim_end());
     for n in &nodes {
         let mut line = format!("{:<16}", n["node"].as_str().unwrap_or(""));
-        for p in &workflow.passes {
-            line.push_str(&format!("{:<20}", n["passes"][&p.name].as_str().unwrap_or("")));
+        for c in &columns {
+            line.push_str(&format!("{:<20}", n["passes"][c].as_str().unwrap_or("")));
         }
         println!("{}", line.trim_end());
     }
