@@ -302,7 +302,7 @@ impl<'a> Driver<'a> {
         // The plan is fixed when the undo starts, so a resumed undo walks the same stages.
         let stages = journaled_undo_stages(&self.events).unwrap_or_else(|| undo_plan(&self.events, self.workflow));
         for stage in &stages {
-            let pass = Pass { name: stage.name.clone(), description: "undo".into(), listener: None, settings: vec![] };
+            let pass = Pass { name: stage.name.clone(), description: "undo".into(), listener: None, tolerate: vec![], settings: vec![] };
             for (position, name) in stage.nodes.iter().enumerate() {
                 let Some(node) = inventory.nodes.iter().find(|n| &n.name == name) else { continue };
                 let machine = replay_undo(&self.events, &node.name, &stage.name);

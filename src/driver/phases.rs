@@ -302,6 +302,10 @@ impl Driver<'_> {
             // Restored to TLS-off: peers that still offer TLS are refused, then fall back.
             found.errors.retain(|e| !self.expected_after_restore.iter().any(|re| re.is_match(&e.line)));
         }
+        if restart_phase == "restart" && !ctx.pass.tolerate.is_empty() {
+            let tolerated: Vec<regex::Regex> = ctx.pass.tolerate.iter().map(|p| regex::Regex::new(p).expect("BUG: validated")).collect();
+            found.errors.retain(|e| !tolerated.iter().any(|re| re.is_match(&e.line)));
+        }
         let mut problems = Vec::new();
         if found.boots == 0 {
             problems.push(format!("no boot of `{}` in {} after the restart", node.name, node.log_path));

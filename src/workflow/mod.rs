@@ -56,6 +56,8 @@ pub struct Pass {
     pub description: String,
     /// Regex the storage listener line must match after the restart, if set.
     pub listener: Option<String>,
+    /// Error lines expected during this pass (regexes): not a reason to roll back.
+    pub tolerate: Vec<String>,
     /// `server_encryption_options` key and value template, in file order.
     pub settings: Vec<(String, toml::Value)>,
 }
@@ -105,6 +107,8 @@ struct RawPass {
     #[serde(default)]
     description: String,
     listener: Option<String>,
+    #[serde(default)]
+    tolerate: Vec<String>,
     settings: toml::Table,
 }
 
@@ -147,8 +151,8 @@ impl Workflow {
             if passes.iter().any(|o| o.name == p.name) {
                 return Err(invalid(format!("pass `{}` appears twice", p.name)));
             }
-            if let Some(re) = &p.listener {
-                regex::Regex::new(re).map_err(|e| invalid(format!("pass `{}` listener `{re}`: {e}", p.name)))?;
+            for re in p.listener.iter().chain(&p.tolerate) {
+                regex::Regex::new(re).map_err(|e| invalid(format!("pass `{}` pattern `{re}`: {e}", p.name)))?;
             }
             let mut settings = Vec::new();
             for (key, value) in p.settings {
@@ -158,7 +162,7 @@ impl Workflow {
                 }
                 settings.push((key, value));
             }
-            passes.push(Pass { name: p.name, description: p.description, listener: p.listener, settings });
+            passes.push(Pass { name: p.name, description: p.description, listener: p.listener, tolerate: p.tolerate, settings });
         }
         let wf = Workflow {
             name: raw.name,
