@@ -135,6 +135,39 @@ fn wait_for(journal: &Path, what: &str, pred: impl Fn(&[Event]) -> bool) {
     }
 }
 
+/// Prints, per phase, the median time from `enter` to its outcome, and what is left of
+/// the run's wall time once drains, restarts and waiting for UN are taken out: the
+/// orchestration overhead (docs/BENCHMARKS.md).
+fn print_phase_times(evs: &[Event]) {
+    let mut open: std::collections::HashMap<(String, String, String), i64> = Default::default();
+    let mut times: std::collections::BTreeMap<String, Vec<f64>> = Default::default();
+    for e in evs.iter().filter(|e| e.node.is_some()) {
+        let key = (e.node.clone().unwrap(), e.pass.clone().unwrap_or_default(), e.phase.clone());
+        match e.kind {
+            EventKind::Enter => {
+                open.entry(key).or_insert(e.at);
+            }
+            EventKind::Ok | EventKind::Fail => {
+                if let Some(start) = open.remove(&key) {
+                    times.entry(e.phase.clone()).or_default().push((e.at - start) as f64 / 1000.0);
+                }
+            }
+            EventKind::Info => {}
+        }
+    }
+    let span = (evs.last().unwrap().at - evs.first().unwrap().at) as f64 / 1000.0;
+    let mut node_time = 0.0;
+    for (phase, mut v) in times {
+        v.sort_by(f64::total_cmp);
+        let sum: f64 = v.iter().sum();
+        if matches!(phase.as_str(), "drain" | "restart" | "await_un") {
+            node_time += sum;
+        }
+        eprintln!("e2e: phase {phase:<12} n={} median {:.2} s total {:.1} s", v.len(), v[v.len() / 2], sum);
+    }
+    eprintln!("e2e: run span {span:.1} s, drain+restart+await_un {node_time:.1} s, orchestration overhead {:.1} s", span - node_time);
+}
+
 fn setup() -> Option<Cluster> {
     let (Some(inv), Some(ssh_config)) = (std::env::var_os("RINGMASTER_CASSANDRA"), std::env::var_os("RINGMASTER_TESTBED")) else {
         if std::env::var_os("CI").is_some() {
@@ -180,6 +213,7 @@ fn real_cassandra_rollout_failure_and_crash() {
         .filter_map(|e| e.detail["elapsed_ms"].as_u64())
         .collect();
     eprintln!("e2e: full rollout {rollout_secs:.1} s; restart-to-UN per node (ms): {restart_ms:?}");
+    print_phase_times(&evs);
 
     // 2. node2's keystore stops opening while node1 restarts: automatic rollback.
     c.reset();

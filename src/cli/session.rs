@@ -293,6 +293,7 @@ fn report_failure(run: &str, node: &str, pass: &str, state: &str, evidence: &[se
         }
     }
     text.push_str(&format!("Hint: fix the cause on `{node}`, then `ringmaster resume {run}` retries it\n"));
+    text.push_str(&format!("Hint: `ringmaster rollback {run}` undoes the whole run instead, node by node\n"));
     text.push_str(&format!("Hint: `ringmaster status {run}` shows every node's phase"));
     eprintln!("{}", secrets.redact(&text));
 }
