@@ -11,6 +11,7 @@ pub mod cassandra;
 pub mod cli;
 pub mod driver;
 pub mod error;
+pub mod export;
 pub mod inventory;
 pub mod journal;
 pub mod sandbox;

@@ -1,11 +1,15 @@
 //! The command line: one file per subcommand, this file holds only the enum and the match.
 
+mod completions;
 mod demo;
+mod export;
 mod inspect;
+mod inventory;
 mod render;
 mod resume;
 mod rollback;
 mod run;
+mod runs;
 pub mod sandbox;
 mod session;
 mod status;
@@ -39,6 +43,12 @@ enum Command {
     #[command(subcommand)]
     Inspect(inspect::InspectCommand),
     Sandbox(sandbox::SandboxArgs),
+    Export(export::ExportArgs),
+    Runs(runs::RunsArgs),
+    #[command(subcommand)]
+    Inventory(inventory::InventoryCommand),
+    Completions(completions::CompletionsArgs),
+    Man(completions::ManArgs),
 }
 
 /// Parses the process arguments, runs the command and returns the exit code.
@@ -61,6 +71,11 @@ pub fn run() -> i32 {
         Command::Render(args) => render::cmd_render(&args),
         Command::Inspect(cmd) => inspect::cmd_inspect(&cmd),
         Command::Sandbox(args) => sandbox::cmd_sandbox(&args).map_err(CommandError::failed),
+        Command::Export(args) => export::cmd_export(journal, &args),
+        Command::Runs(args) => runs::cmd_runs(journal, &args),
+        Command::Inventory(cmd) => inventory::cmd_inventory(&cmd),
+        Command::Completions(args) => completions::cmd_completions(&args),
+        Command::Man(args) => completions::cmd_man(&args),
     };
     match result {
         Ok(code) => code,

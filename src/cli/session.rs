@@ -26,6 +26,18 @@ pub struct ConnectArgs {
     /// Accept unknown SSH host keys (adds them to known_hosts); changed keys are still refused
     #[arg(long)]
     pub accept_new_host_keys: bool,
+    /// Stream every journaled event as one JSON line on stdout (`ringmaster.event/1`,
+    /// see docs/journal-schema.md); reports go to stderr
+    #[arg(long)]
+    pub events_json: bool,
+}
+
+/// Prints one event as a `ringmaster.event/1` line on stdout, flushed at once.
+fn emit_event(e: &crate::journal::Event) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{}", crate::export::jsonl::event_line(e));
+    let _ = out.flush();
 }
 
 /// Asks "Proceed? [y/N]" on a terminal; `yes` skips the question. Returns whether to go on.
@@ -207,11 +219,26 @@ pub fn drive(
     let ui = Ui::new();
     let stop = Arc::new(StopFlag::default());
     let run_id = run.id.clone();
+    if args.events_json {
+        // The stream starts at this process's `started` / `resumed` / `undo_started`;
+        // earlier history is in `ringmaster export --format jsonl`.
+        let events = journal.events(&run_id)?;
+        let from = events
+            .iter()
+            .rposition(|e| e.node.is_none() && matches!(e.detail.get("event").and_then(|v| v.as_str()), Some("started" | "resumed" | "undo_started")))
+            .unwrap_or(events.len());
+        events[from..].iter().for_each(emit_event);
+    }
+    // With `--events-json` stdout carries only events; the final report goes to stderr.
+    let say = |text: String| if args.events_json { eprintln!("{text}") } else { println!("{text}") };
     let result = rt.block_on(async {
         install_signal_handlers(stop.clone());
         let transports = connect(inventory, args).await?;
         let mut driver = Driver::new(journal, run, inventory, workflow, secrets, transports, &ui, stop)
             .map_err(CommandError::failed)?;
+        if args.events_json {
+            driver.on_event = Some(Box::new(emit_event));
+        }
         match mode {
             Mode::Forward => driver.execute().await,
             Mode::Undo { force } => {
@@ -225,22 +252,31 @@ pub fn drive(
     let outcome = match result {
         Ok(o) => o,
         Err(e) => {
-            let _ = append_run_event(journal, &run_id, EventKind::Info, json!({"event": "stopped", "error": secrets.redact(&e.message)}));
+            let stopped = append_run_event(journal, &run_id, EventKind::Info, json!({"event": "stopped", "error": secrets.redact(&e.message)}));
+            if let (true, Ok(ev)) = (args.events_json, &stopped) {
+                emit_event(ev);
+            }
             let _ = journal.release_lock(&inventory.cluster, &run_id);
             return Err(e.hinted(format!("`ringmaster resume {run_id}` continues from where it stopped")));
         }
     };
-    let end = |kind, detail| append_run_event(journal, &run_id, kind, detail);
+    let end = |kind, detail| {
+        let ev = append_run_event(journal, &run_id, kind, detail)?;
+        if args.events_json {
+            emit_event(&ev);
+        }
+        Ok::<_, crate::journal::JournalError>(ev)
+    };
     let code = match &outcome {
         RunOutcome::Done if matches!(mode, Mode::Undo { .. }) => {
             end(EventKind::Ok, json!({"event": "undone"}))?;
-            println!("run {run_id} rolled back: every node it touched has its original cassandra.yaml again and is UN");
+            say(format!("run {run_id} rolled back: every node it touched has its original cassandra.yaml again and is UN"));
             exit::OK
         }
         RunOutcome::Done => {
             end(EventKind::Ok, json!({"event": "finished"}))?;
-            println!("run {run_id} finished: every node completed every pass ({})", pass_list(workflow));
-            println!("see it with `ringmaster status {run_id}`");
+            say(format!("run {run_id} finished: every node completed every pass ({})", pass_list(workflow)));
+            say(format!("see it with `ringmaster status {run_id}`"));
             exit::OK
         }
         RunOutcome::Interrupted { signal } => {

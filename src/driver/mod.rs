@@ -121,6 +121,9 @@ pub enum DriverError {
     NoTransport(String),
 }
 
+/// A callback that sees every event the driver journals.
+pub type EventHook<'a> = Box<dyn Fn(&Event) + 'a>;
+
 /// Everything a run needs.
 pub struct Driver<'a> {
     pub journal: &'a Journal,
@@ -134,6 +137,8 @@ pub struct Driver<'a> {
     pub stop: Arc<StopFlag>,
     /// `rollback --force`: restore a backup even when its hash is not the journaled one.
     pub force_backup: bool,
+    /// Called with every event this driver journals, after its commit (`--events-json`).
+    pub on_event: Option<EventHook<'a>>,
     events: Vec<Event>,
     patterns: LogPatterns,
     fatal: Vec<regex::Regex>,
@@ -226,6 +231,7 @@ impl<'a> Driver<'a> {
             ui,
             stop,
             force_backup: false,
+            on_event: None,
             events,
             patterns,
             fatal: compile(&workflow.log.fatal),
@@ -274,6 +280,9 @@ impl<'a> Driver<'a> {
             },
         )?;
         self.events.push(ev.clone());
+        if let Some(on_event) = &self.on_event {
+            on_event(&ev);
+        }
         self.crash.point(&format!("after journaling {} {} {} {}", node.unwrap_or("-"), pass.unwrap_or("-"), phase, kind));
         Ok(ev)
     }
@@ -361,6 +370,7 @@ impl<'a> Driver<'a> {
     }
 
     /// Journals intent, runs one phase, journals the outcome. Returns whether it succeeded.
+    #[tracing::instrument(level = "debug", skip_all, fields(node = %ctx.node.name, pass = %ctx.pass.name, phase))]
     async fn step(&mut self, ctx: &phases::StepCtx<'_>, phase: &str) -> Result<bool, DriverError> {
         let node = ctx.node;
         let pass = ctx.pass;

@@ -101,6 +101,7 @@ impl Transport {
 
     /// Runs `command` through the node's `sh -c`, feeding `stdin` if given, and waits
     /// at most `timeout`. A non-zero exit is not an error: callers read `status`.
+    #[tracing::instrument(level = "debug", skip_all, fields(host = %self.host(), command), err)]
     pub async fn run(
         &self,
         command: &str,

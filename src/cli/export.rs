@@ -1,0 +1,61 @@
+//! `ringmaster export [RUN] --format jsonl|md|html [-o FILE]`: a run's journal as a
+//! versioned event stream, a Markdown post-mortem or a self-contained HTML timeline.
+
+use std::path::PathBuf;
+
+use super::resume::find_run;
+use crate::error::{CommandError, exit};
+use crate::export::{Format, render};
+use crate::inventory::Inventory;
+use crate::journal::{Journal, Run};
+use crate::secrets::Secrets;
+
+/// Export a run: JSON Lines for tools, Markdown or HTML for the post-mortem.
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    /// The run id (or a unique prefix); default: the newest run
+    pub run: Option<String>,
+    /// The format
+    #[arg(long, value_enum, default_value = "md")]
+    pub format: Format,
+    /// Write to FILE instead of standard output
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// Opens the journal for a read command, refusing to create one that does not exist.
+pub fn open_existing(journal: Option<PathBuf>) -> Result<Journal, CommandError> {
+    let path = super::journal_path(journal);
+    if !path.exists() {
+        return Err(CommandError::usage(format!("no journal at `{}`", path.display())).hinted("name the journal with `--journal PATH`"));
+    }
+    Ok(Journal::open(&path)?)
+}
+
+pub fn cmd_export(journal: Option<PathBuf>, args: &ExportArgs) -> Result<i32, CommandError> {
+    let journal = open_existing(journal)?;
+    let run = find_run(&journal, args.run.as_deref())?;
+    let events = journal.events(&run.id)?;
+    tracing::debug!(run = %run.id, events = events.len(), format = ?args.format, "export");
+    let text = redact_known_secrets(&run, render(&run, &events, args.format));
+    match &args.output {
+        Some(path) => {
+            std::fs::write(path, text).map_err(|e| CommandError::failed(format!("cannot write `{}`: {e}", path.display())))?;
+            eprintln!("wrote {} ({:?}) of run {}", path.display(), args.format, run.id);
+        }
+        None => print!("{text}"),
+    }
+    Ok(exit::OK)
+}
+
+/// Masks any secret this machine knows (the run's secrets file when readable, the
+/// environment). Events were redacted when journaled; this is defence in depth for
+/// journals written by older or foreign tools.
+fn redact_known_secrets(run: &Run, text: String) -> String {
+    let file = Inventory::from_snapshot(&run.inventory).ok().and_then(|i| i.secrets);
+    let secrets = Secrets::load(file.as_deref()).or_else(|_| Secrets::load(None));
+    match secrets {
+        Ok(s) => s.redact(&text),
+        Err(_) => text,
+    }
+}

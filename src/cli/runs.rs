@@ -1,0 +1,63 @@
+//! `ringmaster runs [--json]`: every run in the journal, newest first.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use super::export::open_existing;
+use crate::driver::run_state;
+use crate::error::{CommandError, exit};
+use crate::export::model::state_name;
+use crate::journal::format_unix_ms;
+
+/// List the runs in the journal, newest first.
+#[derive(Debug, clap::Args)]
+pub struct RunsArgs {
+    /// Print a JSON array instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// One run as `runs --json` prints it.
+#[derive(Debug, Serialize)]
+struct RunRow {
+    id: String,
+    cluster: String,
+    started_at: i64,
+    started: String,
+    operator: String,
+    host: String,
+    state: &'static str,
+    events: usize,
+}
+
+pub fn cmd_runs(journal: Option<PathBuf>, args: &RunsArgs) -> Result<i32, CommandError> {
+    let journal = open_existing(journal)?;
+    let mut rows = Vec::new();
+    for run in journal.runs()? {
+        let events = journal.events(&run.id)?;
+        rows.push(RunRow {
+            id: run.id.0,
+            cluster: run.cluster,
+            started_at: run.started_at,
+            started: format_unix_ms(run.started_at),
+            operator: run.operator,
+            host: run.host,
+            state: state_name(run_state(&events)),
+            events: events.len(),
+        });
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&rows).expect("BUG: runs serialize"));
+        return Ok(exit::OK);
+    }
+    if rows.is_empty() {
+        println!("no runs in the journal");
+        return Ok(exit::OK);
+    }
+    println!("{:<38} {:<16} {:<26} {:<20} {:<12} EVENTS", "RUN", "CLUSTER", "STARTED", "OPERATOR", "STATE");
+    for r in &rows {
+        println!("{:<38} {:<16} {:<26} {:<20} {:<12} {}", r.id, r.cluster, r.started, format!("{}@{}", r.operator, r.host), r.state, r.events);
+    }
+    Ok(exit::OK)
+}
