@@ -101,7 +101,7 @@ impl Cluster {
             let last_boot = log.rfind("Configuration location: ").expect("a boot");
             let since = &log[last_boot..];
             assert!(since.contains("Internode messaging enabled TLS protocols: "), "{node}: no TLS line after its last boot");
-            let listener = since.lines().filter(|l| l.contains("Listening on ")).last().expect("listener line");
+            let listener = since.lines().rev().find(|l| l.contains("Listening on ")).expect("listener line");
             assert!(listener.contains("encryption: encrypted("), "{node}: {listener}");
             let block = ringmaster::cassandra::yaml::read_server_encryption("cassandra.yaml", &std::fs::read(self.config(node)).unwrap()).unwrap();
             assert_eq!(block["optional"], false);

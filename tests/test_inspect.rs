@@ -12,13 +12,14 @@ fn inspect_status_parses_every_fixture_into_json_nodes() {
     let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "txt")).collect();
     files.sort();
     assert_eq!(files.len(), 6, "the six upstream fixtures");
+    let data_row = regex::Regex::new(r"^[UD?][NLJM]\s").unwrap();
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();
         let out = run(ringmaster().args(["inspect", "status", "--json"]).arg(&file));
         assert_eq!(out.status.code(), Some(0), "{}", file.display());
         let nodes: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
         // One JSON node per data row of the file, with the row's own address and state.
-        let rows: Vec<&str> = text.lines().filter(|l| regex::Regex::new(r"^[UD?][NLJM]\s").unwrap().is_match(l)).collect();
+        let rows: Vec<&str> = text.lines().filter(|l| data_row.is_match(l)).collect();
         assert_eq!(nodes.len(), rows.len(), "{}", file.display());
         for (node, row) in nodes.iter().zip(&rows) {
             let fields: Vec<&str> = row.split_whitespace().collect();
