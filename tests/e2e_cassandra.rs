@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{events, ringmaster, run};
+use common::{events, has, ringmaster, run};
 use ringmaster::journal::{Event, EventKind};
 
 const NODES: [(&str, &str); 3] = [("node1", "127.0.0.1"), ("node2", "127.0.0.2"), ("node3", "127.0.0.3")];
@@ -119,22 +119,6 @@ fn set_mode(p: &Path, mode: u32) {
     std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 
-fn has(evs: &[Event], node: &str, pass: &str, phase: &str, kind: EventKind) -> bool {
-    evs.iter().any(|e| e.node.as_deref() == Some(node) && e.pass.as_deref() == Some(pass) && e.phase == phase && e.kind == kind)
-}
-
-fn wait_for(journal: &Path, what: &str, pred: impl Fn(&[Event]) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(900);
-    loop {
-        let evs = if journal.exists() { std::panic::catch_unwind(|| events(journal)).unwrap_or_default() } else { vec![] };
-        if pred(&evs) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100)); // poll interval
-    }
-}
-
 /// Prints, per phase, the median time from `enter` to its outcome, and what is left of
 /// the run's wall time once drains, restarts and waiting for UN are taken out: the
 /// orchestration overhead (docs/BENCHMARKS.md).
@@ -219,7 +203,7 @@ fn real_cassandra_rollout_failure_and_crash() {
     c.reset();
     let pristine = c.pristine();
     let child = c.ringmaster(&["run", "--yes", "-i"]).arg(&c.inventory).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    wait_for(&c.journal, "node1 restart", |evs| has(evs, "node1", "optional", "restart", EventKind::Enter));
+    common::wait_for(&c.journal, "node1 restart", Duration::from_secs(900), |evs| has(evs, "node1", "optional", "restart", EventKind::Enter));
     std::fs::write(c.ssl_dir("node2").join("node2-keystore.p12"), b"not a keystore at all").unwrap();
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);

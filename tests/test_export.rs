@@ -9,10 +9,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{Sandbox, events, run};
-use ringmaster::journal::{Event, EventKind};
+use ringmaster::journal::EventKind;
 use serde_json::Value;
 
 /// A 3-node sandbox whose run rolled node2 back (keystore broken mid-run), then was
@@ -24,7 +24,7 @@ fn scenario() -> &'static Sandbox {
         let keystore = sandbox.path().join("nodes/node2/etc/cassandra/ssl/node2-keystore.p12");
         let original = std::fs::read(&keystore).unwrap();
         let child = sandbox.cmd(&["run", "--yes", "-i"]).arg(sandbox.inventory()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-        wait_for(&sandbox, "node1 restart", |evs| evs.iter().any(|e| e.node.as_deref() == Some("node1") && e.phase == "restart" && e.kind == EventKind::Enter));
+        common::wait_for(&sandbox.journal(), "node1 restart", Duration::from_secs(90), |evs| evs.iter().any(|e| e.node.as_deref() == Some("node1") && e.phase == "restart" && e.kind == EventKind::Enter));
         std::fs::write(&keystore, b"not a keystore").unwrap();
         let out = child.wait_with_output().unwrap();
         assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
@@ -33,18 +33,6 @@ fn scenario() -> &'static Sandbox {
         assert_eq!(resumed.status.code(), Some(0));
         sandbox
     })
-}
-
-fn wait_for(sandbox: &Sandbox, what: &str, pred: impl Fn(&[Event]) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        let evs = if sandbox.journal().exists() { std::panic::catch_unwind(|| events(&sandbox.journal())).unwrap_or_default() } else { vec![] };
-        if pred(&evs) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20)); // poll interval
-    }
 }
 
 fn export(sandbox: &Sandbox, format: &str) -> String {

@@ -5,27 +5,10 @@ mod common;
 
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{Sandbox, events, run};
-use ringmaster::journal::{Event, EventKind};
-
-/// Polls the journal (with a deadline) until `pred` holds for its events.
-fn wait_for(sandbox: &Sandbox, what: &str, pred: impl Fn(&[Event]) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        let evs = if sandbox.journal().exists() { std::panic::catch_unwind(|| events(&sandbox.journal())).unwrap_or_default() } else { vec![] };
-        if pred(&evs) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20)); // poll interval
-    }
-}
-
-fn has(evs: &[Event], node: &str, pass: &str, phase: &str, kind: EventKind) -> bool {
-    evs.iter().any(|e| e.node.as_deref() == Some(node) && e.pass.as_deref() == Some(pass) && e.phase == phase && e.kind == kind)
-}
+use common::{Sandbox, events, has, run};
+use ringmaster::journal::EventKind;
 
 fn spawn_run(sandbox: &Sandbox, extra: &[&str]) -> Child {
     sandbox.cmd(&["run", "--yes"]).args(extra).arg("-i").arg(sandbox.inventory()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
@@ -51,7 +34,7 @@ fn keystore_broken_mid_run_rolls_the_node_back_and_touches_no_later_node() {
     let originals = sandbox.read_configs();
     let child = spawn_run(&sandbox, &[]);
     // While node1 restarts, node2's keystore stops opening with its password.
-    wait_for(&sandbox, "node1 restart", |evs| has(evs, "node1", "optional", "restart", EventKind::Enter));
+    common::wait_for(&sandbox.journal(), "node1 restart", Duration::from_secs(90), |evs| has(evs, "node1", "optional", "restart", EventKind::Enter));
     let keystore = sandbox.path().join("nodes/node2/etc/cassandra/ssl/node2-keystore.p12");
     std::fs::write(&keystore, b"this is not a PKCS12 keystore").unwrap();
     let out = child.wait_with_output().unwrap();
@@ -81,10 +64,10 @@ fn node_that_never_becomes_un_in_the_enforce_pass_gets_the_optional_values_back(
     let workflow_arg = workflow.display().to_string();
     let child = spawn_run(&sandbox, &["--workflow", &workflow_arg]);
     // node2 will take an hour to rejoin after its enforce restart...
-    wait_for(&sandbox, "node1 enforce restart", |evs| has(evs, "node1", "enforce", "restart", EventKind::Enter));
+    common::wait_for(&sandbox.journal(), "node1 enforce restart", Duration::from_secs(90), |evs| has(evs, "node1", "enforce", "restart", EventKind::Enter));
     run(common::ringmaster().args(["sandbox", "set", "--dir"]).arg(sandbox.path()).args(["node2", "--start-delay", "1h"]));
     // ...until ringmaster rolls it back (the node comes back with the old settings).
-    wait_for(&sandbox, "node2 rollback", |evs| has(evs, "node2", "enforce", "rollback", EventKind::Enter));
+    common::wait_for(&sandbox.journal(), "node2 rollback", Duration::from_secs(90), |evs| has(evs, "node2", "enforce", "rollback", EventKind::Enter));
     run(common::ringmaster().args(["sandbox", "set", "--dir"]).arg(sandbox.path()).args(["node2", "--start-delay", "0s"]));
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -113,7 +96,7 @@ fn node_that_never_becomes_un_in_the_enforce_pass_gets_the_optional_values_back(
 fn a_second_run_is_refused_and_break_lock_only_takes_a_dead_holders_lock() {
     let sandbox = Sandbox::new(2, "2s");
     let mut first = spawn_run(&sandbox, &[]);
-    wait_for(&sandbox, "first run's backup", |evs| has(evs, "node1", "optional", "backup", EventKind::Ok));
+    common::wait_for(&sandbox.journal(), "first run's backup", Duration::from_secs(90), |evs| has(evs, "node1", "optional", "backup", EventKind::Ok));
     let second = run(sandbox.cmd(&["run", "--yes", "-i"]).arg(sandbox.inventory()));
     assert_eq!(second.status.code(), Some(5));
     let msg = String::from_utf8_lossy(&second.stderr);

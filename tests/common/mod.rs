@@ -159,3 +159,22 @@ pub fn assert_no_phase_skipped(sandbox: &Sandbox) {
         }
     }
 }
+
+/// Polls the journal at `journal` (with a deadline) until `pred` holds for its newest run's
+/// events. A journal that does not exist yet, or is being created, reads as no events.
+pub fn wait_for(journal: &Path, what: &str, deadline: std::time::Duration, pred: impl Fn(&[ringmaster::journal::Event]) -> bool) {
+    let until = std::time::Instant::now() + deadline;
+    loop {
+        let evs = if journal.exists() { std::panic::catch_unwind(|| events(journal)).unwrap_or_default() } else { vec![] };
+        if pred(&evs) {
+            return;
+        }
+        assert!(std::time::Instant::now() < until, "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(20)); // poll interval
+    }
+}
+
+/// Returns true when the events hold `kind` of `phase` for `node` in `pass`.
+pub fn has(evs: &[ringmaster::journal::Event], node: &str, pass: &str, phase: &str, kind: ringmaster::journal::EventKind) -> bool {
+    evs.iter().any(|e| e.node.as_deref() == Some(node) && e.pass.as_deref() == Some(pass) && e.phase == phase && e.kind == kind)
+}
