@@ -42,6 +42,22 @@ pub struct Node {
     pub boot_grace: Duration,
     pub ssh_config: Option<PathBuf>,
     pub known_hosts: Option<PathBuf>,
+    /// Owner of the key files and `ssl_dir` on the node (`stage_keys`, preflight).
+    #[serde(default = "default_key_user")]
+    pub key_owner: String,
+    /// Group of the key files and `ssl_dir` on the node.
+    #[serde(default = "default_key_user")]
+    pub key_group: String,
+    /// A keystore on this machine that `stage_keys` installs as the node's keystore.
+    #[serde(default)]
+    pub keystore_source: Option<PathBuf>,
+    /// A truststore on this machine that `stage_keys` installs as the node's truststore.
+    #[serde(default)]
+    pub truststore_source: Option<PathBuf>,
+}
+
+fn default_key_user() -> String {
+    "cassandra".into()
 }
 
 /// The whole inventory.
@@ -80,6 +96,10 @@ struct Fields {
     boot_grace: Option<String>,
     ssh_config: Option<String>,
     known_hosts: Option<String>,
+    key_owner: Option<String>,
+    key_group: Option<String>,
+    keystore_source: Option<String>,
+    truststore_source: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -98,6 +118,10 @@ struct RawNode {
     boot_grace: Option<String>,
     ssh_config: Option<String>,
     known_hosts: Option<String>,
+    key_owner: Option<String>,
+    key_group: Option<String>,
+    keystore_source: Option<String>,
+    truststore_source: Option<String>,
 }
 
 impl RawNode {
@@ -114,6 +138,10 @@ impl RawNode {
             boot_grace: self.boot_grace,
             ssh_config: self.ssh_config,
             known_hosts: self.known_hosts,
+            key_owner: self.key_owner,
+            key_group: self.key_group,
+            keystore_source: self.keystore_source,
+            truststore_source: self.truststore_source,
         };
         (self.name, self.address, f)
     }
@@ -179,6 +207,10 @@ impl Inventory {
                 boot_grace,
                 ssh_config: rel(n.ssh_config.or_else(|| d.ssh_config.clone())),
                 known_hosts: rel(n.known_hosts.or_else(|| d.known_hosts.clone())),
+                key_owner: pick(n.key_owner, &d.key_owner, "cassandra"),
+                key_group: pick(n.key_group, &d.key_group, "cassandra"),
+                keystore_source: rel(n.keystore_source.or_else(|| d.keystore_source.clone())),
+                truststore_source: rel(n.truststore_source.or_else(|| d.truststore_source.clone())),
                 name,
                 address,
             };

@@ -13,6 +13,7 @@ pub mod driver;
 pub mod error;
 pub mod inventory;
 pub mod journal;
+pub mod preflight;
 pub mod sandbox;
 pub mod secrets;
 pub mod transport;

@@ -114,5 +114,9 @@ fn offline_node(name: &str) -> Node {
         boot_grace: std::time::Duration::from_secs(20),
         ssh_config: None,
         known_hosts: None,
+        key_owner: "cassandra".into(),
+        key_group: "cassandra".into(),
+        keystore_source: None,
+        truststore_source: None,
     }
 }

@@ -86,6 +86,25 @@ pub fn start(
         "nodes": inventory.nodes.iter().map(|n| &n.name).collect::<Vec<_>>(),
     });
     journal.append(&run.id, &NewEvent { node: None, pass: None, phase: RUN_PHASE.into(), kind: EventKind::Enter, detail: started, reverts: None })?;
+    // The same checks as `ringmaster preflight`; a blocker refuses the run before any node is touched.
+    let report = super::preflight::report(inventory, workflow, secrets, connect, crate::preflight::Options::default())?;
+    let blockers = report.blockers();
+    if !report.findings.iter().all(|f| f.severity == crate::preflight::Severity::Ok) {
+        eprint!("{}", secrets.redact(&report.render(false)));
+    }
+    if !blockers.is_empty() {
+        let list: Vec<_> = blockers.iter().map(|b| json!({"node": b.node, "check": b.check, "message": secrets.redact(&b.message)})).collect();
+        journal.append(
+            &run.id,
+            &NewEvent { node: None, pass: None, phase: RUN_PHASE.into(), kind: EventKind::Fail, detail: json!({"event": "refused", "blockers": list}), reverts: None },
+        )?;
+        let first = blockers.iter().map(|b| format!("{}: {}", b.node.as_deref().unwrap_or("cluster"), b.message)).collect::<Vec<_>>().join("\n  ");
+        return Err(crate::error::CommandError::new(
+            crate::error::ErrorKind::Preflight,
+            secrets.redact(&format!("preflight found {} blocker(s); nothing was touched:\n  {first}", blockers.len())),
+        )
+        .hinted(format!("fix them, check with `ringmaster preflight -i {}`, then run again", inventory_path.display())));
+    }
     if let Err(e) = session::lock(journal, &run, inventory, connect.break_lock) {
         journal.append(
             &run.id,
