@@ -86,8 +86,22 @@ pub fn start(
         "nodes": inventory.nodes.iter().map(|n| &n.name).collect::<Vec<_>>(),
     });
     journal.append(&run.id, &NewEvent { node: None, pass: None, phase: RUN_PHASE.into(), kind: EventKind::Enter, detail: started, reverts: None })?;
-    // The same checks as `ringmaster preflight`; a blocker refuses the run before any node is touched.
-    let report = super::preflight::report(inventory, workflow, secrets, connect, crate::preflight::Options::default())?;
+    if let Err(e) = session::lock(journal, &run, inventory, connect.break_lock) {
+        journal.append(
+            &run.id,
+            &NewEvent { node: None, pass: None, phase: RUN_PHASE.into(), kind: EventKind::Fail, detail: json!({"event": "refused", "error": e.message}), reverts: None },
+        )?;
+        return Err(e);
+    }
+    // Under the lock (so a concurrent run is reported as such), the same checks as
+    // `ringmaster preflight`; a blocker refuses the run before any node is touched.
+    let report = match super::preflight::report(inventory, workflow, secrets, connect, crate::preflight::Options::default()) {
+        Ok(r) => r,
+        Err(e) => {
+            journal.release_lock(&inventory.cluster, &run.id)?;
+            return Err(e);
+        }
+    };
     let blockers = report.blockers();
     if !report.findings.iter().all(|f| f.severity == crate::preflight::Severity::Ok) {
         eprint!("{}", secrets.redact(&report.render(false)));
@@ -98,19 +112,13 @@ pub fn start(
             &run.id,
             &NewEvent { node: None, pass: None, phase: RUN_PHASE.into(), kind: EventKind::Fail, detail: json!({"event": "refused", "blockers": list}), reverts: None },
         )?;
-        let first = blockers.iter().map(|b| format!("{}: {}", b.node.as_deref().unwrap_or("cluster"), b.message)).collect::<Vec<_>>().join("\n  ");
+        journal.release_lock(&inventory.cluster, &run.id)?;
+        let listed = blockers.iter().map(|b| format!("{}: {}", b.node.as_deref().unwrap_or("cluster"), b.message)).collect::<Vec<_>>().join("\n  ");
         return Err(crate::error::CommandError::new(
             crate::error::ErrorKind::Preflight,
-            secrets.redact(&format!("preflight found {} blocker(s); nothing was touched:\n  {first}", blockers.len())),
+            secrets.redact(&format!("preflight found {} blocker(s); nothing was touched:\n  {listed}", blockers.len())),
         )
         .hinted(format!("fix them, check with `ringmaster preflight -i {}`, then run again", inventory_path.display())));
-    }
-    if let Err(e) = session::lock(journal, &run, inventory, connect.break_lock) {
-        journal.append(
-            &run.id,
-            &NewEvent { node: None, pass: None, phase: RUN_PHASE.into(), kind: EventKind::Fail, detail: json!({"event": "refused", "error": e.message}), reverts: None },
-        )?;
-        return Err(e);
     }
     eprintln!("run {} started (journal {})", run.id, journal.path().map(|p| p.display().to_string()).unwrap_or_default());
     session::drive(journal, run, inventory, workflow, secrets, connect, session::Mode::Forward)
