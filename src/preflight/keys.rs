@@ -193,21 +193,32 @@ async fn file_modes(ctx: &Context<'_>, node: &Node, report: &mut Report) {
         _ => return,
     };
     let mut problems = Vec::new();
-    let mut fixes = Vec::new();
+    let (mut chown, mut chmod600, mut chmod750) = (Vec::new(), Vec::new(), Vec::new());
     let (owner, group) = (&node.key_owner, &node.key_group);
     for line in text.lines() {
         let mut parts = line.splitn(4, ' ');
         let (Some(u), Some(_g), Some(mode), Some(path)) = (parts.next(), parts.next(), parts.next(), parts.next()) else { continue };
-        let want = if path == dir { "750" } else { "600" };
-        let mode = format!("{:0>3}", mode);
+        let is_dir = path == dir;
+        let want = if is_dir { "750" } else { "600" };
+        let mode = format!("{mode:0>3}");
         if u != owner {
             problems.push(format!("`{path}` is owned by `{u}`, not `{owner}`"));
-            fixes.push(format!("sudo chown {owner}:{group} {}", sh(path)));
+            chown.push(sh(path));
         }
         if mode != want {
             problems.push(format!("`{path}` has mode {mode}, not {want}"));
-            fixes.push(format!("sudo chmod {want} {}", sh(path)));
+            if is_dir { chmod750.push(sh(path)) } else { chmod600.push(sh(path)) }
         }
+    }
+    let mut fixes = Vec::new();
+    if !chown.is_empty() {
+        fixes.push(format!("sudo chown {owner}:{group} {}", chown.join(" ")));
+    }
+    if !chmod600.is_empty() {
+        fixes.push(format!("sudo chmod 600 {}", chmod600.join(" ")));
+    }
+    if !chmod750.is_empty() {
+        fixes.push(format!("sudo chmod 750 {}", chmod750.join(" ")));
     }
     if problems.is_empty() {
         report.node(name, "key_files", Severity::Ok, format!("key files on `{name}` are owned by `{owner}`, mode 600, directory 750"));
