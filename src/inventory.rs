@@ -42,6 +42,58 @@ pub struct Node {
     pub boot_grace: Duration,
     pub ssh_config: Option<PathBuf>,
     pub known_hosts: Option<PathBuf>,
+    /// Owner of the key files and `ssl_dir` on the node (`stage_keys`, preflight).
+    #[serde(default = "default_key_user")]
+    pub key_owner: String,
+    /// Group of the key files and `ssl_dir` on the node.
+    #[serde(default = "default_key_user")]
+    pub key_group: String,
+    /// A keystore on this machine that `stage_keys` installs as the node's keystore.
+    #[serde(default)]
+    pub keystore_source: Option<PathBuf>,
+    /// A truststore on this machine that `stage_keys` installs as the node's truststore.
+    #[serde(default)]
+    pub truststore_source: Option<PathBuf>,
+}
+
+fn default_key_user() -> String {
+    "cassandra".into()
+}
+
+/// Built-in defaults, used when neither the node nor `[defaults]` sets a key.
+pub mod defaults {
+    pub const CONFIG_PATH: &str = "/etc/cassandra/cassandra.yaml";
+    pub const LOG_PATH: &str = "/var/log/cassandra/system.log";
+    pub const SSL_DIR: &str = "/etc/cassandra/ssl";
+    pub const RESTART_COMMAND: &str = "sudo systemctl restart cassandra";
+    pub const NODETOOL_COMMAND: &str = "nodetool";
+    pub const BOOT_GRACE: &str = "20s";
+    pub const KEY_OWNER: &str = "cassandra";
+}
+
+impl Node {
+    /// Returns a node with every built-in default (as if the inventory named only it).
+    pub fn with_defaults(name: &str, address: &str, transport: TransportKind) -> Node {
+        Node {
+            name: name.into(),
+            address: address.into(),
+            transport,
+            ssh: address.into(),
+            config_path: defaults::CONFIG_PATH.into(),
+            log_path: defaults::LOG_PATH.into(),
+            ssl_dir: defaults::SSL_DIR.into(),
+            restart_command: defaults::RESTART_COMMAND.into(),
+            nodetool_command: defaults::NODETOOL_COMMAND.into(),
+            sudo: false,
+            boot_grace: humantime::parse_duration(defaults::BOOT_GRACE).expect("BUG: default parses"),
+            ssh_config: None,
+            known_hosts: None,
+            key_owner: defaults::KEY_OWNER.into(),
+            key_group: defaults::KEY_OWNER.into(),
+            keystore_source: None,
+            truststore_source: None,
+        }
+    }
 }
 
 /// The whole inventory.
@@ -80,6 +132,10 @@ struct Fields {
     boot_grace: Option<String>,
     ssh_config: Option<String>,
     known_hosts: Option<String>,
+    key_owner: Option<String>,
+    key_group: Option<String>,
+    keystore_source: Option<String>,
+    truststore_source: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -98,6 +154,10 @@ struct RawNode {
     boot_grace: Option<String>,
     ssh_config: Option<String>,
     known_hosts: Option<String>,
+    key_owner: Option<String>,
+    key_group: Option<String>,
+    keystore_source: Option<String>,
+    truststore_source: Option<String>,
 }
 
 impl RawNode {
@@ -114,6 +174,10 @@ impl RawNode {
             boot_grace: self.boot_grace,
             ssh_config: self.ssh_config,
             known_hosts: self.known_hosts,
+            key_owner: self.key_owner,
+            key_group: self.key_group,
+            keystore_source: self.keystore_source,
+            truststore_source: self.truststore_source,
         };
         (self.name, self.address, f)
     }
@@ -163,22 +227,26 @@ impl Inventory {
             }
             let expand = |v: String| v.replace("{node}", &name).replace("{address}", &address);
             let pick = |own: Option<String>, def: &Option<String>, builtin: &str| expand(own.or_else(|| def.clone()).unwrap_or_else(|| builtin.to_string()));
-            let boot_grace_text = pick(n.boot_grace, &d.boot_grace, "20s");
+            let boot_grace_text = pick(n.boot_grace, &d.boot_grace, defaults::BOOT_GRACE);
             let boot_grace = humantime::parse_duration(&boot_grace_text)
                 .map_err(|e| invalid(format!("node `{name}`: boot_grace `{boot_grace_text}`: {e}")))?;
             let rel = |p: Option<String>| p.map(|p| base.join(expand(p)));
             let node = Node {
                 transport: n.transport.or(d.transport).unwrap_or(TransportKind::Ssh),
                 ssh: pick(n.ssh, &d.ssh, &address),
-                config_path: pick(n.config_path, &d.config_path, "/etc/cassandra/cassandra.yaml"),
-                log_path: pick(n.log_path, &d.log_path, "/var/log/cassandra/system.log"),
-                ssl_dir: pick(n.ssl_dir, &d.ssl_dir, "/etc/cassandra/ssl"),
-                restart_command: pick(n.restart_command, &d.restart_command, "sudo systemctl restart cassandra"),
-                nodetool_command: pick(n.nodetool_command, &d.nodetool_command, "nodetool"),
+                config_path: pick(n.config_path, &d.config_path, defaults::CONFIG_PATH),
+                log_path: pick(n.log_path, &d.log_path, defaults::LOG_PATH),
+                ssl_dir: pick(n.ssl_dir, &d.ssl_dir, defaults::SSL_DIR),
+                restart_command: pick(n.restart_command, &d.restart_command, defaults::RESTART_COMMAND),
+                nodetool_command: pick(n.nodetool_command, &d.nodetool_command, defaults::NODETOOL_COMMAND),
                 sudo: n.sudo.or(d.sudo).unwrap_or(false),
                 boot_grace,
                 ssh_config: rel(n.ssh_config.or_else(|| d.ssh_config.clone())),
                 known_hosts: rel(n.known_hosts.or_else(|| d.known_hosts.clone())),
+                key_owner: pick(n.key_owner, &d.key_owner, defaults::KEY_OWNER),
+                key_group: pick(n.key_group, &d.key_group, defaults::KEY_OWNER),
+                keystore_source: rel(n.keystore_source.or_else(|| d.keystore_source.clone())),
+                truststore_source: rel(n.truststore_source.or_else(|| d.truststore_source.clone())),
                 name,
                 address,
             };

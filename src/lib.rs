@@ -14,6 +14,7 @@ pub mod error;
 pub mod export;
 pub mod inventory;
 pub mod journal;
+pub mod preflight;
 pub mod sandbox;
 pub mod secrets;
 pub mod transport;

@@ -110,9 +110,9 @@ fn a_second_run_is_refused_and_break_lock_only_takes_a_dead_holders_lock() {
     assert_eq!(refused.status.code(), Some(5));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("--break-lock"));
     let taken = run(sandbox.cmd(&["run", "--yes", "--break-lock", "-i"]).arg(sandbox.inventory()));
-    // It takes the lock (journaled), then refuses to overwrite the first run's backup.
-    assert_eq!(taken.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&taken.stderr).contains("is not this run's backup"));
+    // It takes the lock (journaled), then preflight refuses: the first run's backup is not this run's.
+    assert_eq!(taken.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&taken.stderr).contains("does not belong to this rollout"));
     let evs = events(&sandbox.journal());
     assert!(evs.iter().any(|e| e.detail["event"] == "lock_taken_over" && e.detail["explicit"] == true));
 }

@@ -87,24 +87,15 @@ pub fn cmd_inventory(cmd: &InventoryCommand) -> Result<i32, CommandError> {
             Ok(exit::OK)
         }
         InventoryCommand::Discover { seed, nodetool_command, transport, ssh_config, known_hosts, accept_new_host_keys, cluster, json } => {
-            let node = Node {
-                name: seed.clone(),
-                address: seed.clone(),
-                transport: match transport {
-                    Via::Ssh => TransportKind::Ssh,
-                    Via::Local => TransportKind::Local,
-                },
-                ssh: seed.clone(),
-                config_path: String::new(),
-                log_path: String::new(),
-                ssl_dir: String::new(),
-                restart_command: String::new(),
-                nodetool_command: nodetool_command.clone(),
-                sudo: false,
-                boot_grace: Duration::ZERO,
-                ssh_config: ssh_config.clone(),
-                known_hosts: known_hosts.clone(),
+            let kind = match transport {
+                Via::Ssh => TransportKind::Ssh,
+                Via::Local => TransportKind::Local,
             };
+            let mut node = Node::with_defaults(seed, seed, kind);
+            node.nodetool_command = nodetool_command.clone();
+            node.boot_grace = Duration::ZERO;
+            node.ssh_config = ssh_config.clone();
+            node.known_hosts = known_hosts.clone();
             let inventory = Inventory { path: PathBuf::from("<discover>"), cluster: cluster.clone(), secrets: None, nodes: vec![node] };
             let connect = ConnectArgs { accept_new_host_keys: *accept_new_host_keys, ..ConnectArgs::default() };
             let command = format!("{nodetool_command} status");

@@ -5,6 +5,8 @@ mod demo;
 mod export;
 mod inspect;
 mod inventory;
+mod plan;
+mod preflight;
 mod render;
 mod resume;
 mod rollback;
@@ -36,6 +38,8 @@ pub struct Cli {
 enum Command {
     Demo(demo::DemoArgs),
     Run(run::RunArgs),
+    Preflight(preflight::PreflightArgs),
+    Plan(plan::PlanArgs),
     Resume(resume::ResumeArgs),
     Rollback(rollback::RollbackArgs),
     Status(status::StatusArgs),
@@ -65,6 +69,8 @@ pub fn run() -> i32 {
     let result = match cli.command {
         Command::Demo(args) => demo::cmd_demo(journal, &args),
         Command::Run(args) => run::cmd_run(journal, &args),
+        Command::Preflight(args) => preflight::cmd_preflight(&args),
+        Command::Plan(args) => plan::cmd_plan(&args),
         Command::Resume(args) => resume::cmd_resume(journal, &args),
         Command::Rollback(args) => rollback::cmd_rollback(journal, &args),
         Command::Status(args) => status::cmd_status(journal, &args),

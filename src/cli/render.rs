@@ -100,19 +100,5 @@ fn mask_if(item: &str, secret_names: &[String]) -> String {
 
 /// A node with the default paths, for rendering without an inventory.
 fn offline_node(name: &str) -> Node {
-    Node {
-        name: name.into(),
-        address: "127.0.0.1".into(),
-        transport: TransportKind::Local,
-        ssh: name.into(),
-        config_path: "/etc/cassandra/cassandra.yaml".into(),
-        log_path: "/var/log/cassandra/system.log".into(),
-        ssl_dir: "/etc/cassandra/ssl".into(),
-        restart_command: String::new(),
-        nodetool_command: String::new(),
-        sudo: false,
-        boot_grace: std::time::Duration::from_secs(20),
-        ssh_config: None,
-        known_hosts: None,
-    }
+    Node::with_defaults(name, "127.0.0.1", TransportKind::Local)
 }

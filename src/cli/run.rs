@@ -77,6 +77,30 @@ pub fn start(
         session::append_run_event(journal, &run.id, EventKind::Fail, json!({"event": "refused", "error": e.message}))?;
         return Err(e);
     }
+    // Under the lock (so a concurrent run is reported as such), the same checks as
+    // `ringmaster preflight`; a blocker refuses the run before any node is touched.
+    let report = match super::preflight::report(inventory, workflow, secrets, connect, crate::preflight::Options::default()) {
+        Ok(r) => r,
+        Err(e) => {
+            journal.release_lock(&inventory.cluster, &run.id)?;
+            return Err(e);
+        }
+    };
+    let blockers = report.blockers();
+    if !report.findings.iter().all(|f| f.severity == crate::preflight::Severity::Ok) {
+        eprint!("{}", secrets.redact(&report.render(false)));
+    }
+    if !blockers.is_empty() {
+        let list: Vec<_> = blockers.iter().map(|b| json!({"node": b.node, "check": b.check, "message": secrets.redact(&b.message)})).collect();
+        session::append_run_event(journal, &run.id, EventKind::Fail, json!({"event": "refused", "blockers": list}))?;
+        journal.release_lock(&inventory.cluster, &run.id)?;
+        let listed = blockers.iter().map(|b| format!("{}: {}", b.node.as_deref().unwrap_or("cluster"), b.message)).collect::<Vec<_>>().join("\n  ");
+        return Err(crate::error::CommandError::new(
+            crate::error::ErrorKind::Preflight,
+            secrets.redact(&format!("preflight found {} blocker(s); nothing was touched:\n  {listed}", blockers.len())),
+        )
+        .hinted(format!("fix them, check with `ringmaster preflight -i {}`, then run again", inventory_path.display())));
+    }
     eprintln!("run {} started (journal {})", run.id, journal.path().map(|p| p.display().to_string()).unwrap_or_default());
     session::drive(journal, run, inventory, workflow, secrets, connect, session::Mode::Forward)
 }

@@ -11,9 +11,11 @@
 //! repeat (see [`phases`]). The first failure stops scheduling: no further node starts.
 
 mod health;
+mod keys;
 mod phases;
 
 pub use health::{judge_un, View};
+pub use keys::{KEYS_PASS, STAGE_KEYS};
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -291,6 +293,10 @@ impl<'a> Driver<'a> {
     pub async fn execute(&mut self) -> Result<RunOutcome, DriverError> {
         let inventory = self.inventory;
         let workflow = self.workflow;
+        // Optional first phase: install key material named by the inventory.
+        if let Some(stop) = self.stage_keys().await? {
+            return Ok(stop);
+        }
         for (pass_index, pass) in workflow.passes.iter().enumerate() {
             for (position, node) in inventory.nodes.iter().enumerate() {
                 let machine = replay(&self.events, &node.name, &pass.name, workflow.drain_before_restart);

@@ -1,5 +1,5 @@
-//! The simulated `nodetool`: `status` in the 4.0+/5.0 TableBuilder format, `drain` and
-//! `version`, with nodetool's exit codes and its JMX connection error for a node that is not up.
+//! The simulated `nodetool`: `status` in the 4.0+/5.0 TableBuilder format, `drain`,
+//! `version` and an idle `netstats`, with nodetool's exit codes and its JMX connection error for a node that is not up.
 //!
 //! The status table follows cassandra-notes.md section 4: every column padded to its widest
 //! cell (header included, so rows may end in spaces), two-space separator, an empty line at the
@@ -153,6 +153,15 @@ fn status(session: &Session, me: usize) -> String {
     render_status("datacenter1", &rows)
 }
 
+/// `nodetool netstats` of an idle 5.0 node: `Mode: %s`, no stream plans, then the read
+/// repair counters and the pools (`%-25s%10s%10s%15s%10s`), as NetStats.java prints them.
+const NETSTATS_IDLE: &str = "Mode: NORMAL\nNot sending any streams.\nRead Repair Statistics:\nAttempted: 0\n\
+Mismatch (Blocking): 0\nMismatch (Background): 0\n\
+Pool Name                    Active   Pending      Completed   Dropped\n\
+Large messages                  n/a         0              0         0\n\
+Small messages                  n/a         0              6         0\n\
+Gossip messages                 n/a         0             41         0\n";
+
 fn io_err(source: std::io::Error) -> SandboxError {
     SandboxError::Io {
         action: "write nodetool output to",
@@ -163,7 +172,8 @@ fn io_err(source: std::io::Error) -> SandboxError {
 
 /// Runs `nodetool <args>` against a sandbox node and returns nodetool's exit code.
 ///
-/// Supported: `status [keyspace]` (keyspace ignored), `drain`, `version`. Anything else is
+/// Supported: `status [keyspace]` (keyspace ignored), `drain`, `version`, `netstats`
+/// (a sandbox node never streams: the idle output of NetStats.java). Anything else is
 /// a usage error (exit 1). A node that is down or still booting refuses the JMX connection
 /// (exit 1), as the real tool does.
 pub fn nodetool(
@@ -174,7 +184,7 @@ pub fn nodetool(
     err: &mut dyn Write,
 ) -> Result<i32, SandboxError> {
     let command = args.first().map(String::as_str);
-    if !matches!(command, Some("status" | "drain" | "version")) {
+    if !matches!(command, Some("status" | "drain" | "version" | "netstats")) {
         let msg = match command {
             None => "nodetool: No command specified".to_owned(),
             Some(_) => format!(
@@ -206,6 +216,7 @@ pub fn nodetool(
             .write_all(status(&session, me).as_bytes())
             .map_err(io_err)?,
         Some("drain") => session.drain(me)?,
+        Some("netstats") => out.write_all(NETSTATS_IDLE.as_bytes()).map_err(io_err)?,
         _ => writeln!(out, "ReleaseVersion: {RELEASE_VERSION}").map_err(io_err)?,
     }
     session.save()?;

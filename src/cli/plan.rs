@@ -1,0 +1,88 @@
+//! `ringmaster plan -i INV [--json]`: the order of nodes in each pass and the
+//! cassandra.yaml diff each pass would make on each node (passwords masked), computed
+//! from the files read from the nodes. Changes nothing and journals nothing.
+
+use std::path::PathBuf;
+
+use serde_json::json;
+
+use super::session::ConnectArgs;
+use crate::error::{CommandError, exit};
+use crate::inventory::Inventory;
+use crate::preflight::render_passes;
+use crate::secrets::Secrets;
+use crate::workflow::Workflow;
+
+/// Show what a run would do on every node, pass by pass; change nothing.
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    /// The inventory (cluster.toml)
+    #[arg(short = 'i', long, value_name = "INV")]
+    pub inventory: PathBuf,
+    /// A workflow file instead of the built-in internode-tls workflow
+    #[arg(long, value_name = "FILE")]
+    pub workflow: Option<PathBuf>,
+    /// Print the plan as JSON
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+pub fn cmd_plan(args: &PlanArgs) -> Result<i32, CommandError> {
+    let inventory = Inventory::load(&args.inventory)?;
+    let workflow = Workflow::load(args.workflow.as_deref())?;
+    let secrets = Secrets::load(inventory.secrets.as_deref())?;
+    let rt = super::runtime()?;
+    let transports = rt.block_on(super::preflight::connect_each(&inventory, &args.connect));
+    let order: Vec<&str> = inventory.nodes.iter().map(|n| n.name.as_str()).collect();
+    let mut passes: Vec<serde_json::Value> = workflow.passes.iter().map(|p| json!({"pass": p.name, "order": order, "nodes": []})).collect();
+    let mut problems = 0;
+    for node in &inventory.nodes {
+        let rendered = match transports.get(&node.name) {
+            Some(Ok(t)) => match rt.block_on(t.read_file(&node.config_path, 0)) {
+                Ok(config) => render_passes(node, &config, &workflow, &secrets),
+                Err(e) => Err(e.to_string()),
+            },
+            Some(Err(e)) => Err(e.clone()),
+            None => Err("not connected".into()),
+        };
+        match rendered {
+            Ok(list) => {
+                for (i, r) in list.iter().enumerate() {
+                    passes[i]["nodes"].as_array_mut().expect("BUG: built as array").push(json!({"node": node.name, "config": node.config_path, "changed": r.changed, "diff": r.diff}));
+                }
+            }
+            Err(e) => {
+                problems += 1;
+                for p in &mut passes {
+                    p["nodes"].as_array_mut().expect("BUG: built as array").push(json!({"node": node.name, "config": node.config_path, "error": secrets.redact(&e)}));
+                }
+            }
+        }
+    }
+    if args.json {
+        let doc = json!({"cluster": inventory.cluster, "workflow": workflow.name, "passes": passes});
+        println!("{}", serde_json::to_string_pretty(&doc).map_err(CommandError::failed)?);
+    } else {
+        let mut out = format!("workflow `{}` on cluster `{}`\n", workflow.name, inventory.cluster);
+        for p in &passes {
+            out.push_str(&format!("\npass `{}`: {}\n", p["pass"].as_str().unwrap_or(""), order.join(" -> ")));
+            for n in p["nodes"].as_array().into_iter().flatten() {
+                let name = n["node"].as_str().unwrap_or("");
+                match (n.get("error"), n["changed"].as_bool()) {
+                    (Some(e), _) => out.push_str(&format!("  {name}: cannot plan: {}\n", e.as_str().unwrap_or(""))),
+                    (None, Some(false)) => out.push_str(&format!("  {name}: no change\n")),
+                    _ => {
+                        out.push_str(&format!("  {name}:\n"));
+                        for line in n["diff"].as_str().unwrap_or("").lines() {
+                            out.push_str(&format!("    {line}\n"));
+                        }
+                    }
+                }
+            }
+        }
+        print!("{out}");
+    }
+    Ok(if problems == 0 { exit::OK } else { exit::FAILED })
+}
