@@ -54,24 +54,9 @@ impl Cluster {
         cmd
     }
 
-    /// Installs each node's keystore and the truststore as the runbook says (dir 750, files 600).
-    fn stage_keys(&self) {
-        let certs = self.dir.join("certs");
-        for (node, _) in NODES {
-            let ssl = self.ssl_dir(node);
-            std::fs::create_dir_all(&ssl).unwrap();
-            set_mode(&ssl, 0o750);
-            for file in [format!("{node}-keystore.p12"), "cassandra-truststore.p12".to_string()] {
-                std::fs::copy(certs.join(&file), ssl.join(&file)).unwrap();
-                set_mode(&ssl.join(&file), 0o600);
-            }
-        }
-    }
-
     fn reset(&self) {
         self.testbed(&["reset"]);
         let _ = std::fs::remove_file(&self.journal);
-        self.stage_keys();
     }
 
     fn pristine(&self) -> Vec<Vec<u8>> {
@@ -112,11 +97,6 @@ impl Cluster {
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(text.lines().any(|l| l.trim() == "10"), "10 rows read back at ALL: {text}");
     }
-}
-
-fn set_mode(p: &Path, mode: u32) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 
 /// Prints, per phase, the median time from `enter` to its outcome, and what is left of
@@ -163,10 +143,20 @@ fn setup() -> Option<Cluster> {
     };
     let local = PathBuf::from(inv);
     let dir = local.parent().unwrap().to_path_buf();
-    // The same cluster, reached through the SSH test bed: node1..3 are Host aliases there.
+    // The same cluster, reached through the SSH test bed (node1..3 are Host aliases there),
+    // with the key material of bin/gen-certs installed by ringmaster's stage_keys.
+    let certs = dir.join("certs");
+    let user = ringmaster::host::user_of_uid();
+    let group = ringmaster::host::group_of_gid();
     let text = std::fs::read_to_string(&local).unwrap().replace(
         "transport = \"local\"",
-        &format!("transport = \"ssh\"\nssh = \"{{node}}\"\nssh_config = \"{}\"", PathBuf::from(ssh_config).display()),
+        &format!(
+            "transport = \"ssh\"\nssh = \"{{node}}\"\nssh_config = \"{}\"\nkeystore_source = \"{}/{{node}}-keystore.p12\"\n\
+             truststore_source = \"{}/cassandra-truststore.p12\"\nkey_owner = \"{user}\"\nkey_group = \"{group}\"",
+            PathBuf::from(ssh_config).display(),
+            certs.display(),
+            certs.display()
+        ),
     );
     let inventory = dir.join("cluster-ssh.toml");
     std::fs::write(&inventory, text).unwrap();
@@ -189,8 +179,17 @@ fn real_cassandra_rollout_failure_and_crash() {
     c.assert_tls_everywhere();
     for (i, (node, _)) in NODES.iter().enumerate() {
         assert!(std::fs::read(c.backup(node)).unwrap() == pristine[i], "{node}: backup byte-identical");
+        // stage_keys installed the key material: directory 750, files 600, same bytes.
+        use std::os::unix::fs::MetadataExt;
+        assert_eq!(std::fs::metadata(c.ssl_dir(node)).unwrap().mode() & 0o777, 0o750);
+        for file in [format!("{node}-keystore.p12"), "cassandra-truststore.p12".to_string()] {
+            let staged = c.ssl_dir(node).join(&file);
+            assert_eq!(std::fs::metadata(&staged).unwrap().mode() & 0o777, 0o600, "{}", staged.display());
+            assert_eq!(std::fs::read(&staged).unwrap(), std::fs::read(c.dir.join("certs").join(&file)).unwrap());
+        }
     }
     let evs = events(&c.journal);
+    assert!(has(&evs, "node3", "keys", "stage_keys", EventKind::Ok));
     let restart_ms: Vec<u64> = evs
         .iter()
         .filter(|e| e.phase == "await_un" && e.kind == EventKind::Ok)

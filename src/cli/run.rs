@@ -132,7 +132,7 @@ pub fn plan(inventory: &Inventory, workflow: &Workflow, journal: &std::path::Pat
         out.push_str(&format!("  pass `{}`: {order}\n    sets {settings}\n", pass.name));
     }
     out.push_str(&format!(
-        "  each node: backup{}, edit, {}restart, wait until UN everywhere (up to {}), verify system.log\n",
+        "  each node: back up cassandra.yaml to cassandra.yaml{}, edit, {}restart, wait until UN everywhere (up to {}), verify system.log\n",
         workflow.backup_suffix,
         if workflow.drain_before_restart { "nodetool drain, " } else { "" },
         humantime::format_duration(workflow.await_un_timeout)

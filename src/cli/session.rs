@@ -66,25 +66,7 @@ pub fn append_run_event(journal: &Journal, run: &crate::journal::RunId, kind: Ev
     journal.append(run, &NewEvent { node: None, pass: None, phase: RUN_PHASE.into(), kind, detail, reverts: None })
 }
 
-/// Returns this machine's host name.
-pub fn hostname() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates on success.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if rc != 0 {
-        return "unknown".into();
-    }
-    let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
-    String::from_utf8_lossy(&buf[..end]).into_owned()
-}
-
-/// Returns the operator's user name.
-pub fn username() -> String {
-    std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| {
-        // SAFETY: getuid never fails.
-        format!("uid{}", unsafe { libc::getuid() })
-    })
-}
+pub use crate::host::{hostname, username};
 
 /// Returns now as unix milliseconds.
 pub fn now_ms() -> i64 {
@@ -299,7 +281,7 @@ fn pass_list(workflow: &Workflow) -> String {
 }
 
 fn report_failure(run: &str, node: &str, pass: &str, state: &str, evidence: &[serde_json::Value], secrets: &Secrets) {
-    let untouched = evidence.iter().all(|e| matches!(e["phase"].as_str(), Some("backup" | "edit")));
+    let untouched = evidence.iter().all(|e| matches!(e["phase"].as_str(), Some("stage_keys" | "backup" | "edit")));
     let what = if state == "rolled_back" {
         format!("node `{node}` failed in pass `{pass}` and was rolled back; no further node was touched")
     } else if untouched {

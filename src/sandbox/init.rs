@@ -137,7 +137,8 @@ fn inventory(dir: &Path, exe: &Path, nodes: &[NodeConfig], ssh_config: Option<&P
     let mut out = format!(
         "cluster = {}\nsecrets = \"secrets.toml\"            # relative to the inventory file\n\n[defaults]\n\
          transport = {}\nconfig_path = {}\nlog_path = {}\nssl_dir = {}\nrestart_command = {}\nnodetool_command = {}\n\
-         # the simulated restart writes its boot line before it returns\nboot_grace = \"0s\"\n",
+         # the simulated restart writes its boot line before it returns\nboot_grace = \"0s\"\n\
+         # the sandbox's key files belong to whoever made it\nkey_owner = {}\nkey_group = {}\n",
         toml_str(CLUSTER_NAME),
         match ssh_config {
             None => "\"local\"".to_string(),
@@ -148,6 +149,8 @@ fn inventory(dir: &Path, exe: &Path, nodes: &[NodeConfig], ssh_config: Option<&P
         node_path("etc/cassandra/ssl"),
         command("restart"),
         command("nodetool"),
+        toml_str(&crate::host::user_of_uid()),
+        toml_str(&crate::host::group_of_gid()),
     );
     for n in nodes {
         out.push_str(&format!(
