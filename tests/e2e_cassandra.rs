@@ -201,6 +201,7 @@ fn real_cassandra_rollout_failure_and_crash() {
     // 2. node2's keystore stops opening while node1 restarts: automatic rollback.
     c.reset();
     let pristine = c.pristine();
+    let node3_boots = c.log("node3").matches("Configuration location: ").count();
     let child = c.ringmaster(&["run", "--yes", "-i"]).arg(&c.inventory).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     common::wait_for(&c.journal, "node1 restart", Duration::from_secs(900), |evs| has(evs, "node1", "optional", "restart", EventKind::Enter));
     std::fs::write(c.ssl_dir("node2").join("node2-keystore.p12"), b"not a keystore at all").unwrap();
@@ -211,13 +212,20 @@ fn real_cassandra_rollout_failure_and_crash() {
     assert!(stderr.contains("node `node2` failed in pass `optional` and was rolled back"), "{stderr}");
     assert!(stderr.contains("Failed to initialize SSL") || stderr.contains("failed to build key manager store"), "the real error chain is quoted");
     let evs = events(&c.journal);
-    assert!(!evs.iter().any(|e| e.node.as_deref() == Some("node3")), "node3 was never touched");
+    // node3 only got its key material (stage_keys, before the first pass): its config was
+    // never edited and it was never restarted.
+    assert!(
+        !evs.iter().any(|e| e.node.as_deref() == Some("node3") && e.pass.as_deref() != Some("keys")),
+        "node3 was never touched"
+    );
+    assert_eq!(std::fs::read(c.config("node3")).unwrap(), pristine[2]);
     assert!(has(&evs, "node2", "optional", "rollback_verify", EventKind::Ok));
     assert_eq!(std::fs::read(c.config("node2")).unwrap(), pristine[1], "node2 is back on its original config");
     for (i, node) in ["node1", "node2"].iter().enumerate() {
         assert!(std::fs::read(c.backup(node)).unwrap() == pristine[i], "{node}: backup byte-identical");
     }
     assert!(!c.backup("node3").exists());
+    assert_eq!(c.log("node3").matches("Configuration location: ").count(), node3_boots, "node3 was not restarted");
     assert!(c.log("node2").contains("Exception encountered during startup"), "node2 really failed to start");
     c.assert_all_un();
 

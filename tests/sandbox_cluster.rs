@@ -316,8 +316,8 @@ fn start_delay_keeps_the_node_down_until_it_has_passed() {
             break;
         }
         assert!(Instant::now() < deadline, "node2 never came up");
-        // Polling interval, not synchronisation: the loop ends on the observed state.
-        std::thread::sleep(Duration::from_millis(50));
+        // The loop ends on the observed state, not on time.
+        std::thread::sleep(Duration::from_millis(50)); // poll interval until the deadline
     }
     assert!(
         restarted.elapsed() >= Duration::from_secs(3),

@@ -20,11 +20,12 @@ fn id(flag: &str) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-/// A 3-node sandbox whose inventory names the current user as the key owner, so the
+/// A 3-node sandbox; its inventory names the current user as the key owner, so the
 /// sandbox's own files (mode 600, dir 750) pass the ownership check.
 fn sandbox() -> Sandbox {
     let sb = Sandbox::new(3, "0s");
-    edit_inventory(&sb, |t| t.replace("[defaults]\n", &format!("[defaults]\nkey_owner = \"{}\"\nkey_group = \"{}\"\n", id("-un"), id("-gn"))));
+    let inv = std::fs::read_to_string(sb.inventory()).unwrap();
+    assert!(inv.contains(&format!("key_owner = \"{}\"", id("-un"))) && inv.contains(&format!("key_group = \"{}\"", id("-gn"))));
     sb
 }
 

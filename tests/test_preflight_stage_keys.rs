@@ -33,7 +33,9 @@ fn prepare(sb: &Sandbox, owner: &str, group: &str) -> PathBuf {
         std::fs::write(keys.join(format!("{node}-keystore.p12")), certs::node_keystore(&ca, node, ip, &secret(sb, "keystore_password")).unwrap()).unwrap();
         std::fs::remove_dir_all(sb.path().join(format!("nodes/{node}/etc/cassandra/ssl"))).unwrap();
     }
-    let inv = std::fs::read_to_string(sb.inventory()).unwrap().replace(
+    // The sandbox inventory names the current user as key owner; this one names `owner`.
+    let owned = regex::Regex::new(r"(?m)^key_(owner|group) = .*\n").unwrap();
+    let inv = owned.replace_all(&std::fs::read_to_string(sb.inventory()).unwrap(), "").replace(
         "[defaults]\n",
         &format!("[defaults]\nkey_owner = \"{owner}\"\nkey_group = \"{group}\"\nkeystore_source = \"keys/{{node}}-keystore.p12\"\ntruststore_source = \"keys/truststore.p12\"\n"),
     );

@@ -8,10 +8,7 @@ use serde_json::json;
 
 use super::session::ConnectArgs;
 use crate::error::{CommandError, exit};
-use crate::inventory::Inventory;
 use crate::preflight::render_passes;
-use crate::secrets::Secrets;
-use crate::workflow::Workflow;
 
 /// Show what a run would do on every node, pass by pass; change nothing.
 #[derive(Debug, clap::Args)]
@@ -30,9 +27,7 @@ pub struct PlanArgs {
 }
 
 pub fn cmd_plan(args: &PlanArgs) -> Result<i32, CommandError> {
-    let inventory = Inventory::load(&args.inventory)?;
-    let workflow = Workflow::load(args.workflow.as_deref())?;
-    let secrets = Secrets::load(inventory.secrets.as_deref())?;
+    let (inventory, workflow, secrets) = super::session::load_job(&args.inventory, args.workflow.as_deref())?;
     let rt = super::runtime()?;
     let transports = rt.block_on(super::preflight::connect_each(&inventory, &args.connect));
     let order: Vec<&str> = inventory.nodes.iter().map(|n| n.name.as_str()).collect();

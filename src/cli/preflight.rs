@@ -36,9 +36,7 @@ pub struct PreflightArgs {
 }
 
 pub fn cmd_preflight(args: &PreflightArgs) -> Result<i32, CommandError> {
-    let inventory = Inventory::load(&args.inventory)?;
-    let workflow = Workflow::load(args.workflow.as_deref())?;
-    let secrets = Secrets::load(inventory.secrets.as_deref())?;
+    let (inventory, workflow, secrets) = super::session::load_job(&args.inventory, args.workflow.as_deref())?;
     let options = Options { expiry_warning: args.expiry_warning, ..Options::default() };
     let report = report(&inventory, &workflow, &secrets, &args.connect, options)?;
     if args.json {

@@ -28,9 +28,7 @@ pub struct RunArgs {
 }
 
 pub fn cmd_run(journal: Option<PathBuf>, args: &RunArgs) -> Result<i32, CommandError> {
-    let inventory = Inventory::load(&args.inventory)?;
-    let workflow = Workflow::load(args.workflow.as_deref())?;
-    let secrets = Secrets::load(inventory.secrets.as_deref())?;
+    let (inventory, workflow, secrets) = super::session::load_job(&args.inventory, args.workflow.as_deref())?;
     // Every pass must render for every node before anything starts: a missing secret or
     // template is found now, not after half the cluster was restarted.
     for pass in &workflow.passes {

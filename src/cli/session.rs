@@ -40,6 +40,15 @@ fn emit_event(e: &crate::journal::Event) {
     let _ = out.flush();
 }
 
+/// Loads what every command that acts on a cluster needs: the inventory, the workflow
+/// (the built-in one unless a file is given) and the secrets the inventory names.
+pub fn load_job(inventory: &Path, workflow: Option<&Path>) -> Result<(Inventory, Workflow, Secrets), CommandError> {
+    let inventory = Inventory::load(inventory)?;
+    let workflow = Workflow::load(workflow)?;
+    let secrets = Secrets::load(inventory.secrets.as_deref())?;
+    Ok((inventory, workflow, secrets))
+}
+
 /// Asks "Proceed? [y/N]" on a terminal; `yes` skips the question. Returns whether to go on.
 pub fn confirm(yes: bool, what: &str) -> Result<bool, CommandError> {
     use std::io::{BufRead, IsTerminal, Write};

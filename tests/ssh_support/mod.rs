@@ -89,7 +89,7 @@ pub async fn eventually(limit: Duration, mut cond: impl FnMut() -> bool) -> bool
         if Instant::now() >= deadline {
             return false;
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::time::sleep(Duration::from_millis(20)).await; // poll interval until the deadline
     }
 }
 
