@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use ringmaster::transport::TransportError;
-use ssh_support::{connect, testbed, testbed_cmd};
+use ssh_support::{testbed, testbed_cmd};
 
 const T: Duration = Duration::from_secs(20);
 
@@ -20,6 +20,7 @@ struct Restart(PathBuf);
 impl Drop for Restart {
     fn drop(&mut self) {
         testbed_cmd(&self.0, &["up"]);
+        let _ = std::fs::remove_dir_all(format!("/tmp/rm-reconnect-{}", std::process::id()));
     }
 }
 
@@ -31,7 +32,11 @@ async fn echo(ssh: &ringmaster::transport::ssh::Ssh, word: &str) -> Result<Strin
 async fn master_lost_to_an_sshd_restart_is_reconnected() {
     let Some(cfg) = testbed("master_lost_to_an_sshd_restart_is_reconnected") else { return };
     let _restart = Restart(cfg.clone());
-    let ssh = connect(&cfg, "node1").await;
+    // A control directory of our own: masters left by other processes (a SIGKILLed run
+    // keeps its ssh masters until they idle out) must not count as ours.
+    let mut target = ssh_support::target(&cfg, "node1");
+    target.control_dir = Some(control_dir());
+    let ssh = ringmaster::transport::ssh::Ssh::connect(&target).await.expect("connect to node1");
     assert_eq!(echo(&ssh, "before").await.expect("run"), "before\n");
 
     assert_eq!(live_master_sockets(), 1);
@@ -97,12 +102,18 @@ async fn stop_and_wait_for_master_exit(cfg: &Path) {
     );
 }
 
-/// Counts master control sockets in the default control directory. This binary has a single
-/// test, so every master there is ours.
+/// This test's own control directory (short: unix socket paths are limited).
+fn control_dir() -> PathBuf {
+    let dir = PathBuf::from(format!("/tmp/rm-reconnect-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    dir
+}
+
+/// Counts master control sockets in this test's control directory.
 fn live_master_sockets() -> usize {
-    // SAFETY: geteuid has no preconditions.
-    let dir = PathBuf::from(format!("/tmp/ringmaster-ssh-{}", unsafe { libc::geteuid() }));
-    std::fs::read_dir(dir)
+    std::fs::read_dir(control_dir())
         .map(|d| d.filter_map(|e| e.ok()).filter(|e| e.path().join("master").exists()).count())
         .unwrap_or(0)
 }
