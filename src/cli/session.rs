@@ -267,7 +267,8 @@ pub fn drive(
         RunOutcome::Done => {
             end(EventKind::Ok, json!({"event": "finished"}))?;
             say(format!("run {run_id} finished: every node completed every pass ({})", pass_list(workflow)));
-            say(format!("see it with `ringmaster status {run_id}`"));
+            let journal_flag = journal.path().map(|p| format!("--journal {} ", p.display())).unwrap_or_default();
+            say(format!("see it with `ringmaster {journal_flag}status {run_id}`"));
             exit::OK
         }
         RunOutcome::Interrupted { signal } => {
