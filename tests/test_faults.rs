@@ -44,7 +44,8 @@ fn keystore_broken_mid_run_rolls_the_node_back_and_touches_no_later_node() {
     // The report names the node and quotes Cassandra's own error chain.
     assert!(stderr.contains("node `node2` failed in pass `optional` and was rolled back"), "{stderr}");
     assert!(stderr.contains("Failed to initialize SSL") || stderr.contains("failed to build key manager store"), "{stderr}");
-    assert!(stderr.contains("ringmaster resume"), "{stderr}");
+    let resume_hint = format!("ringmaster --journal {} resume", sandbox.journal().display());
+    assert!(stderr.contains(&resume_hint), "the hint names the journal: {stderr}");
     let evs = events(&sandbox.journal());
     assert!(has(&evs, "node2", "optional", "rolled_back", EventKind::Ok) || has(&evs, "node2", "optional", "rollback_verify", EventKind::Ok));
     assert!(!evs.iter().any(|e| e.node.as_deref() == Some("node3")), "node3 was never touched");

@@ -240,6 +240,11 @@ pub fn drive(
         .map_err(CommandError::failed)
     });
     ui.finish();
+    // Every hint names the journal, so it works whatever the default journal is.
+    let rm = match journal.path() {
+        Some(p) => format!("ringmaster --journal {}", p.display()),
+        None => "ringmaster".to_string(),
+    };
     let outcome = match result {
         Ok(o) => o,
         Err(e) => {
@@ -248,7 +253,7 @@ pub fn drive(
                 emit_event(ev);
             }
             let _ = journal.release_lock(&inventory.cluster, &run_id);
-            return Err(e.hinted(format!("`ringmaster resume {run_id}` continues from where it stopped")));
+            return Err(e.hinted(format!("`{rm} resume {run_id}` continues from where it stopped")));
         }
     };
     let end = |kind, detail| {
@@ -267,18 +272,17 @@ pub fn drive(
         RunOutcome::Done => {
             end(EventKind::Ok, json!({"event": "finished"}))?;
             say(format!("run {run_id} finished: every node completed every pass ({})", pass_list(workflow)));
-            let journal_flag = journal.path().map(|p| format!("--journal {} ", p.display())).unwrap_or_default();
-            say(format!("see it with `ringmaster {journal_flag}status {run_id}`"));
+            say(format!("see it with `{rm} status {run_id}`"));
             exit::OK
         }
         RunOutcome::Interrupted { signal } => {
             eprintln!("error: run {run_id} stopped by {signal} at a safe point");
-            eprintln!("Hint: `ringmaster resume {run_id}` continues from where it stopped");
+            eprintln!("Hint: `{rm} resume {run_id}` continues from where it stopped");
             exit::INTERRUPTED
         }
         RunOutcome::Failed { node, pass, state, evidence } => {
             end(EventKind::Fail, json!({"event": "failed", "node": node, "pass": pass, "state": state}))?;
-            report_failure(&run_id.to_string(), node, pass, state, evidence, secrets);
+            report_failure(&rm, &run_id.to_string(), node, pass, state, evidence, secrets);
             exit::FAILED
         }
     };
@@ -290,7 +294,7 @@ fn pass_list(workflow: &Workflow) -> String {
     workflow.passes.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
 }
 
-fn report_failure(run: &str, node: &str, pass: &str, state: &str, evidence: &[serde_json::Value], secrets: &Secrets) {
+fn report_failure(rm: &str, run: &str, node: &str, pass: &str, state: &str, evidence: &[serde_json::Value], secrets: &Secrets) {
     let untouched = evidence.iter().all(|e| matches!(e["phase"].as_str(), Some("stage_keys" | "backup" | "edit")));
     let what = if state == "rolled_back" {
         format!("node `{node}` failed in pass `{pass}` and was rolled back; no further node was touched")
@@ -320,9 +324,9 @@ fn report_failure(run: &str, node: &str, pass: &str, state: &str, evidence: &[se
             }
         }
     }
-    text.push_str(&format!("Hint: fix the cause on `{node}`, then `ringmaster resume {run}` retries it\n"));
-    text.push_str(&format!("Hint: `ringmaster rollback {run}` undoes the whole run instead, node by node\n"));
-    text.push_str(&format!("Hint: `ringmaster status {run}` shows every node's phase"));
+    text.push_str(&format!("Hint: fix the cause on `{node}`, then `{rm} resume {run}` retries it\n"));
+    text.push_str(&format!("Hint: `{rm} rollback {run}` undoes the whole run instead, node by node\n"));
+    text.push_str(&format!("Hint: `{rm} status {run}` shows every node's phase"));
     eprintln!("{}", secrets.redact(&text));
 }
 
