@@ -198,12 +198,14 @@ impl Driver<'_> {
 
     /// Returns the first boot line in the node's log after `offset`, if any.
     async fn boot_since(&self, t: &Transport, log_path: &str, offset: u64) -> Result<Option<String>, TransportError> {
-        let bytes = match t.read_file(log_path, 0).await {
+        // Only the bytes after the intent: this runs on every poll, and a node's log can be
+        // tens of megabytes (a rotated log is caught by verify_log's full read).
+        let bytes = match t.read_file(log_path, offset).await {
             Ok(b) => b,
             Err(TransportError::NotFound { .. }) => return Ok(None),
             Err(e) => return Err(e),
         };
-        let text = complete_text(log_since(&bytes, offset));
+        let text = complete_text(&bytes);
         let boot = regex::Regex::new(&self.workflow.log.boot).expect("BUG: validated");
         Ok(text.lines().find(|l| boot.is_match(l)).map(str::to_string))
     }
@@ -231,8 +233,9 @@ impl Driver<'_> {
                 })));
             }
             // A node that failed to start will never be UN: stop waiting at once.
-            if let Ok(bytes) = target_transport.read_file(&ctx.node.log_path, 0).await {
-                let text = complete_text(log_since(&bytes, offset));
+            // Read only what the log gained since the restart: this runs on every poll.
+            if let Ok(bytes) = target_transport.read_file(&ctx.node.log_path, offset).await {
+                let text = complete_text(&bytes);
                 let fatal: Vec<_> = scan(&text, &self.patterns)
                     .errors
                     .into_iter()
