@@ -49,19 +49,20 @@ pub fn cmd_preflight(args: &PreflightArgs) -> Result<i32, CommandError> {
 
 /// Connects to every node on its own, so one unreachable node is a finding, not an abort.
 pub async fn connect_each(inventory: &Inventory, args: &ConnectArgs) -> BTreeMap<String, Result<Transport, String>> {
-    let mut out = BTreeMap::new();
-    for node in &inventory.nodes {
-        let one = Inventory { nodes: vec![node.clone()], ..inventory.clone() };
-        let result = session::connect(&one, args).await.map(|mut m| m.remove(&node.name).expect("BUG: connect returns every node")).map_err(|e| {
-            let mut text = e.message;
-            for h in e.hints {
-                text.push_str(&format!("; {h}"));
-            }
-            text
-        });
-        out.insert(node.name.clone(), result);
-    }
-    out
+    session::connect_all(inventory, args)
+        .await
+        .into_iter()
+        .map(|(name, result)| {
+            let result = result.map_err(|e| {
+                let mut text = e.message;
+                for h in e.hints {
+                    text.push_str(&format!("; {h}"));
+                }
+                text
+            });
+            (name, result)
+        })
+        .collect()
 }
 
 /// Runs every preflight check and returns the report.

@@ -90,51 +90,76 @@ pub fn format_ms(ms: i64) -> String {
         .unwrap_or_else(|| ms.to_string())
 }
 
-/// Opens a transport to every node.
+/// How many nodes are connected at once: an SSH master costs a handshake (about 160 ms on
+/// loopback, more across a WAN), so 300 nodes one by one would take most of a minute,
+/// while sshd's `MaxStartups` (10 unauthenticated connections by default) and the local
+/// file descriptors argue against opening them all at once.
+pub const CONNECT_PARALLELISM: usize = 16;
+
+/// Opens a transport to every node, [`CONNECT_PARALLELISM`] at a time. On failure, the
+/// error is the one of the first failing node in inventory order.
 pub async fn connect(inventory: &Inventory, args: &ConnectArgs) -> Result<BTreeMap<String, Transport>, CommandError> {
+    let mut results = connect_all(inventory, args).await;
     let mut transports = BTreeMap::new();
     for node in &inventory.nodes {
-        let t = match node.transport {
-            TransportKind::Local => Transport::Local(Local::new(&node.name)),
-            TransportKind::Ssh => {
-                let target = crate::transport::ssh::SshTarget {
-                    host: node.name.clone(),
-                    destination: node.ssh.clone(),
-                    ssh_config: node.ssh_config.clone(),
-                    known_hosts: node.known_hosts.clone(),
-                    accept_new_host_keys: args.accept_new_host_keys,
-                    control_dir: None,
-                    sudo: node.sudo,
-                    max_concurrent: 8,
-                    connect_timeout: std::time::Duration::from_secs(15),
-                };
-                let ssh = crate::transport::ssh::Ssh::connect(&target).await.map_err(|e| {
-                    let hint = match &e {
-                        crate::transport::TransportError::HostKeyChanged { .. } => {
-                            "if the node was really reinstalled, remove the old key as the message says; otherwise do not connect".to_string()
-                        }
-                        crate::transport::TransportError::HostKeyUnknown { .. } => {
-                            "check the key, then add it to known_hosts, or pass `--accept-new-host-keys`".to_string()
-                        }
-                        _ => format!("check `ssh {}` by hand, then run the command again", node.ssh),
-                    };
-                    CommandError::failed(e).hinted(hint)
-                })?;
-                if node.sudo {
-                    // Before anything changes anywhere: `sudo -n` must work on every node.
-                    ssh.run("true", None, std::time::Duration::from_secs(30)).await.map_err(|e| {
-                        CommandError::failed(e).hinted(format!(
-                            "give the SSH user of `{}` passwordless sudo (NOPASSWD) for ringmaster's commands, or set `sudo = false`",
-                            node.name
-                        ))
-                    })?;
-                }
-                Transport::Ssh(ssh)
-            }
-        };
+        let t = results.remove(&node.name).expect("BUG: connect_all answers for every node")?;
         transports.insert(node.name.clone(), t);
     }
     Ok(transports)
+}
+
+/// Tries to open a transport to every node, [`CONNECT_PARALLELISM`] at a time, and
+/// returns each node's result (preflight reports every unreachable node, not the first).
+pub async fn connect_all(inventory: &Inventory, args: &ConnectArgs) -> BTreeMap<String, Result<Transport, CommandError>> {
+    use futures::StreamExt;
+    futures::stream::iter(inventory.nodes.iter())
+        .map(|node| async move { (node.name.clone(), connect_one(node, args).await) })
+        .buffer_unordered(CONNECT_PARALLELISM)
+        .collect()
+        .await
+}
+
+/// Opens the transport to one node (and checks `sudo -n` when the node uses sudo).
+pub async fn connect_one(node: &crate::inventory::Node, args: &ConnectArgs) -> Result<Transport, CommandError> {
+    let t = match node.transport {
+        TransportKind::Local => Transport::Local(Local::new(&node.name)),
+        TransportKind::Ssh => {
+            let target = crate::transport::ssh::SshTarget {
+                host: node.name.clone(),
+                destination: node.ssh.clone(),
+                ssh_config: node.ssh_config.clone(),
+                known_hosts: node.known_hosts.clone(),
+                accept_new_host_keys: args.accept_new_host_keys,
+                control_dir: None,
+                sudo: node.sudo,
+                max_concurrent: 8,
+                connect_timeout: std::time::Duration::from_secs(15),
+            };
+            let ssh = crate::transport::ssh::Ssh::connect(&target).await.map_err(|e| {
+                let hint = match &e {
+                    crate::transport::TransportError::HostKeyChanged { .. } => {
+                        "if the node was really reinstalled, remove the old key as the message says; otherwise do not connect".to_string()
+                    }
+                    crate::transport::TransportError::HostKeyUnknown { .. } => {
+                        "check the key, then add it to known_hosts, or pass `--accept-new-host-keys`".to_string()
+                    }
+                    _ => format!("check `ssh {}` by hand, then run the command again", node.ssh),
+                };
+                CommandError::failed(e).hinted(hint)
+            })?;
+            if node.sudo {
+                // Before anything changes anywhere: `sudo -n` must work on every node.
+                ssh.run("true", None, std::time::Duration::from_secs(30)).await.map_err(|e| {
+                    CommandError::failed(e).hinted(format!(
+                        "give the SSH user of `{}` passwordless sudo (NOPASSWD) for ringmaster's commands, or set `sudo = false`",
+                        node.name
+                    ))
+                })?;
+            }
+            Transport::Ssh(ssh)
+        }
+    };
+    Ok(t)
 }
 
 fn holder_alive(h: &LockHolder) -> bool {

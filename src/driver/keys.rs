@@ -52,7 +52,7 @@ impl Driver<'_> {
             if node.keystore_source.is_none() && node.truststore_source.is_none() {
                 continue;
             }
-            let done = self.events.iter().any(|e| e.node.as_deref() == Some(&node.name) && e.phase == STAGE_KEYS && e.kind == EventKind::Ok);
+            let done = self.events.borrow().iter().any(|e| e.node.as_deref() == Some(&node.name) && e.phase == STAGE_KEYS && e.kind == EventKind::Ok);
             if done {
                 continue;
             }

@@ -141,7 +141,10 @@ pub struct Driver<'a> {
     pub force_backup: bool,
     /// Called with every event this driver journals, after its commit (`--events-json`).
     pub on_event: Option<EventHook<'a>>,
-    events: Vec<Event>,
+    /// The run's journaled events; a `RefCell` because the nodes of a batch are driven
+    /// concurrently (on one task, by `join_all`), each appending through `&self`. No borrow is
+    /// held across an `.await`.
+    events: std::cell::RefCell<Vec<Event>>,
     patterns: LogPatterns,
     fatal: Vec<regex::Regex>,
     expected_after_restore: Vec<regex::Regex>,
@@ -234,7 +237,7 @@ impl<'a> Driver<'a> {
             stop,
             force_backup: false,
             on_event: None,
-            events,
+            events: std::cell::RefCell::new(events),
             patterns,
             fatal: compile(&workflow.log.fatal),
             expected_after_restore: compile(&workflow.log.expected_after_restore),
@@ -243,13 +246,13 @@ impl<'a> Driver<'a> {
     }
 
     /// Returns the journaled events of the run, as this driver knows them.
-    pub fn events(&self) -> &[Event] {
-        &self.events
+    pub fn events(&self) -> Vec<Event> {
+        self.events.borrow().clone()
     }
 
     /// Appends an event (details are redacted once more, as defence in depth).
     pub(crate) fn append(
-        &mut self,
+        &self,
         node: Option<&str>,
         pass: Option<&str>,
         phase: &str,
@@ -261,7 +264,7 @@ impl<'a> Driver<'a> {
 
     /// Appends an event that reverts the event `reverts` (a rollback undoing an edit).
     pub(crate) fn append_reverting(
-        &mut self,
+        &self,
         node: Option<&str>,
         pass: Option<&str>,
         phase: &str,
@@ -281,7 +284,7 @@ impl<'a> Driver<'a> {
                 reverts,
             },
         )?;
-        self.events.push(ev.clone());
+        self.events.borrow_mut().push(ev.clone());
         if let Some(on_event) = &self.on_event {
             on_event(&ev);
         }
@@ -289,7 +292,9 @@ impl<'a> Driver<'a> {
         Ok(ev)
     }
 
-    /// Runs (or resumes) the whole workflow until done, failed or interrupted.
+    /// Runs (or resumes) the whole workflow until done, failed or interrupted: pass by
+    /// pass, batch by batch (see [`journaled_batches`]); the nodes of a batch are driven
+    /// concurrently and the next batch starts only when every one of them is done.
     pub async fn execute(&mut self) -> Result<RunOutcome, DriverError> {
         let inventory = self.inventory;
         let workflow = self.workflow;
@@ -297,11 +302,14 @@ impl<'a> Driver<'a> {
         if let Some(stop) = self.stage_keys().await? {
             return Ok(stop);
         }
+        let batches = journaled_batches(&self.events.borrow(), inventory);
         for (pass_index, pass) in workflow.passes.iter().enumerate() {
-            for (position, node) in inventory.nodes.iter().enumerate() {
-                let machine = replay(&self.events, &node.name, &pass.name, workflow.drain_before_restart);
-                let ctx = phases::StepCtx { node, pass, pass_index, position };
-                if let Some(stop) = self.drive_node(&ctx, machine).await? {
+            for (batch_index, batch) in batches.iter().enumerate() {
+                let ctxs: Vec<phases::StepCtx<'_>> = batch
+                    .iter()
+                    .map(|&position| phases::StepCtx { node: &inventory.nodes[position], pass, pass_index, position, batch: batch_index })
+                    .collect();
+                if let Some(stop) = self.drive_batch(&ctxs).await? {
                     return Ok(stop);
                 }
             }
@@ -310,19 +318,57 @@ impl<'a> Driver<'a> {
         Ok(RunOutcome::Done)
     }
 
+    /// Drives the nodes of one batch concurrently to their ends. The first failure halts
+    /// the batch: nodes that have not restarted yet stop at their next safe point, nodes
+    /// already restarted (or rolling back) go on to the end; then the run stops.
+    async fn drive_batch(&self, ctxs: &[phases::StepCtx<'_>]) -> Result<Option<RunOutcome>, DriverError> {
+        let gate = BatchGate::default();
+        let ends = if let [ctx] = ctxs {
+            // One node: no concurrency, exactly the runbook's sequence.
+            let machine = replay(&self.events.borrow(), &ctx.node.name, &ctx.pass.name, self.workflow.drain_before_restart);
+            vec![self.drive_node(ctx, machine, &gate).await]
+        } else {
+            let names: Vec<&str> = ctxs.iter().map(|c| c.node.name.as_str()).collect();
+            self.ui.line(&format!("[{}] batch {}: {} together", ctxs[0].pass.name, ctxs[0].batch + 1, names.join(", ")));
+            futures::future::join_all(ctxs.iter().map(|ctx| {
+                let machine = replay(&self.events.borrow(), &ctx.node.name, &ctx.pass.name, self.workflow.drain_before_restart);
+                self.drive_node(ctx, machine, &gate)
+            }))
+            .await
+        };
+        let mut interrupted = None;
+        let mut failed = None;
+        for end in ends {
+            match end? {
+                None => {}
+                Some(o @ RunOutcome::Failed { .. }) => {
+                    failed.get_or_insert(o);
+                }
+                Some(o @ RunOutcome::Interrupted { .. }) => {
+                    interrupted.get_or_insert(o);
+                }
+                Some(RunOutcome::Done) => {}
+            }
+        }
+        Ok(failed.or(interrupted))
+    }
+
     /// Undoes the run, stage by stage (see [`undo_plan`]): one node at a time, restore,
     /// restart, await UN, verify.
     pub async fn execute_undo(&mut self) -> Result<RunOutcome, DriverError> {
         let inventory = self.inventory;
         // The plan is fixed when the undo starts, so a resumed undo walks the same stages.
-        let stages = journaled_undo_stages(&self.events).unwrap_or_else(|| undo_plan(&self.events, self.workflow));
+        let stages = {
+            let events = self.events.borrow();
+            journaled_undo_stages(&events).unwrap_or_else(|| undo_plan(&events, self.workflow))
+        };
         for stage in &stages {
             let pass = Pass { name: stage.name.clone(), description: "undo".into(), listener: None, tolerate: vec![], settings: vec![] };
             for (position, name) in stage.nodes.iter().enumerate() {
                 let Some(node) = inventory.nodes.iter().find(|n| &n.name == name) else { continue };
-                let machine = replay_undo(&self.events, &node.name, &stage.name);
-                let ctx = phases::StepCtx { node, pass: &pass, pass_index: stage.pass_index, position };
-                if let Some(stop) = self.drive_node(&ctx, machine).await? {
+                let machine = replay_undo(&self.events.borrow(), &node.name, &stage.name);
+                let ctx = phases::StepCtx { node, pass: &pass, pass_index: stage.pass_index, position, batch: position };
+                if let Some(stop) = self.drive_node(&ctx, machine, &BatchGate::default()).await? {
                     return Ok(stop);
                 }
             }
@@ -332,15 +378,17 @@ impl<'a> Driver<'a> {
 
     /// Drives one node's machine to a terminal state; returns why the run must stop, if it must.
     async fn drive_node(
-        &mut self,
+        &self,
         ctx: &phases::StepCtx<'_>,
         mut machine: statig::blocking::StateMachine<node::NodeMachine>,
+        gate: &BatchGate,
     ) -> Result<Option<RunOutcome>, DriverError> {
         let (node, pass) = (ctx.node, ctx.pass);
         if matches!(machine.state(), State::Done {}) {
             return Ok(None);
         }
         if matches!(machine.state(), State::RolledBack {} | State::Failed {}) {
+            gate.fail(&node.name);
             return Ok(Some(self.failed_outcome(node, pass, machine.state())));
         }
         loop {
@@ -348,12 +396,21 @@ impl<'a> Driver<'a> {
             if node::is_terminal(&state) {
                 break;
             }
-            if interruptible(&state)
-                && let Some(signal) = self.stop.requested() {
+            if interruptible(&state) {
+                if let Some(signal) = self.stop.requested() {
                     self.append(None, None, RUN_PHASE, EventKind::Info, json!({"event": "interrupted", "signal": signal, "node": node.name, "pass": pass.name, "next_phase": node::phase_name(&state)}))?;
                     return Ok(Some(RunOutcome::Interrupted { signal }));
                 }
+                if let Some(failed) = gate.failed() {
+                    // Another node of the batch failed: schedule nothing more here.
+                    self.append(Some(&node.name), Some(&pass.name), "halted", EventKind::Info, json!({"event": "halted", "because": failed, "next_phase": node::phase_name(&state)}))?;
+                    return Ok(None);
+                }
+            }
             let ok = self.step(ctx, node::phase_name(&state)).await?;
+            if !ok {
+                gate.fail(&node.name);
+            }
             machine.handle(if ok { &MachineEvent::PhaseSucceeded } else { &MachineEvent::PhaseFailed });
         }
         let end = *machine.state();
@@ -368,6 +425,7 @@ impl<'a> Driver<'a> {
     fn failed_outcome(&self, node: &Node, pass: &Pass, state: &State) -> RunOutcome {
         let evidence = self
             .events
+            .borrow()
             .iter()
             .filter(|e| e.kind == EventKind::Fail && e.node.as_deref() == Some(&node.name) && e.pass.as_deref() == Some(&pass.name))
             .map(|e| json!({"phase": e.phase, "detail": e.detail}))
@@ -377,15 +435,15 @@ impl<'a> Driver<'a> {
 
     /// Journals intent, runs one phase, journals the outcome. Returns whether it succeeded.
     #[tracing::instrument(level = "debug", skip_all, fields(node = %ctx.node.name, pass = %ctx.pass.name, phase))]
-    async fn step(&mut self, ctx: &phases::StepCtx<'_>, phase: &str) -> Result<bool, DriverError> {
+    async fn step(&self, ctx: &phases::StepCtx<'_>, phase: &str) -> Result<bool, DriverError> {
         let node = ctx.node;
         let pass = ctx.pass;
         if phase == "pending" {
             // Scheduling a node is a decision, not an action: one `ok` records it.
-            self.append(Some(&node.name), Some(&pass.name), phase, EventKind::Ok, json!({"position": ctx.position + 1, "of": self.inventory.nodes.len()}))?;
+            self.append(Some(&node.name), Some(&pass.name), phase, EventKind::Ok, json!({"position": ctx.position + 1, "of": self.inventory.nodes.len(), "batch": ctx.batch + 1}))?;
             return Ok(true);
         }
-        let repeat = open_enter(&self.events, &node.name, &pass.name, phase).cloned();
+        let repeat = open_enter(&self.events.borrow(), &node.name, &pass.name, phase).cloned();
         let intent = self.intent(ctx, phase, repeat.as_ref()).await;
         let mut enter_detail = intent;
         if repeat.is_some() {
@@ -407,6 +465,7 @@ impl<'a> Driver<'a> {
         let reverts = (phase == "rollback" && ok)
             .then(|| {
                 self.events
+                    .borrow()
                     .iter()
                     .rev()
                     .find(|e| e.node.as_deref() == Some(&node.name) && e.pass.as_ref() == Some(undone_pass) && e.phase == "edit" && e.kind == EventKind::Ok)
@@ -420,6 +479,55 @@ impl<'a> Driver<'a> {
     pub(crate) fn transport(&self, node: &str) -> Result<&Transport, DriverError> {
         self.transports.get(node).ok_or_else(|| DriverError::NoTransport(node.into()))
     }
+}
+
+/// What the nodes of one batch share: whether one of them failed (then the others
+/// schedule nothing more).
+#[derive(Default)]
+struct BatchGate {
+    failed: std::cell::RefCell<Option<String>>,
+}
+
+impl BatchGate {
+    fn fail(&self, node: &str) {
+        self.failed.borrow_mut().get_or_insert_with(|| node.to_string());
+    }
+    fn failed(&self) -> Option<String> {
+        self.failed.borrow().clone()
+    }
+}
+
+/// The run-level event that fixes a run's batches (`ringmaster run --batch`).
+pub const BATCHES_EVENT: &str = "batches";
+
+/// Returns the run's batches as inventory positions: the ones journaled when the run
+/// started (so a resumed run walks the same batches), else one node per batch in
+/// inventory order, the runbook's rule. Journaled names missing from the inventory are
+/// skipped and inventory nodes missing from the batches run alone at the end, so every
+/// node is driven exactly once either way.
+pub fn journaled_batches(events: &[Event], inventory: &Inventory) -> Vec<Vec<usize>> {
+    let position = |name: &str| inventory.nodes.iter().position(|n| n.name == name);
+    let journaled = events
+        .iter()
+        .find(|e| e.node.is_none() && e.phase == RUN_PHASE && e.detail.get("event").and_then(Json::as_str) == Some(BATCHES_EVENT))
+        .and_then(|e| e.detail.get("batches")?.as_array().cloned());
+    let mut batches: Vec<Vec<usize>> = Vec::new();
+    let mut seen = vec![false; inventory.nodes.len()];
+    for b in journaled.into_iter().flatten() {
+        let batch: Vec<usize> = b
+            .get("nodes")
+            .and_then(Json::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|n| position(n.as_str()?))
+            .filter(|&i| !std::mem::replace(&mut seen[i], true))
+            .collect();
+        if !batch.is_empty() {
+            batches.push(batch);
+        }
+    }
+    batches.extend((0..inventory.nodes.len()).filter(|&i| !seen[i]).map(|i| vec![i]));
+    batches
 }
 
 fn compile(patterns: &[String]) -> Vec<regex::Regex> {

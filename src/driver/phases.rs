@@ -28,6 +28,8 @@ pub(crate) struct StepCtx<'a> {
     pub pass: &'a Pass,
     pub pass_index: usize,
     pub position: usize,
+    /// Index of the node's batch in the pass (its position when one node runs at a time).
+    pub batch: usize,
 }
 
 fn fail_transport(e: &TransportError) -> PhaseResult {
@@ -69,6 +71,7 @@ impl Driver<'_> {
     /// Returns the journaled SHA-256 of `node`'s backup, if this run made or adopted it.
     fn journaled_backup_sha(&self, node: &str) -> Option<String> {
         self.events
+            .borrow()
             .iter()
             .filter(|e| e.node.as_deref() == Some(node) && e.phase == "backup" && e.kind == EventKind::Ok)
             .find_map(|e| e.detail.get("sha256").and_then(Json::as_str).map(str::to_string))
@@ -269,6 +272,7 @@ impl Driver<'_> {
     /// node and pass: only log lines after it count.
     fn restart_offset(&self, ctx: &StepCtx<'_>, phase: &str) -> u64 {
         self.events
+            .borrow()
             .iter()
             .rev()
             .filter(|e| e.node.as_deref() == Some(&ctx.node.name) && e.pass.as_deref() == Some(&ctx.pass.name))

@@ -156,11 +156,33 @@ pub async fn run(ctx: &Context<'_>) -> Report {
         node::connection(ctx, node, &mut report);
     }
     cluster::check(ctx, &mut report).await;
-    for node in &ctx.inventory.nodes {
-        node::check(ctx, node, &mut report).await;
+    let parts = per_node(ctx, |node| async move {
+        let mut r = Report::default();
+        node::check(ctx, node, &mut r).await;
+        r
+    })
+    .await;
+    for part in parts {
+        report.findings.extend(part.findings);
     }
     keys::check(ctx, &mut report).await;
     report
+}
+
+/// How many nodes the per-node checks read at once (each node's commands also share its
+/// transport's own limit).
+pub const PREFLIGHT_PARALLELISM: usize = 32;
+
+/// Runs `check` for every node, [`PREFLIGHT_PARALLELISM`] at a time; returns the
+/// results in inventory order, so the report reads the same whatever order the nodes
+/// answered in.
+pub(crate) async fn per_node<'c, T, F, Fut>(ctx: &'c Context<'_>, check: F) -> Vec<T>
+where
+    F: Fn(&'c Node) -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    use futures::StreamExt;
+    futures::stream::iter(ctx.inventory.nodes.iter()).map(check).buffered(PREFLIGHT_PARALLELISM).collect().await
 }
 
 /// One pass rendered for one node: the new file and a diff with passwords masked.
