@@ -45,7 +45,7 @@ pub fn cmd_demo(journal: Option<PathBuf>, args: &DemoArgs) -> Result<i32, Comman
     let secrets = Secrets::load(inventory.secrets.as_deref())?;
     eprint!("{}", super::run::plan(&inventory, &workflow, &journal_path));
     let journal = Journal::open(&journal_path)?;
-    let code = super::run::start(&journal, &report.inventory, &inventory, &workflow, &secrets, &ConnectArgs::default())?;
+    let code = super::run::start(&journal, &report.inventory, &inventory, &workflow, &secrets, &ConnectArgs::default(), None)?;
     let j = journal_path.display();
     println!();
     println!("journal:   {j}");

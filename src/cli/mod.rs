@@ -1,5 +1,6 @@
 //! The command line: one file per subcommand, this file holds only the enum and the match.
 
+mod batch;
 mod completions;
 mod demo;
 mod export;

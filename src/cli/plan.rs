@@ -23,11 +23,14 @@ pub struct PlanArgs {
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
+    pub batch: super::batch::BatchArgs,
+    #[command(flatten)]
     pub connect: ConnectArgs,
 }
 
 pub fn cmd_plan(args: &PlanArgs) -> Result<i32, CommandError> {
     let (inventory, workflow, secrets) = super::session::load_job(&args.inventory, args.workflow.as_deref())?;
+    let batches = super::batch::plan(&inventory, &args.batch, &args.connect)?;
     let rt = super::runtime()?;
     let transports = rt.block_on(super::preflight::connect_each(&inventory, &args.connect));
     let order: Vec<&str> = inventory.nodes.iter().map(|n| n.name.as_str()).collect();
@@ -57,10 +60,13 @@ pub fn cmd_plan(args: &PlanArgs) -> Result<i32, CommandError> {
         }
     }
     if args.json {
-        let doc = json!({"cluster": inventory.cluster, "workflow": workflow.name, "passes": passes});
+        let doc = json!({"cluster": inventory.cluster, "workflow": workflow.name, "batches": batches.event(&args.batch), "passes": passes});
         println!("{}", serde_json::to_string_pretty(&doc).map_err(CommandError::failed)?);
     } else {
         let mut out = format!("workflow `{}` on cluster `{}`\n", workflow.name, inventory.cluster);
+        if batches.topology.is_some() {
+            out.push_str(&batches.render());
+        }
         for p in &passes {
             out.push_str(&format!("\npass `{}`: {}\n", p["pass"].as_str().unwrap_or(""), order.join(" -> ")));
             for n in p["nodes"].as_array().into_iter().flatten() {

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
+use super::batch::{BatchArgs, BatchPlan};
 use super::session::{self, ConnectArgs};
 use crate::error::{CommandError, exit};
 use crate::inventory::Inventory;
@@ -11,7 +12,7 @@ use crate::journal::{EventKind, Journal, NewRun};
 use crate::secrets::{MASK, Secrets};
 use crate::workflow::Workflow;
 
-/// Start a rollout: both passes over every node, one node at a time.
+/// Start a rollout: both passes over every node, one node (or one proven-safe batch) at a time.
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
     /// The inventory (cluster.toml)
@@ -23,6 +24,8 @@ pub struct RunArgs {
     /// Do not ask for confirmation (for scripts)
     #[arg(long)]
     pub yes: bool,
+    #[command(flatten)]
+    pub batch: BatchArgs,
     #[command(flatten)]
     pub connect: ConnectArgs,
 }
@@ -37,12 +40,17 @@ pub fn cmd_run(journal: Option<PathBuf>, args: &RunArgs) -> Result<i32, CommandE
         }
     }
     let journal_path = super::journal_path(journal);
+    // Batches are planned (read-only) before the question, so the operator sees them.
+    let batches = super::batch::plan(&inventory, &args.batch, &args.connect)?;
     eprint!("{}", plan(&inventory, &workflow, &journal_path));
+    if batches.topology.is_some() {
+        eprint!("{}", batches.render());
+    }
     if !session::confirm(args.yes, "plan")? {
         return Ok(exit::OK);
     }
     let journal = Journal::open(&journal_path)?;
-    start(&journal, &args.inventory, &inventory, &workflow, &secrets, &args.connect)
+    start(&journal, &args.inventory, &inventory, &workflow, &secrets, &args.connect, Some((&args.batch, &batches)))
 }
 
 /// Creates a run in the journal and drives it (shared with `demo`).
@@ -53,6 +61,7 @@ pub fn start(
     workflow: &Workflow,
     secrets: &Secrets,
     connect: &ConnectArgs,
+    batches: Option<(&BatchArgs, &BatchPlan)>,
 ) -> Result<i32, CommandError> {
     let run = journal.create_run(&NewRun {
         cluster: inventory.cluster.clone(),
@@ -98,6 +107,11 @@ pub fn start(
             secrets.redact(&format!("preflight found {} blocker(s); nothing was touched:\n  {listed}", blockers.len())),
         )
         .hinted(format!("fix them, check with `ringmaster preflight -i {}`, then run again", inventory_path.display())));
+    }
+    // The topology and the batches are fixed now: a resumed run walks the same batches.
+    if let Some((args, plan)) = batches.filter(|(_, p)| p.topology.is_some()) {
+        session::append_run_event(journal, &run.id, EventKind::Info, json!({"event": "topology", "topology": plan.topology}))?;
+        session::append_run_event(journal, &run.id, EventKind::Info, plan.event(args))?;
     }
     eprintln!("run {} started (journal {})", run.id, journal.path().map(|p| p.display().to_string()).unwrap_or_default());
     session::drive(journal, run, inventory, workflow, secrets, connect, session::Mode::Forward)

@@ -667,6 +667,20 @@ mod tests {
     }
 
     #[test]
+    fn journaled_batches_cover_every_node_once_in_journal_order() {
+        let text = "cluster = \"c\"\n[[node]]\nname = \"a\"\naddress = \"10.0.0.1\"\n[[node]]\nname = \"b\"\naddress = \"10.0.0.2\"\n[[node]]\nname = \"c\"\naddress = \"10.0.0.3\"\n";
+        let inventory = Inventory::parse(std::path::Path::new("/c.toml"), text).unwrap();
+        // No batches journaled: the runbook's one node at a time, inventory order.
+        assert_eq!(journaled_batches(&[], &inventory), vec![vec![0], vec![1], vec![2]]);
+        let mut e = ev(1, RUN_PHASE, EventKind::Info);
+        e.node = None;
+        e.pass = None;
+        // A name twice, an unknown name, and `b` missing: every node still runs exactly once.
+        e.detail = json!({"event": BATCHES_EVENT, "batches": [{"nodes": ["c", "a"]}, {"nodes": ["a", "zz"]}]});
+        assert_eq!(journaled_batches(&[e], &inventory), vec![vec![2, 0], vec![1]]);
+    }
+
+    #[test]
     fn redaction_reaches_nested_strings() {
         let secrets = Secrets::parse(std::path::Path::new("s"), "keystore_password = \"hunter2\"\n").unwrap();
         let out = redact_json(&secrets, json!({"a": ["x hunter2 y"], "b": {"c": "hunter2"}}));

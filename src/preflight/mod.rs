@@ -17,6 +17,7 @@
 pub mod cluster;
 pub mod keys;
 pub mod node;
+pub mod topology;
 
 use std::collections::BTreeMap;
 use std::fmt;
