@@ -18,6 +18,7 @@ pub mod journal;
 pub mod preflight;
 pub mod sandbox;
 pub mod secrets;
+pub mod topology;
 pub mod transport;
 pub mod ui;
 pub mod workflow;

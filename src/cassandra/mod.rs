@@ -3,5 +3,6 @@
 
 pub mod keystore;
 pub mod log;
+pub mod ring;
 pub mod status;
 pub mod yaml;
