@@ -14,7 +14,7 @@ use serde_json::{Value as Json, json};
 use super::session::ConnectArgs;
 use crate::error::{CommandError, ErrorKind};
 use crate::inventory::Inventory;
-use crate::topology::{BatchMode, PlanOptions, Topology, plan_batches};
+use crate::topology::{BatchMode, PlanError, PlanOptions, Topology, plan_batches};
 
 /// How many nodes restart together.
 #[derive(Debug, Clone, clap::Args)]
@@ -122,14 +122,16 @@ pub fn plan_on(inventory: &Inventory, topology: &Topology, args: &BatchArgs) -> 
         dc_parallel: args.dc_parallel,
         fallback: args.fallback,
     };
-    let batches = plan_batches(topology, &order, &options).map_err(|unsafe_batch| {
-        let named = |addresses: &[String]| addresses.iter().map(|a| names.get(a.as_str()).map_or_else(|| a.clone(), |n| format!("{n} ({a})"))).collect::<Vec<_>>().join(", ");
-        CommandError::new(
+    let named = |addresses: &[String]| addresses.iter().map(|a| names.get(a.as_str()).map_or_else(|| a.clone(), |n| format!("{n} ({a})"))).collect::<Vec<_>>().join(", ");
+    let batches = plan_batches(topology, &order, &options).map_err(|e| match e {
+        PlanError::Unsafe(u) => CommandError::new(
             ErrorKind::Preflight,
-            format!("`--batch {}` is not provably safe: {unsafe_batch}; batch: {}", mode_name(args.batch), named(&unsafe_batch.batch)),
+            format!("`--batch {}` is not provably safe: {u}; the batch: {}; the replicas: {}", mode_name(args.batch), named(&u.batch), named(&u.replicas_in_batch)),
         )
         .hinted("`--batch auto` builds only batches it can prove safe")
         .hinted("`--fallback` splits an unsafe rack into safe batches; `--batch node` restarts one node at a time")
+        .hinted("`--ignore-keyspace KS` leaves a keyspace out of the proof (its LOCAL_QUORUM may fail during the batch)"),
+        other => CommandError::new(ErrorKind::Preflight, format!("cannot plan `--batch {}`: {other}", mode_name(args.batch))),
     })?;
     Ok(batches
         .into_iter()

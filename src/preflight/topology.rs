@@ -57,7 +57,7 @@ pub async fn collect(inventory: &Inventory, transports: &BTreeMap<String, Transp
         for ks in description.keyspaces.iter().filter(|k| !k.is_local() && !ignore.contains(&k.name)) {
             let ring = nodetool(format!("describering {}", ks.name)).await?;
             let ranges = parse_describering(&ring).map_err(|e| format!("`nodetool describering {}` on `{}`: {e}", ks.name, node.name))?;
-            keyspaces.push(KeyspaceRing { keyspace: ks.name.clone(), class: ks.class.clone(), options: ks.options.clone(), ranges });
+            keyspaces.push(KeyspaceRing::new(ks, ranges));
         }
         return Ok(Topology { nodes, keyspaces });
     }

@@ -47,7 +47,7 @@ impl Sandbox {
         Sandbox::with_args(nodes, start_delay, &["--ssh-config", &ssh_config.display().to_string()])
     }
 
-    fn with_args(nodes: usize, start_delay: &str, extra: &[&str]) -> Sandbox {
+    pub fn with_args(nodes: usize, start_delay: &str, extra: &[&str]) -> Sandbox {
         let dir = tempfile::tempdir().expect("tempdir");
         let out = run(ringmaster()
             .args(["sandbox", "init", "--dir"])
