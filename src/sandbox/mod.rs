@@ -223,7 +223,18 @@ pub(crate) struct Session {
     pub(crate) config: SandboxConfig,
     pub(crate) states: Vec<NodeState>,
     pub(crate) now: u64,
+    /// Log lines per node not yet appended to system.log: a 300-node join writes ~90k
+    /// gossip lines, one file append each would dominate `init`. Flushed by `save` and drop.
+    pending_logs: std::cell::RefCell<Vec<Vec<String>>>,
     _lock: File,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        // Errors were reported by `save` when the command finished normally; on an error
+        // path the lines written so far still belong in the logs.
+        let _ = self.flush_logs();
+    }
 }
 
 impl Session {
@@ -278,6 +289,7 @@ impl Session {
             config,
             states,
             now: now_ms(),
+            pending_logs: std::cell::RefCell::new(Vec::new()),
             _lock: lock,
         };
         session.advance()?;
@@ -298,6 +310,7 @@ impl Session {
 
     /// Writes every node's state.json and sandbox.json.
     pub(crate) fn save(&self) -> Result<(), SandboxError> {
+        self.flush_logs()?;
         for (cfg, state) in self.config.nodes.iter().zip(&self.states) {
             write_json(&state_path(&self.dir, &cfg.name), state)?;
         }
@@ -305,12 +318,28 @@ impl Session {
     }
 
     fn log(&self, i: usize, lines: &[String]) -> Result<(), SandboxError> {
-        node::append_log(&log_path(&self.dir, &self.config.nodes[i].name), lines)
+        let mut pending = self.pending_logs.borrow_mut();
+        if pending.len() <= i {
+            pending.resize_with(self.config.nodes.len().max(i + 1), Vec::new);
+        }
+        pending[i].extend_from_slice(lines);
+        Ok(())
+    }
+
+    /// Appends every buffered log line to its node's system.log, in order.
+    fn flush_logs(&self) -> Result<(), SandboxError> {
+        let pending = std::mem::take(&mut *self.pending_logs.borrow_mut());
+        for (i, lines) in pending.iter().enumerate() {
+            node::append_log(&log_path(&self.dir, &self.config.nodes[i].name), lines)?;
+        }
+        Ok(())
     }
 
     fn endpoint(&self, i: usize) -> Option<Endpoint<'_>> {
         Some(Endpoint {
             address: &self.config.nodes[i].address,
+            dc: &self.config.nodes[i].dc,
+            rack: &self.config.nodes[i].rack,
             tls: self.states[i].tls.as_ref()?,
         })
     }
