@@ -245,14 +245,14 @@ fn check_topology(nodes: usize, topo: &TopologyOptions) -> Result<(), SandboxErr
         if !seen.insert(ks.name.as_str()) {
             return invalid(format!("keyspace `{}` is given twice", ks.name));
         }
-        if let Replication::NetworkTopologyStrategy { datacenters } = &ks.replication {
-            if let Some(dc) = datacenters.keys().find(|dc| !dc_names.contains(dc)) {
-                return invalid(format!(
-                    "keyspace `{}` names datacenter `{dc}`, the sandbox has {}",
-                    ks.name,
-                    dc_names.join(", ")
-                ));
-            }
+        if let Replication::NetworkTopologyStrategy { datacenters } = &ks.replication
+            && let Some(dc) = datacenters.keys().find(|dc| !dc_names.contains(dc))
+        {
+            return invalid(format!(
+                "keyspace `{}` names datacenter `{dc}`, the sandbox has {}",
+                ks.name,
+                dc_names.join(", ")
+            ));
         }
     }
     Ok(())
