@@ -306,12 +306,11 @@ mod tests {
         };
         let text = describecluster(&view);
         let version = view.schema_version();
-        let expected = format!(
+        let expected =
             "Cluster Information:\n\tName: sandbox\n\tSnitch: org.apache.cassandra.locator.SimpleSnitch\n\
              \tDynamicEndPointSnitch: enabled\n\tPartitioner: org.apache.cassandra.dht.Murmur3Partitioner\n\
-             \tSchema versions:\n"
-        );
-        assert!(text.starts_with(&expected), "{text}");
+             \tSchema versions:\n";
+        assert!(text.starts_with(expected), "{text}");
         assert!(text.contains(&format!("\t\t{version}: [127.0.0.2, 127.0.0.1]\n\n")), "{text}");
         assert!(text.contains("\t\tUNREACHABLE: [127.0.0.3]\n\n"), "{text}");
         assert!(text.contains(
