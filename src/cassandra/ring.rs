@@ -236,6 +236,9 @@ pub fn parse_describecluster(text: &str) -> Result<ClusterDescription, RingError
                 schema_versions.push(version.to_owned());
             }
             Section::SchemaVersions => section = Section::Other,
+            // The ownership note some releases print after the keyspaces (keyspaces with
+            // different replication): information, not a keyspace.
+            Section::Keyspaces if line.starts_with("Note: ") || line.starts_with("Error: ") => section = Section::Other,
             Section::Keyspaces => {
                 keyspaces.push(parse_keyspace_line(line).map_err(|p| line_error(line_no, line, p))?)
             }
@@ -503,6 +506,15 @@ mod tests {
     use super::*;
 
     const RANGE: &str = "\tTokenRange(start_token:-9, end_token:-3, endpoints:[10.0.0.2, 10.0.0.3], rpc_endpoints:[10.0.0.2, 10.0.0.3], endpoint_details:[EndpointDetails(host:10.0.0.2, datacenter:dc1, rack:r2), EndpointDetails(host:10.0.0.3, datacenter:dc1, rack:r3)])";
+
+    #[test]
+    fn describecluster_with_a_trailing_ownership_note_ends_the_keyspaces() {
+        let text = "Cluster Information:\n\tName: c\n\tSchema versions:\n\t\tcf5251c2-a39c-3ffa-9f5e-39a59b8d1347: [10.0.0.1]\n\nKeyspaces:\n\tsystem -> Replication class: LocalStrategy {}\n\tapp -> Replication class: SimpleStrategy {replication_factor=3}\n\nNote: Non-system keyspaces don't have the same replication settings, effective ownership information is meaningless\n";
+        let d = parse_describecluster(text).unwrap();
+        assert_eq!(d.keyspaces.iter().map(|k| k.name.as_str()).collect::<Vec<_>>(), ["system", "app"]);
+        // Anything else after the keyspaces is still refused.
+        assert!(parse_describecluster(&text.replace("Note: ", "\tbogus")).is_err());
+    }
 
     #[test]
     fn range_line_reads_tokens_and_replicas_in_order() {

@@ -40,6 +40,10 @@ pub enum SandboxCommand {
         /// Racks per datacenter, `rack1`..`rackR`.
         #[arg(long, default_value_t = 1)]
         racks: usize,
+        /// Vnodes per node (`num_tokens`, 2 to 256); fewer tokens make replicas of
+        /// different nodes overlap less.
+        #[arg(long, default_value_t = 16)]
+        tokens: usize,
         /// A user keyspace, repeatable: `NAME:SimpleStrategy:RF` or
         /// `NAME:NetworkTopologyStrategy:dc1=3,dc2=3`.
         #[arg(long = "keyspace", value_name = "SPEC", value_parser = parse_keyspace)]
@@ -101,6 +105,7 @@ pub fn cmd_sandbox(args: &SandboxArgs) -> Result<i32, SandboxError> {
             nodes,
             dcs,
             racks,
+            tokens,
             keyspaces,
             start_delay,
             force,
@@ -110,6 +115,7 @@ pub fn cmd_sandbox(args: &SandboxArgs) -> Result<i32, SandboxError> {
                 dcs: *dcs,
                 racks: *racks,
                 keyspaces: keyspaces.clone(),
+                tokens: *tokens,
             };
             let report = sandbox::init::init_with(&InitOptions {
                 dir: dir.clone(),

@@ -194,9 +194,8 @@ pub fn describecluster(view: &ClusterView<'_>) -> String {
 
 /// The keyspace's replication, or `None` when it does not exist.
 pub fn find_keyspace(user: &[KeyspaceDef], name: &str) -> Option<Replication> {
-    topology::system_keyspaces()
+    topology::all_keyspaces(user)
         .into_iter()
-        .chain(user.iter().cloned())
         .find(|k| k.name == name)
         .map(|k| k.replication)
 }

@@ -48,6 +48,8 @@ pub struct TopologyOptions {
     pub racks: usize,
     /// User keyspaces to create.
     pub keyspaces: Vec<KeyspaceDef>,
+    /// Vnodes per node (`num_tokens`), 2 to 256; the stock 16 by default.
+    pub tokens: usize,
 }
 
 impl Default for TopologyOptions {
@@ -56,6 +58,7 @@ impl Default for TopologyOptions {
             dcs: 1,
             racks: 1,
             keyspaces: Vec::new(),
+            tokens: topology::NUM_TOKENS,
         }
     }
 }
@@ -226,6 +229,11 @@ fn check_topology(nodes: usize, topo: &TopologyOptions) -> Result<(), SandboxErr
     if !(1..=MAX_NODES).contains(&nodes) {
         return invalid(format!("`--nodes {nodes}` must be between 1 and {MAX_NODES}"));
     }
+    // One token per node would switch nodetool status to its single-token layout, which
+    // the sandbox does not render.
+    if !(2..=256).contains(&topo.tokens) {
+        return invalid(format!("`--tokens {}` must be between 2 and 256", topo.tokens));
+    }
     if topo.dcs == 0 || topo.dcs > nodes {
         return invalid(format!(
             "`--dcs {}` must be between 1 and the number of nodes ({nodes})",
@@ -305,8 +313,15 @@ pub fn init_with(opts: &InitOptions, topo: &TopologyOptions) -> Result<InitRepor
         mkdir(&ssl, Some(0o750))?;
         mkdir(log_path(&dir, name).parent().unwrap_or(&dir), None)?;
         let yaml = config_path(&dir, name);
-        std::fs::write(&yaml, node_yaml_with_snitch(&address, &seeds, snitch))
-            .map_err(io("write", &yaml))?;
+        let mut text = node_yaml_with_snitch(&address, &seeds, snitch);
+        if topo.tokens != topology::NUM_TOKENS {
+            text = text.replacen(
+                &format!("\nnum_tokens: {}\n", topology::NUM_TOKENS),
+                &format!("\nnum_tokens: {}\n", topo.tokens),
+                1,
+            );
+        }
+        std::fs::write(&yaml, text).map_err(io("write", &yaml))?;
         if !simple {
             let props = yaml.with_file_name("cassandra-rackdc.properties");
             std::fs::write(&props, rackdc_properties(&dc, &rack)).map_err(io("write", &props))?;
@@ -325,7 +340,7 @@ pub fn init_with(opts: &InitOptions, topo: &TopologyOptions) -> Result<InitRepor
             .append(true)
             .open(&log)
             .map_err(io("create", &log))?;
-        let id = random_bytes(18 + 8 * topology::NUM_TOKENS)?;
+        let id = random_bytes(18 + 8 * topo.tokens)?;
         let tokens = id[18..]
             .chunks_exact(8)
             .map(|c| i64::from_le_bytes(c.try_into().unwrap_or([0; 8])))

@@ -122,7 +122,8 @@ pub fn parse_keyspace_spec(spec: &str) -> Result<KeyspaceDef, SpecError> {
     let valid_name = !name.is_empty()
         && name.len() <= 48
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && !name.to_ascii_lowercase().starts_with("system");
+        && (!name.to_ascii_lowercase().starts_with("system")
+            || ALTERABLE_SYSTEM_KEYSPACES.contains(&name.to_ascii_lowercase().as_str()));
     if !valid_name {
         return Err(SpecError::Name {
             spec: spec.to_owned(),
@@ -174,6 +175,22 @@ pub fn system_keyspaces() -> Vec<KeyspaceDef> {
     ]
 }
 
+/// The system keyspaces whose replication an operator may change (`ALTER KEYSPACE`), as
+/// production clusters do before relying on LOCAL_QUORUM: `--keyspace system_auth:...`
+/// replaces the stock replication instead of adding a keyspace.
+pub const ALTERABLE_SYSTEM_KEYSPACES: &[&str] = &["system_auth", "system_distributed", "system_traces"];
+
+/// Every keyspace of the sandbox: the stock system ones (with the replication the user
+/// gave an alterable one) and the user ones.
+pub fn all_keyspaces(user: &[KeyspaceDef]) -> Vec<KeyspaceDef> {
+    let mut all: Vec<KeyspaceDef> = system_keyspaces()
+        .into_iter()
+        .map(|k| user.iter().find(|u| u.name == k.name).cloned().unwrap_or(k))
+        .collect();
+    all.extend(user.iter().filter(|u| !is_system_keyspace(&u.name)).cloned());
+    all
+}
+
 /// Returns true for the names `SchemaConstants` treats as system keyspaces.
 pub fn is_system_keyspace(name: &str) -> bool {
     system_keyspaces().iter().any(|k| k.name == name)
@@ -183,9 +200,8 @@ pub fn is_system_keyspace(name: &str) -> bool {
 /// `system`) first, then every distributed keyspace in the token order of its name, which is
 /// the order `SchemaKeyspace` reads the `system_schema.keyspaces` partitions at startup.
 pub fn keyspaces_in_schema_order(user: &[KeyspaceDef]) -> Vec<KeyspaceDef> {
-    let (local, mut distributed): (Vec<KeyspaceDef>, Vec<KeyspaceDef>) = system_keyspaces()
+    let (local, mut distributed): (Vec<KeyspaceDef>, Vec<KeyspaceDef>) = all_keyspaces(user)
         .into_iter()
-        .chain(user.iter().cloned())
         .partition(|k| k.replication == Replication::LocalStrategy);
     distributed.sort_by_key(|k| murmur3_token(k.name.as_bytes()));
     local.into_iter().chain(distributed).collect()
