@@ -59,9 +59,10 @@ fn bench_quick_b1_prints_both_tools_rows() {
     }
     assert!(out.status.success(), "bin/bench exited {:?}", out.status.code());
     assert!(stdout.contains("## B1: "), "no B1 heading in the output");
-    assert!(stdout.contains("| N | tool | total |"), "no B1 table header in the output");
+    assert!(stdout.contains("| N | outage | tool | total |"), "no B1 table header in the output");
     for tool in ["ringmaster", "cstar"] {
-        let row = format!("| 3 | {tool} | ");
+        // --quick is N = 3 with a 1 s outage.
+        let row = format!("| 3 | 1s | {tool} | ");
         assert!(stdout.contains(&row), "no `{row}` row in B1's table");
     }
     assert_eq!(std::fs::read(&doc).ok(), doc_before, "--quick must only print, not rewrite docs/BENCHMARKS.md");
