@@ -330,19 +330,13 @@ def fmt(x):
 
 def main():
     args = common.parse_args(__doc__.splitlines()[0])
-    try:
+
+    def work():
         results = rollouts(args.quick, args.runs)
-    except common.Unavailable as e:
-        common.emit(args, common.fragment("B1", "rolling restart, ringmaster against cstar 0.9.0", "Skipped.",
-                                          "bin/bench --only B1", f"Skipped on this machine: {e}."))
-        common.log(f"B1 skipped: {e}")
-        return common.SKIP
-    except RuntimeError as e:
-        common.log(f"B1 failed: {e}")
-        return 1
-    common.save_results("B1", {"quick": args.quick, "runs": args.runs, "results": results})
-    common.emit(args, report(results, args.quick, args.runs))
-    return 0
+        common.save_results("B1", {"quick": args.quick, "runs": args.runs, "results": results})
+        return report(results, args.quick, args.runs)
+
+    return common.guarded(args, "B1", "rolling restart, ringmaster against cstar 0.9.0", "bin/bench --only B1", work)
 
 
 if __name__ == "__main__":

@@ -73,20 +73,13 @@ def main():
     args = common.parse_args(__doc__.splitlines()[0])
     saved = common.load_results("B1")
     reused = saved is not None
-    try:
+    def work():
         results = saved["results"] if reused else b1.rollouts(args.quick, args.runs, tools=("ringmaster", "ringmaster-poll100"))
-    except common.Unavailable as e:
-        common.emit(args, common.fragment("B2", "`UN` detection latency", "Skipped.", "bin/bench --only B2",
-                                          f"Skipped on this machine: {e}."))
-        return common.SKIP
-    except RuntimeError as e:
-        common.log(f"B2 failed: {e}")
-        return 1
-    if not latencies(results):
-        common.log("B2: no ringmaster sample (no await_un ok in the journals)")
-        return 1
-    common.emit(args, report(results, args.quick, args.runs, reused))
-    return 0
+        if not latencies(results):
+            raise RuntimeError("no ringmaster sample (no await_un ok in the journals)")
+        return report(results, args.quick, args.runs, reused)
+
+    return common.guarded(args, "B2", "`UN` detection latency", "bin/bench --only B2", work)
 
 
 if __name__ == "__main__":

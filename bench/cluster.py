@@ -259,13 +259,15 @@ class LoopbackCluster:
 
     # ------------------------------------------------------------------ sandbox
 
-    def sandbox_init(self, nodes, start_delay, journal):
-        """Makes a fresh sandbox of `nodes` nodes (all UN) reached through this sshd; returns cluster.toml."""
+    def sandbox_init(self, nodes, start_delay, journal, extra=()):
+        """Makes a fresh sandbox of `nodes` nodes (all UN) reached through this sshd; returns cluster.toml.
+
+        `extra`: more `sandbox init` arguments (`--racks 3 --keyspace ...`)."""
         if nodes > self.n:
             raise ValueError(f"sandbox of {nodes} nodes on a cluster of {self.n} addresses")
         r = common.run_timed([self.bin, "--journal", journal, "sandbox", "init", "--dir", self.sandbox_dir,
                               "--nodes", nodes, "--start-delay", start_delay, "--ssh-config", self.ssh_config,
-                              "--force"], env=dict(os.environ, TZ="UTC"))
+                              "--force", *extra], env=dict(os.environ, TZ="UTC"))
         if r.rc != 0:
             raise RuntimeError(f"sandbox init failed: {r.stderr.strip()}")
         return self.sandbox_dir / "cluster.toml"

@@ -255,6 +255,23 @@ def emit(args, text):
         args.out.write_text(text)
 
 
+def guarded(args, section_id, title, command, work):
+    """Runs `work()`, which returns the section's fragment, and emits it (exit 0). A
+    `Unavailable` emits a "Skipped on this machine" fragment (exit SKIP); a RuntimeError is
+    logged (exit 1). Returns the exit code for `main`."""
+    try:
+        text = work()
+    except Unavailable as e:
+        emit(args, fragment(section_id, title, "Skipped.", command, f"Skipped on this machine: {e}."))
+        log(f"{section_id} skipped: {e}")
+        return SKIP
+    except RuntimeError as e:
+        log(f"{section_id} failed: {e}")
+        return 1
+    emit(args, text)
+    return 0
+
+
 def save_results(section_id, data):
     """Saves a section's raw results as JSON under $BENCH_STATE/results/<id>.json (tagged with the invocation)."""
     data = dict(data, invocation=os.environ.get("BENCH_INVOCATION"))

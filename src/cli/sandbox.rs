@@ -87,6 +87,15 @@ pub enum SandboxCommand {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Wait until AT_MS (unix ms), then write what is due to the nodes' logs (started in
+    /// the background by `restart` and `start`; not for direct use).
+    #[command(hide = true)]
+    Wake {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        at_ms: u64,
+    },
     /// Change the start delay of one node, or the default of all nodes without NODE.
     Set {
         #[arg(long)]
@@ -135,9 +144,10 @@ pub fn cmd_sandbox(args: &SandboxArgs) -> Result<i32, SandboxError> {
             );
             Ok(0)
         }
-        SandboxCommand::Restart { dir, node } => sandbox::restart(dir, node).map(|()| 0),
+        SandboxCommand::Restart { dir, node } => sandbox::restart(dir, node).map(|up| wake_later(dir, up)),
         SandboxCommand::Stop { dir, node } => sandbox::stop(dir, node).map(|()| 0),
-        SandboxCommand::Start { dir, node } => sandbox::start(dir, node).map(|()| 0),
+        SandboxCommand::Start { dir, node } => sandbox::start(dir, node).map(|up| wake_later(dir, up)),
+        SandboxCommand::Wake { dir, at_ms } => sandbox::wake(dir, *at_ms).map(|()| 0),
         SandboxCommand::Nodetool { dir, node, args } => sandbox::nodetool(
             dir,
             node,
@@ -151,4 +161,32 @@ pub fn cmd_sandbox(args: &SandboxArgs) -> Result<i32, SandboxError> {
             start_delay,
         } => sandbox::set_start_delay(dir, node.as_deref(), *start_delay).map(|()| 0),
     }
+}
+
+/// Delays longer than this are left to the next command to materialise: nobody waits
+/// for them, and a process sleeping for hours would outlive the test that made it.
+const WAKE_AT_MOST: Duration = Duration::from_secs(600);
+
+/// Starts a detached `sandbox wake` that writes a node's join lines at `up_ms`, so its
+/// system.log shows the join when it happens (as a real node's does) and not only when the
+/// next command looks. Best effort: without it the next command still writes them. Returns
+/// the exit code of the command that called it (0).
+fn wake_later(dir: &std::path::Path, up_ms: Option<u64>) -> i32 {
+    use std::os::unix::process::CommandExt;
+    use std::process::{Command, Stdio};
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+    let Some(up) = up_ms.filter(|&up| up > now && up - now <= WAKE_AT_MOST.as_millis() as u64) else { return 0 };
+    let Ok(exe) = std::env::current_exe() else { return 0 };
+    // Its own process group and no inherited stdio: an SSH session running `restart`
+    // ends when `restart` does, not when the wake does.
+    let _ = Command::new(exe)
+        .args(["sandbox", "wake", "--dir"])
+        .arg(dir)
+        .args(["--at-ms", &up.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn();
+    0
 }

@@ -9,9 +9,11 @@
 //! Cassandra's error chain), logs in Cassandra's format and joins after the start delay;
 //! `nodetool status` on X shows Y `UN` only when X and Y can talk under both configurations.
 //!
-//! Time is never slept: a restart returns at once and records when the node will be up;
-//! every command first "advances" the cluster (writes the join lines whose time has come),
-//! all under an exclusive `flock` on DIR so concurrent invocations are safe.
+//! A restart returns at once and records when the node will be up; every command first
+//! "advances" the cluster (writes the join lines whose time has come), all under an
+//! exclusive `flock` on DIR so concurrent invocations are safe. The CLI's `restart` and
+//! `start` also leave a detached `sandbox wake` that advances the cluster at the join time,
+//! so a node's system.log shows its join when it happens, as a live node's does.
 //!
 //! ```text
 //! DIR/cluster.toml  secrets.toml (0600)  sandbox.json  ca/ca.pem  .sandbox.lock
@@ -551,13 +553,30 @@ fn unix_seconds(ms: u64) -> i64 {
     i64::try_from(ms / 1000).unwrap_or(i64::MAX)
 }
 
-/// Restarts a node like `systemctl restart`: returns at once; the node is up after its delay.
-pub fn restart(dir: &Path, node: &str) -> Result<(), SandboxError> {
+/// Restarts a node like `systemctl restart`: returns at once; the node is up after its
+/// delay. Returns when it will be up (unix ms), if it started.
+pub fn restart(dir: &Path, node: &str) -> Result<Option<u64>, SandboxError> {
     let mut s = Session::open(dir)?;
     let i = s.index(node)?;
     s.stop(i)?;
     s.start(i, s.delay_ms(i))?;
-    s.save()
+    s.save()?;
+    Ok(s.states[i].up_at_ms)
+}
+
+/// Waits until `at_ms` (unix ms), then advances the cluster: the join lines of a node whose
+/// time has come are written when it joins, as a live node writes its own log, not only
+/// when the next command looks. A sandbox deleted meanwhile is not an error.
+pub fn wake(dir: &Path, at_ms: u64) -> Result<(), SandboxError> {
+    let now = now_ms();
+    if at_ms > now {
+        std::thread::sleep(Duration::from_millis(at_ms - now));
+    }
+    match Session::open(dir) {
+        Ok(s) => s.save(),
+        Err(SandboxError::NotASandbox { .. }) => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// Stops a node (no-op when it is already down).
@@ -568,12 +587,14 @@ pub fn stop(dir: &Path, node: &str) -> Result<(), SandboxError> {
     s.save()
 }
 
-/// Starts a node (no-op when it is already running).
-pub fn start(dir: &Path, node: &str) -> Result<(), SandboxError> {
+/// Starts a node (no-op when it is already running). Returns when it will be up (unix
+/// ms), if it started.
+pub fn start(dir: &Path, node: &str) -> Result<Option<u64>, SandboxError> {
     let mut s = Session::open(dir)?;
     let i = s.index(node)?;
     s.start(i, s.delay_ms(i))?;
-    s.save()
+    s.save()?;
+    Ok(s.states[i].up_at_ms)
 }
 
 /// Sets the start delay of one node, or the sandbox default when `node` is `None`.

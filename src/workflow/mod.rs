@@ -47,6 +47,11 @@ pub struct LogRules {
     /// Error lines that are expected after restoring the original configuration.
     #[serde(default)]
     pub expected_after_restore: Vec<String>,
+    /// A line the restarted node writes once it has joined the ring. While waiting for
+    /// UN, its log is read every 100 ms (one small read over the SSH master) and the
+    /// `nodetool status` rounds go from `poll_interval` to back to back once it shows.
+    #[serde(default)]
+    pub joined: Option<String>,
 }
 
 /// One rolling pass over every node.
@@ -140,7 +145,7 @@ impl Workflow {
         let duration = |what: &str, v: &str| {
             humantime::parse_duration(v).map_err(|e| invalid(format!("`{what}` = `{v}`: {e}")))
         };
-        for re in raw.log.errors.iter().chain(&raw.log.fatal).chain(&raw.log.expected_after_restore).chain([&raw.log.success, &raw.log.boot]) {
+        for re in raw.log.errors.iter().chain(&raw.log.fatal).chain(&raw.log.expected_after_restore).chain([&raw.log.success, &raw.log.boot]).chain(raw.log.joined.iter()) {
             regex::Regex::new(re).map_err(|e| invalid(format!("log pattern `{re}`: {e}")))?;
         }
         if raw.passes.is_empty() {
