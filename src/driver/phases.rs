@@ -12,6 +12,7 @@
 
 use std::time::{Duration, Instant};
 
+use futures::StreamExt;
 use serde_json::{Value as Json, json};
 
 use super::{Driver, DriverError, PhaseResult, health};
@@ -302,7 +303,7 @@ impl Driver<'_> {
             .unwrap_or(0)
     }
 
-    /// Asks every node for `nodetool status`, concurrently.
+    /// Asks every node for `nodetool status`, concurrently (bounded).
     async fn collect_views(&self) -> Vec<health::View> {
         let timeout = self.workflow.command_timeout.min(Duration::from_secs(60));
         let futures = self.inventory.nodes.iter().map(|n| async move {
@@ -316,7 +317,9 @@ impl Driver<'_> {
             };
             health::View { from: n.name.clone(), result }
         });
-        futures::future::join_all(futures).await
+        // Bounded like preflight's reads: on a big cluster hundreds of nodetool JVMs at
+        // once would only queue behind each other.
+        futures::stream::iter(futures).buffered(crate::preflight::PREFLIGHT_PARALLELISM).collect().await
     }
 
     async fn verify_log(&self, ctx: &StepCtx<'_>, t: &Transport, restart_phase: &str, need_success: bool) -> Result<PhaseResult, TransportError> {

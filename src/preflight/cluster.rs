@@ -8,8 +8,11 @@ use super::{Context, Report, Severity};
 use crate::cassandra::status::{StatusNode, parse_status};
 use crate::cassandra::yaml::{self, EditOptions, Release};
 
-/// Runs `nodetool <sub>` on every connected node, concurrently; (node, stdout or error).
+/// Runs `nodetool <sub>` on every connected node, [`super::PREFLIGHT_PARALLELISM`] at a
+/// time (nodetool is a JVM on each node, and hundreds at once would only queue on this
+/// side's SSH masters); (node, stdout or error) in inventory order.
 async fn nodetool_all(ctx: &Context<'_>, sub: &str) -> Vec<(String, Result<String, String>)> {
+    use futures::StreamExt;
     let futures = ctx.inventory.nodes.iter().filter_map(|n| {
         let t = ctx.transport(&n.name)?;
         let command = format!("{} {sub}", n.nodetool_command);
@@ -22,7 +25,7 @@ async fn nodetool_all(ctx: &Context<'_>, sub: &str) -> Vec<(String, Result<Strin
             (n.name.clone(), r)
         })
     });
-    futures::future::join_all(futures).await
+    futures::stream::iter(futures).buffered(super::PREFLIGHT_PARALLELISM).collect().await
 }
 
 /// Adds the cluster findings to `report`.

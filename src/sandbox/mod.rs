@@ -228,6 +228,8 @@ pub(crate) struct Session {
     /// Log lines per node not yet appended to system.log: a 300-node join writes ~90k
     /// gossip lines, one file append each would dominate `init`. Flushed by `save` and drop.
     pending_logs: std::cell::RefCell<Vec<Vec<String>>>,
+    /// False for a session opened by [`Session::open_shared`]: `save` writes nothing.
+    writable: bool,
     _lock: File,
 }
 
@@ -242,6 +244,22 @@ impl Drop for Session {
 impl Session {
     /// Locks DIR, loads everything and advances the cluster to the present.
     pub(crate) fn open(dir: &Path) -> Result<Self, SandboxError> {
+        Self::open_locked(dir, libc::LOCK_EX)
+    }
+
+    /// Like [`Session::open`] for a command that only reads (nodetool status, version, ...):
+    /// under a shared lock, so the nodetools of many nodes run side by side as on a real
+    /// cluster, unless a join is due, which needs the exclusive lock to be written.
+    pub(crate) fn open_shared(dir: &Path) -> Result<Self, SandboxError> {
+        let session = Self::open_locked(dir, libc::LOCK_SH)?;
+        if session.due().is_some() {
+            drop(session);
+            return Self::open(dir);
+        }
+        Ok(session)
+    }
+
+    fn open_locked(dir: &Path, mode: libc::c_int) -> Result<Self, SandboxError> {
         let dir = std::path::absolute(dir).map_err(|source| SandboxError::Io {
             action: "resolve",
             path: dir.to_owned(),
@@ -263,7 +281,7 @@ impl Session {
                 source,
             })?;
         // SAFETY: flock on a file descriptor we own; it is released when `lock` is dropped.
-        if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) } != 0 {
+        if unsafe { libc::flock(lock.as_raw_fd(), mode) } != 0 {
             let source = std::io::Error::last_os_error();
             return Err(SandboxError::Io {
                 action: "lock",
@@ -292,9 +310,12 @@ impl Session {
             states,
             now: now_ms(),
             pending_logs: std::cell::RefCell::new(Vec::new()),
+            writable: mode == libc::LOCK_EX,
             _lock: lock,
         };
-        session.advance()?;
+        if session.writable {
+            session.advance()?;
+        }
         Ok(session)
     }
 
@@ -310,8 +331,12 @@ impl Session {
             })
     }
 
-    /// Writes every node's state.json and sandbox.json.
+    /// Writes every node's state.json and sandbox.json (nothing for a shared session,
+    /// which changed nothing).
     pub(crate) fn save(&self) -> Result<(), SandboxError> {
+        if !self.writable {
+            return Ok(());
+        }
         self.flush_logs()?;
         for (cfg, state) in self.config.nodes.iter().zip(&self.states) {
             write_json(&state_path(&self.dir, &cfg.name), state)?;
@@ -357,18 +382,22 @@ impl Session {
         }
     }
 
+    /// The node whose join is due first, if any.
+    fn due(&self) -> Option<usize> {
+        (0..self.states.len())
+            .filter(|&i| {
+                let s = &self.states[i];
+                s.status == ProcessStatus::Running && !s.joined && s.is_up(self.now)
+            })
+            .min_by_key(|&i| (self.states[i].up_at_ms, i))
+    }
+
     /// Writes the join lines of every node whose start delay has elapsed, oldest first.
     fn advance(&mut self) -> Result<(), SandboxError> {
-        loop {
-            let next = (0..self.states.len())
-                .filter(|&i| {
-                    let s = &self.states[i];
-                    s.status == ProcessStatus::Running && !s.joined && s.is_up(self.now)
-                })
-                .min_by_key(|&i| (self.states[i].up_at_ms, i));
-            let Some(i) = next else { return Ok(()) };
+        while let Some(i) = self.due() {
             self.join(i)?;
         }
+        Ok(())
     }
 
     fn join(&mut self, i: usize) -> Result<(), SandboxError> {

@@ -276,7 +276,8 @@ pub fn nodetool(
         .map_err(io_err)?;
         return Ok(1);
     }
-    let mut session = Session::open(dir)?;
+    // Only `drain` changes anything; the reads share the lock.
+    let mut session = if command == Some("drain") { Session::open(dir)? } else { Session::open_shared(dir)? };
     let me = session.index(node)?;
     if !session.states[me].is_up(session.now) {
         let address = &session.config.nodes[me].address;
