@@ -7,7 +7,13 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::sandbox::init::TopologyOptions;
+use crate::sandbox::topology::{KeyspaceDef, parse_keyspace_spec};
 use crate::sandbox::{self, InitOptions, SandboxError};
+
+fn parse_keyspace(spec: &str) -> Result<KeyspaceDef, String> {
+    parse_keyspace_spec(spec).map_err(|e| e.to_string())
+}
 
 /// Create and drive a simulated Cassandra 5.0 cluster (for demos and fast tests).
 #[derive(Debug, clap::Args)]
@@ -24,9 +30,20 @@ pub enum SandboxCommand {
         /// The sandbox directory (must be empty unless --force).
         #[arg(long)]
         dir: PathBuf,
-        /// Number of nodes.
+        /// Number of nodes (1 to 1000; addresses 127.0.0.1..254, then 127.0.1.1.., ...).
         #[arg(long, default_value_t = 3)]
         nodes: usize,
+        /// Number of datacenters: `datacenter1` when 1, else `dc1`..`dcN`. Nodes are placed
+        /// round-robin, DC first, then rack (node1 dc1/rack1, node2 dc2/rack1, ...).
+        #[arg(long, default_value_t = 1)]
+        dcs: usize,
+        /// Racks per datacenter, `rack1`..`rackR`.
+        #[arg(long, default_value_t = 1)]
+        racks: usize,
+        /// A user keyspace, repeatable: `NAME:SimpleStrategy:RF` or
+        /// `NAME:NetworkTopologyStrategy:dc1=3,dc2=3`.
+        #[arg(long = "keyspace", value_name = "SPEC", value_parser = parse_keyspace)]
+        keyspaces: Vec<KeyspaceDef>,
         /// Time a restarted node needs to join, e.g. `0s`, `2s`, `1h`.
         #[arg(long, value_parser = humantime::parse_duration, default_value = "0s")]
         start_delay: Duration,
@@ -56,7 +73,8 @@ pub enum SandboxCommand {
         dir: PathBuf,
         node: String,
     },
-    /// Run nodetool against a node: `status [keyspace]`, `drain`, `version`.
+    /// Run nodetool against a node: `status [keyspace]`, `describecluster`,
+    /// `describering KS`, `tablestats [KS]`, `drain`, `version`, `netstats`.
     Nodetool {
         #[arg(long)]
         dir: PathBuf,
@@ -81,18 +99,26 @@ pub fn cmd_sandbox(args: &SandboxArgs) -> Result<i32, SandboxError> {
         SandboxCommand::Init {
             dir,
             nodes,
+            dcs,
+            racks,
+            keyspaces,
             start_delay,
             force,
             ssh_config,
         } => {
-            let report = sandbox::init(&InitOptions {
+            let topology = TopologyOptions {
+                dcs: *dcs,
+                racks: *racks,
+                keyspaces: keyspaces.clone(),
+            };
+            let report = sandbox::init::init_with(&InitOptions {
                 dir: dir.clone(),
                 nodes: *nodes,
                 start_delay: *start_delay,
                 force: *force,
                 ringmaster_exe: None,
                 ssh_config: ssh_config.as_ref().map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone())),
-            })?;
+            }, &topology)?;
             println!(
                 "sandbox with {} nodes ({}) in `{}`\ninventory: {}\nnext: ringmaster run -i {}",
                 report.nodes.len(),

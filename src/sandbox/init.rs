@@ -11,6 +11,7 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::topology::{self, KeyspaceDef, Replication};
 use super::{
     NodeConfig, STOCK_YAML, SandboxConfig, SandboxError, Session, certs, config_path,
     keystore_path, log_path, node_root, ssl_dir, truststore_path, write_json,
@@ -36,6 +37,31 @@ pub struct InitOptions {
     /// `bin/testbed` writes them) instead of the local transport.
     pub ssh_config: Option<PathBuf>,
 }
+
+/// The shape of the ring `init_with` builds (the defaults are the single-DC, single-rack
+/// cluster `init` has always built).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopologyOptions {
+    /// Number of datacenters: `datacenter1` when 1, else `dc1`..`dcN`.
+    pub dcs: usize,
+    /// Racks per datacenter, `rack1`..`rackR`.
+    pub racks: usize,
+    /// User keyspaces to create.
+    pub keyspaces: Vec<KeyspaceDef>,
+}
+
+impl Default for TopologyOptions {
+    fn default() -> Self {
+        Self {
+            dcs: 1,
+            racks: 1,
+            keyspaces: Vec::new(),
+        }
+    }
+}
+
+/// The largest `--nodes` (addresses run 127.0.0.1..254, then 127.0.1.1.., and so on).
+pub const MAX_NODES: usize = 1000;
 
 /// What `init` built.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,6 +136,14 @@ fn toml_str(s: &str) -> String {
 
 /// Returns the stock yaml with the three per-node lines an operator changes.
 pub fn node_yaml(node_address: &str, seeds: &str) -> String {
+    node_yaml_with_snitch(node_address, seeds, None)
+}
+
+/// The snitch a sandbox with several DCs or racks uses, reading `cassandra-rackdc.properties`.
+pub const GOSSIPING_SNITCH: &str = "GossipingPropertyFileSnitch";
+
+/// Returns the per-node yaml; with `snitch`, `endpoint_snitch` is changed too (a fourth line).
+pub fn node_yaml_with_snitch(node_address: &str, seeds: &str, snitch: Option<&str>) -> String {
     let stock = String::from_utf8_lossy(STOCK_YAML);
     let mut out = String::with_capacity(stock.len() + 64);
     for l in stock.split_inclusive('\n') {
@@ -117,6 +151,9 @@ pub fn node_yaml(node_address: &str, seeds: &str) -> String {
             "cluster_name: 'Test Cluster'" => format!("cluster_name: '{CLUSTER_NAME}'\n"),
             "listen_address: localhost" => format!("listen_address: {node_address}\n"),
             "      - seeds: \"127.0.0.1:7000\"" => format!("      - seeds: \"{seeds}\"\n"),
+            "endpoint_snitch: SimpleSnitch" if snitch.is_some() => {
+                format!("endpoint_snitch: {}\n", snitch.unwrap_or_default())
+            }
             _ => l.to_owned(),
         };
         out.push_str(&replaced);
@@ -181,11 +218,56 @@ fn clear_previous(dir: &Path) -> Result<(), SandboxError> {
 
 /// Creates the sandbox layout under `opts.dir` and boots every node (already joined).
 pub fn init(opts: &InitOptions) -> Result<InitReport, SandboxError> {
-    if !(1..=254).contains(&opts.nodes) {
-        return Err(SandboxError::InvalidOption {
-            detail: format!("`--nodes {}` must be between 1 and 254", opts.nodes),
-        });
+    init_with(opts, &TopologyOptions::default())
+}
+
+fn check_topology(nodes: usize, topo: &TopologyOptions) -> Result<(), SandboxError> {
+    let invalid = |detail: String| Err(SandboxError::InvalidOption { detail });
+    if !(1..=MAX_NODES).contains(&nodes) {
+        return invalid(format!("`--nodes {nodes}` must be between 1 and {MAX_NODES}"));
     }
+    if topo.dcs == 0 || topo.dcs > nodes {
+        return invalid(format!(
+            "`--dcs {}` must be between 1 and the number of nodes ({nodes})",
+            topo.dcs
+        ));
+    }
+    if topo.racks == 0 || topo.racks * topo.dcs > nodes {
+        return invalid(format!(
+            "`--racks {}` per DC needs at least {} nodes, there are {nodes}",
+            topo.racks,
+            topo.racks * topo.dcs
+        ));
+    }
+    let dc_names: Vec<String> = (0..topo.dcs).map(|d| topology::dc_name(d, topo.dcs)).collect();
+    let mut seen = std::collections::HashSet::new();
+    for ks in &topo.keyspaces {
+        if !seen.insert(ks.name.as_str()) {
+            return invalid(format!("keyspace `{}` is given twice", ks.name));
+        }
+        if let Replication::NetworkTopologyStrategy { datacenters } = &ks.replication
+            && let Some(dc) = datacenters.keys().find(|dc| !dc_names.contains(dc))
+        {
+            return invalid(format!(
+                "keyspace `{}` names datacenter `{dc}`, the sandbox has {}",
+                ks.name,
+                dc_names.join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `cassandra-rackdc.properties` for `GossipingPropertyFileSnitch`.
+fn rackdc_properties(dc: &str, rack: &str) -> String {
+    format!("dc={dc}\nrack={rack}\n")
+}
+
+/// Like [`init`], with several DCs, racks and user keyspaces. Nodes are placed round-robin,
+/// DC first, then rack: with 2 DCs and 2 racks node1 is dc1/rack1, node2 dc2/rack1, node3
+/// dc1/rack2, node4 dc2/rack2. Every node gets 16 random Murmur3 tokens.
+pub fn init_with(opts: &InitOptions, topo: &TopologyOptions) -> Result<InitReport, SandboxError> {
+    check_topology(opts.nodes, topo)?;
     mkdir(&opts.dir, None)?;
     let dir = std::fs::canonicalize(&opts.dir).map_err(io("resolve", &opts.dir))?;
     let non_empty = std::fs::read_dir(&dir)
@@ -209,18 +291,26 @@ pub fn init(opts: &InitOptions) -> Result<InitReport, SandboxError> {
     let truststore = certs::truststore(&ca, &truststore_password)?;
 
     let names: Vec<String> = (1..=opts.nodes).map(|i| format!("node{i}")).collect();
-    let seeds = (1..=opts.nodes.min(3))
-        .map(|i| format!("127.0.0.{i}:7000"))
+    let seeds = (0..opts.nodes.min(3))
+        .map(|i| format!("{}:7000", topology::node_address(i)))
         .collect::<Vec<_>>()
         .join(",");
+    let simple = topo.dcs == 1 && topo.racks == 1;
+    let snitch = (!simple).then_some(GOSSIPING_SNITCH);
     let mut nodes = Vec::with_capacity(names.len());
     for (i, name) in names.iter().enumerate() {
-        let address = format!("127.0.0.{}", i + 1);
+        let address = topology::node_address(i);
+        let (dc, rack) = topology::placement(i, topo.dcs, topo.racks);
         let ssl = ssl_dir(&dir, name);
         mkdir(&ssl, Some(0o750))?;
         mkdir(log_path(&dir, name).parent().unwrap_or(&dir), None)?;
         let yaml = config_path(&dir, name);
-        std::fs::write(&yaml, node_yaml(&address, &seeds)).map_err(io("write", &yaml))?;
+        std::fs::write(&yaml, node_yaml_with_snitch(&address, &seeds, snitch))
+            .map_err(io("write", &yaml))?;
+        if !simple {
+            let props = yaml.with_file_name("cassandra-rackdc.properties");
+            std::fs::write(&props, rackdc_properties(&dc, &rack)).map_err(io("write", &props))?;
+        }
         let ip = address.parse().map_err(|_| SandboxError::InvalidOption {
             detail: format!("bad address `{address}`"),
         })?;
@@ -235,7 +325,13 @@ pub fn init(opts: &InitOptions) -> Result<InitReport, SandboxError> {
             .append(true)
             .open(&log)
             .map_err(io("create", &log))?;
-        let id = random_bytes(18)?;
+        let id = random_bytes(18 + 8 * topology::NUM_TOKENS)?;
+        let tokens = id[18..]
+            .chunks_exact(8)
+            .map(|c| i64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+            // Long.MIN_VALUE is the partitioner's minimum, never a node token.
+            .map(|t| if t == i64::MIN { i64::MAX } else { t })
+            .collect();
         let host_id =
             uuid::Builder::from_random_bytes(id[..16].try_into().unwrap_or([0; 16])).into_uuid();
         nodes.push(NodeConfig {
@@ -245,6 +341,9 @@ pub fn init(opts: &InitOptions) -> Result<InitReport, SandboxError> {
             // 90 to 130 KiB: a freshly created node's system tables.
             load_bytes: 92_160 + u64::from(u16::from_le_bytes([id[16], id[17]])) % 40_960,
             start_delay_ms: None,
+            dc,
+            rack,
+            tokens,
         });
         debug_assert!(node_root(&dir, name).is_dir());
     }
@@ -261,6 +360,7 @@ pub fn init(opts: &InitOptions) -> Result<InitReport, SandboxError> {
         cluster_name: CLUSTER_NAME.to_owned(),
         start_delay_ms: u64::try_from(opts.start_delay.as_millis()).unwrap_or(u64::MAX),
         nodes,
+        keyspaces: topo.keyspaces.clone(),
     };
     write_json(&dir.join("sandbox.json"), &config)?;
     let inventory_path = dir.join("cluster.toml");
@@ -320,6 +420,9 @@ mod tests {
             host_id: "x".into(),
             load_bytes: 1,
             start_delay_ms: None,
+            dc: "datacenter1".into(),
+            rack: "rack1".into(),
+            tokens: vec![],
         }];
         let text = inventory(Path::new("/tmp/sb"), Path::new("/bin/ring master"), &nodes, None);
         let v: toml::Value = toml::from_str(&text).expect("valid toml");

@@ -22,10 +22,12 @@
 //! ```
 
 pub mod certs;
+pub mod describe;
 pub mod init;
 pub mod model;
 pub mod node;
 pub mod nodetool;
+pub mod topology;
 
 use std::fs::File;
 use std::os::fd::AsRawFd;
@@ -89,6 +91,35 @@ pub struct NodeConfig {
     /// Overrides the sandbox-wide start delay for this node.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_delay_ms: Option<u64>,
+    /// The node's datacenter (`datacenter1` in sandboxes made before DCs existed).
+    #[serde(default = "default_dc")]
+    pub dc: String,
+    /// The node's rack (`rack1` in sandboxes made before racks existed).
+    #[serde(default = "default_rack")]
+    pub rack: String,
+    /// The node's vnode tokens; empty in older sandboxes, which then derive them from the
+    /// host ID (see [`NodeConfig::ring_tokens`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tokens: Vec<i64>,
+}
+
+fn default_dc() -> String {
+    "datacenter1".to_owned()
+}
+fn default_rack() -> String {
+    "rack1".to_owned()
+}
+
+impl NodeConfig {
+    /// The node's tokens: the stored ones, or 16 stable ones derived from the host ID.
+    pub fn ring_tokens(&self) -> Vec<i64> {
+        if !self.tokens.is_empty() {
+            return self.tokens.clone();
+        }
+        (0..topology::NUM_TOKENS)
+            .map(|k| topology::murmur3_token(format!("{}/{k}", self.host_id).as_bytes()))
+            .collect()
+    }
 }
 
 /// The content of `DIR/sandbox.json`: the sandbox's own configuration.
@@ -98,6 +129,34 @@ pub struct SandboxConfig {
     /// Time from a restart until the node has joined, unless a node overrides it.
     pub start_delay_ms: u64,
     pub nodes: Vec<NodeConfig>,
+    /// User keyspaces (the system ones are implied); empty in older sandboxes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keyspaces: Vec<topology::KeyspaceDef>,
+}
+
+impl SandboxConfig {
+    /// The token ring of every node.
+    pub fn ring(&self) -> topology::Ring {
+        topology::Ring::new(
+            self.nodes
+                .iter()
+                .map(|n| topology::RingNode {
+                    address: n.address.clone(),
+                    dc: n.dc.clone(),
+                    rack: n.rack.clone(),
+                    tokens: n.ring_tokens(),
+                })
+                .collect(),
+        )
+    }
+
+    /// Returns true when the cluster has one DC named `datacenter1` and one rack `rack1`,
+    /// i.e. the stock `SimpleSnitch` describes it.
+    pub fn is_simple_topology(&self) -> bool {
+        self.nodes
+            .iter()
+            .all(|n| n.dc == "datacenter1" && n.rack == "rack1")
+    }
 }
 
 /// Returns `DIR/nodes/<node>`, the node's root (its JVM working directory).
@@ -164,7 +223,18 @@ pub(crate) struct Session {
     pub(crate) config: SandboxConfig,
     pub(crate) states: Vec<NodeState>,
     pub(crate) now: u64,
+    /// Log lines per node not yet appended to system.log: a 300-node join writes ~90k
+    /// gossip lines, one file append each would dominate `init`. Flushed by `save` and drop.
+    pending_logs: std::cell::RefCell<Vec<Vec<String>>>,
     _lock: File,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        // Errors were reported by `save` when the command finished normally; on an error
+        // path the lines written so far still belong in the logs.
+        let _ = self.flush_logs();
+    }
 }
 
 impl Session {
@@ -219,6 +289,7 @@ impl Session {
             config,
             states,
             now: now_ms(),
+            pending_logs: std::cell::RefCell::new(Vec::new()),
             _lock: lock,
         };
         session.advance()?;
@@ -239,6 +310,7 @@ impl Session {
 
     /// Writes every node's state.json and sandbox.json.
     pub(crate) fn save(&self) -> Result<(), SandboxError> {
+        self.flush_logs()?;
         for (cfg, state) in self.config.nodes.iter().zip(&self.states) {
             write_json(&state_path(&self.dir, &cfg.name), state)?;
         }
@@ -246,12 +318,28 @@ impl Session {
     }
 
     fn log(&self, i: usize, lines: &[String]) -> Result<(), SandboxError> {
-        node::append_log(&log_path(&self.dir, &self.config.nodes[i].name), lines)
+        let mut pending = self.pending_logs.borrow_mut();
+        if pending.len() <= i {
+            pending.resize_with(self.config.nodes.len().max(i + 1), Vec::new);
+        }
+        pending[i].extend_from_slice(lines);
+        Ok(())
+    }
+
+    /// Appends every buffered log line to its node's system.log, in order.
+    fn flush_logs(&self) -> Result<(), SandboxError> {
+        let pending = std::mem::take(&mut *self.pending_logs.borrow_mut());
+        for (i, lines) in pending.iter().enumerate() {
+            node::append_log(&log_path(&self.dir, &self.config.nodes[i].name), lines)?;
+        }
+        Ok(())
     }
 
     fn endpoint(&self, i: usize) -> Option<Endpoint<'_>> {
         Some(Endpoint {
             address: &self.config.nodes[i].address,
+            dc: &self.config.nodes[i].dc,
+            rack: &self.config.nodes[i].rack,
             tls: self.states[i].tls.as_ref()?,
         })
     }

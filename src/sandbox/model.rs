@@ -3,8 +3,9 @@
 //!
 //! Everything here is pure (no files, no clock) so the rules can be unit-tested one by one
 //! against `cassandra-notes.md` section 2: the keystore-exists rule for `optional`, the explicit
-//! `optional` flag deciding whether plaintext is refused, dc/rack never encrypting inside the
-//! sandbox's single DC and rack, and the 5.0 outbound fallback to plaintext when optional.
+//! `optional` flag deciding whether plaintext is refused, `dc`/`rack` encrypting only towards
+//! other datacenters/racks (`shouldEncrypt`), and the 5.0 outbound fallback to plaintext when
+//! optional.
 
 use std::collections::BTreeMap;
 
@@ -36,12 +37,15 @@ impl Internode {
         }
     }
 
-    /// Returns true when a connection to a peer in the same DC and rack is encrypted.
-    ///
-    /// The sandbox is one DC (`datacenter1`) and one rack (`rack1`), so `dc` and `rack` never
-    /// encrypt here; treating them like `all` would hide real split-brain risks.
-    pub fn encrypts_within_rack(self) -> bool {
-        self == Self::All
+    /// `ServerEncryptionOptions.shouldEncrypt(peer)`: `all` always, `dc` towards another
+    /// datacenter, `rack` towards another datacenter or rack, `none` never.
+    pub fn should_encrypt(self, local: (&str, &str), peer: (&str, &str)) -> bool {
+        match self {
+            Self::None => false,
+            Self::All => true,
+            Self::Dc => local.0 != peer.0,
+            Self::Rack => local.0 != peer.0 || local.1 != peer.1,
+        }
     }
 }
 
@@ -296,12 +300,13 @@ pub struct EffectiveTls {
 }
 
 impl EffectiveTls {
-    /// Returns true when inbound plaintext from a same-rack peer is refused.
+    /// Returns true when inbound plaintext from `peer` (dc, rack) is refused by a node at
+    /// `local`.
     ///
     /// InboundConnectionInitiator: `isEncryptionRequired = !isExplicitlyOptional() &&
     /// shouldEncrypt(peer)`; only `optional: true` written in the yaml lets plaintext in.
-    pub fn refuses_plaintext(&self) -> bool {
-        self.explicit_optional != Some(true) && self.internode.encrypts_within_rack()
+    pub fn refuses_plaintext(&self, local: (&str, &str), peer: (&str, &str)) -> bool {
+        self.explicit_optional != Some(true) && self.internode.should_encrypt(local, peer)
     }
 
     /// Returns true when this node's truststore validates `cert` at unix time `now`.
@@ -320,7 +325,18 @@ impl EffectiveTls {
 #[derive(Debug, Clone, Copy)]
 pub struct Endpoint<'a> {
     pub address: &'a str,
+    /// The node's datacenter, as its snitch reports it.
+    pub dc: &'a str,
+    /// The node's rack.
+    pub rack: &'a str,
     pub tls: &'a EffectiveTls,
+}
+
+impl Endpoint<'_> {
+    /// `(dc, rack)`.
+    pub fn location(&self) -> (&str, &str) {
+        (self.dc, self.rack)
+    }
 }
 
 /// Why a connection attempt failed (the last attempt when the 5.0 fallback was tried).
@@ -382,7 +398,7 @@ fn handshake(from: Endpoint<'_>, to: Endpoint<'_>, now: i64) -> Result<(), Refus
 /// Simulates the outbound connection `from` -> `to` between two running nodes.
 pub fn connect(from: Endpoint<'_>, to: Endpoint<'_>, now: i64) -> Link {
     let mut fallback = None;
-    if from.tls.internode.encrypts_within_rack() {
+    if from.tls.internode.should_encrypt(from.location(), to.location()) {
         match handshake(from, to, now) {
             Ok(()) => return Link::Tls,
             // 5.0 cycles its reconnect strategies down to NO_SSL only when optional.
@@ -390,7 +406,7 @@ pub fn connect(from: Endpoint<'_>, to: Endpoint<'_>, now: i64) -> Link {
             Err(refusal) => return Link::Refused(refusal),
         }
     }
-    if to.tls.refuses_plaintext() {
+    if to.tls.refuses_plaintext(to.location(), from.location()) {
         Link::Refused(Refusal::PlaintextRefused)
     } else {
         Link::Plain { fallback }
@@ -455,10 +471,14 @@ mod tests {
     fn talk(a: &EffectiveTls, b: &EffectiveTls) -> bool {
         let ea = Endpoint {
             address: "127.0.0.1",
+            dc: "datacenter1",
+            rack: "rack1",
             tls: a,
         };
         let eb = Endpoint {
             address: "127.0.0.1",
+            dc: "datacenter1",
+            rack: "rack1",
             tls: b,
         };
         can_talk(ea, eb, 1_000)
@@ -588,10 +608,14 @@ mod tests {
         let link = connect(
             Endpoint {
                 address: "127.0.0.1",
+                dc: "datacenter1",
+                rack: "rack1",
                 tls: &pass1,
             },
             Endpoint {
                 address: "127.0.0.2",
+                dc: "datacenter1",
+                rack: "rack1",
                 tls: &plain,
             },
             0,
@@ -609,10 +633,14 @@ mod tests {
         let link = connect(
             Endpoint {
                 address: "127.0.0.1",
+                dc: "datacenter1",
+                rack: "rack1",
                 tls: &pass2,
             },
             Endpoint {
                 address: "127.0.0.2",
+                dc: "datacenter1",
+                rack: "rack1",
                 tls: &stranger,
             },
             0,
@@ -637,10 +665,14 @@ mod tests {
         let link = connect(
             Endpoint {
                 address: "127.0.0.1",
+                dc: "datacenter1",
+                rack: "rack1",
                 tls: &client,
             },
             Endpoint {
                 address: "127.0.0.2",
+                dc: "datacenter1",
+                rack: "rack1",
                 tls: &server,
             },
             0,
@@ -653,14 +685,50 @@ mod tests {
         let link = connect(
             Endpoint {
                 address: "127.0.0.1",
+                dc: "datacenter1",
+                rack: "rack1",
                 tls: &verifier,
             },
             Endpoint {
                 address: "127.0.0.9",
+                dc: "datacenter1",
+                rack: "rack1",
                 tls: &other,
             },
             0,
         );
         assert_eq!(link, Link::Refused(Refusal::EndpointMismatch));
+    }
+
+    #[test]
+    fn dc_and_rack_encrypt_across_locations_only() {
+        let rack = tls(Internode::Rack, Some(false), true);
+        let dc = tls(Internode::Dc, Some(false), true);
+        let plain = tls(Internode::None, None, false);
+        let at = |tls, dc, rack| Endpoint {
+            address: "127.0.0.1",
+            dc,
+            rack,
+            tls,
+        };
+        let t = 1_000;
+        // Same rack: plaintext, even towards an UNENCRYPTED peer.
+        assert!(can_talk(at(&rack, "dc1", "r1"), at(&plain, "dc1", "r1"), t));
+        // Another rack: `rack` encrypts and the plaintext-only peer rejects TLS; the explicit
+        // `optional: false` peer refuses plaintext back, so the pair is cut.
+        assert_eq!(
+            connect(at(&rack, "dc1", "r1"), at(&plain, "dc1", "r2"), t),
+            Link::Plain {
+                fallback: Some(Refusal::TlsDisabledAtPeer)
+            },
+            "dc/rack are optional policies, so 5.0 falls back"
+        );
+        assert!(!can_talk(at(&rack, "dc1", "r1"), at(&plain, "dc1", "r2"), t));
+        assert!(can_talk(at(&rack, "dc1", "r1"), at(&rack, "dc1", "r2"), t));
+        // `dc` does not encrypt across racks of one DC, but does across DCs.
+        assert!(can_talk(at(&dc, "dc1", "r1"), at(&plain, "dc1", "r2"), t));
+        assert!(!can_talk(at(&dc, "dc1", "r1"), at(&plain, "dc2", "r1"), t));
+        assert!(Internode::Rack.should_encrypt(("a", "r1"), ("b", "r1")));
+        assert!(!Internode::Dc.should_encrypt(("a", "r1"), ("a", "r2")));
     }
 }

@@ -1,5 +1,6 @@
-//! The simulated `nodetool`: `status` in the 4.0+/5.0 TableBuilder format, `drain`,
-//! `version` and an idle `netstats`, with nodetool's exit codes and its JMX connection error for a node that is not up.
+//! The simulated `nodetool`: `status` in the 4.0+/5.0 TableBuilder format (one block per DC),
+//! `describecluster`, `describering`, minimal `tablestats`, `drain`, `version` and an idle
+//! `netstats`, with nodetool's exit codes and its JMX connection error for a node that is not up.
 //!
 //! The status table follows cassandra-notes.md section 4: every column padded to its widest
 //! cell (header included, so rows may end in spaces), two-space separator, an empty line at the
@@ -8,10 +9,9 @@
 use std::io::Write;
 use std::path::Path;
 
+use super::describe;
+use super::topology;
 use super::{JMX_PORT, RELEASE_VERSION, STORAGE_PORT, SandboxError, Session};
-
-/// Number of vnodes per node (`num_tokens` of the stock 5.0 yaml).
-const TOKENS: u32 = 16;
 /// Replication factor of `system_traces`, whose effective ownership `status` shows when no
 /// keyspace is given and there are no user keyspaces.
 const TRACES_RF: usize = 2;
@@ -54,50 +54,38 @@ pub fn format_owns(fraction: f64) -> String {
     format!("{:.1}%", fraction * 100.0)
 }
 
-/// Java `String.hashCode`.
-fn java_hash(s: &str) -> u32 {
-    s.encode_utf16()
-        .fold(0u32, |h, c| h.wrapping_mul(31).wrapping_add(u32::from(c)))
-}
-
-/// Orders keys as a Java `HashMap` sized for 12 keys (Guava's default, 32 buckets, doubling
-/// past 3/4 load) iterates them, given insertion order.
+/// Orders keys as the Guava `ArrayListMultimap` of `nodetool status` iterates them: a
+/// HashMap sized for 12 keys (32 buckets, doubling past 3/4 load), given insertion order.
 pub fn java_hashmap_order(keys: &[String]) -> Vec<usize> {
-    let mut buckets = 32usize;
-    while keys.len() * 4 > buckets * 3 {
-        buckets *= 2;
-    }
-    let mut order: Vec<usize> = (0..keys.len()).collect();
-    let bucket = |i: usize| {
-        let h = java_hash(&keys[i]);
-        usize::try_from((h ^ (h >> 16)) & u32::try_from(buckets - 1).unwrap_or(u32::MAX))
-            .unwrap_or(0)
-    };
-    // A stable sort keeps insertion order inside a bucket, like HashMap's chains.
-    order.sort_by_key(|&i| bucket(i));
-    order
+    topology::java_hashmap_order(keys, topology::java_hashmap_grown_capacity(32, keys.len()))
 }
 
 /// Renders the `nodetool status` output of one datacenter (4.0+ TableBuilder).
 pub fn render_status(dc: &str, rows: &[StatusRow]) -> String {
-    let title = format!("Datacenter: {dc}");
-    let mut out = format!(
-        "{title}\n{}\nStatus=Up/Down\n|/ State=Normal/Leaving/Joining/Moving\n",
-        "=".repeat(title.len())
-    );
+    render_status_dcs(&[(dc.to_owned(), rows.to_vec())], true, None)
+}
+
+/// Renders `nodetool status` for several datacenters (in the order given, which nodetool
+/// makes TreeMap order): one block each, an empty line between blocks and at the end, every
+/// column padded to its widest cell across ALL blocks. `effective` picks the
+/// `Owns (effective)` header over `Owns`; `note` is appended as `Note: <note>`.
+pub fn render_status_dcs(
+    dcs: &[(String, Vec<StatusRow>)],
+    effective: bool,
+    note: Option<&str>,
+) -> String {
     let header = [
         "--",
         "Address",
         "Load",
         "Tokens",
-        "Owns (effective)",
+        if effective { "Owns (effective)" } else { "Owns" },
         "Host ID",
         "Rack",
     ]
     .map(str::to_owned);
-    let mut table = vec![header.to_vec()];
-    for r in rows {
-        table.push(vec![
+    let cells = |r: &StatusRow| {
+        vec![
             format!("{}N", if r.up { 'U' } else { 'D' }),
             r.address.clone(),
             r.load.clone(),
@@ -105,52 +93,129 @@ pub fn render_status(dc: &str, rows: &[StatusRow]) -> String {
             r.owns.clone(),
             r.host_id.clone(),
             r.rack.clone(),
-        ]);
-    }
-    let widths: Vec<usize> = (0..header.len())
-        .map(|c| {
-            table
-                .iter()
-                .map(|row| row[c].chars().count())
-                .max()
-                .unwrap_or(0)
-        })
+        ]
+    };
+    let all: Vec<Vec<String>> = std::iter::once(header.to_vec())
+        .chain(dcs.iter().flat_map(|(_, rows)| rows.iter().map(cells)))
         .collect();
-    for row in &table {
-        let cells: Vec<String> = row
+    let widths: Vec<usize> = (0..header.len())
+        .map(|c| all.iter().map(|row| row[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let line = |row: &[String]| {
+        let padded: Vec<String> = row
             .iter()
             .zip(&widths)
             .map(|(cell, w)| format!("{cell:<w$}"))
             .collect();
-        out.push_str(&cells.join("  "));
-        out.push('\n');
-    }
+        format!("{}\n", padded.join("  "))
+    };
+    let blocks: Vec<String> = dcs
+        .iter()
+        .map(|(dc, rows)| {
+            let title = format!("Datacenter: {dc}");
+            let mut out = format!(
+                "{title}\n{}\nStatus=Up/Down\n|/ State=Normal/Leaving/Joining/Moving\n",
+                "=".repeat(title.len())
+            );
+            out.push_str(&line(&header));
+            for r in rows {
+                out.push_str(&line(&cells(r)));
+            }
+            out
+        })
+        .collect();
+    let mut out = blocks.join("\n");
     out.push('\n');
+    if let Some(note) = note {
+        out.push_str(&format!("Note: {note}\n"));
+    }
     out
 }
 
-fn status(session: &Session, me: usize) -> String {
-    let nodes = &session.config.nodes;
-    let keys: Vec<String> = nodes
-        .iter()
-        .map(|n| format!("{}:{STORAGE_PORT}", n.address))
-        .collect();
-    // Lossless for any realistic node count.
-    #[allow(clippy::cast_precision_loss)]
-    let owns = TRACES_RF.min(nodes.len()) as f64 / nodes.len() as f64;
-    let rows: Vec<StatusRow> = java_hashmap_order(&keys)
-        .into_iter()
-        .map(|i| StatusRow {
-            up: i == me || session.can_talk(me, i, session.now),
-            address: nodes[i].address.clone(),
-            load: format_load(nodes[i].load_bytes),
-            tokens: TOKENS,
-            owns: format_owns(owns),
-            host_id: nodes[i].host_id.clone(),
-            rack: "rack1".to_owned(),
-        })
-        .collect();
-    render_status("datacenter1", &rows)
+/// `nodetool status [keyspace]` as node `me` sees it; `Err` carries the text of a keyspace
+/// that does not exist (nodetool prints it and exits 1).
+fn status(session: &Session, me: usize, keyspace: Option<&str>) -> Result<String, String> {
+    let config = &session.config;
+    let nodes = &config.nodes;
+    let ring = config.ring();
+    let view = cluster_view(session, me);
+    // StorageService.effectiveOwnership: the keyspace given, else the first user keyspace
+    // (all must replicate alike), else system_traces.
+    let replication = match keyspace {
+        Some(name) => Some(
+            describe::find_keyspace(&config.keyspaces, name)
+                .ok_or_else(|| format!("The keyspace {name}, does not exist"))?,
+        ),
+        None => match view.ownership_problem() {
+            Some(_) => None,
+            None => Some(
+                config
+                    .keyspaces
+                    .iter()
+                    .find(|k| !topology::is_system_keyspace(&k.name))
+                    .map_or(
+                        topology::Replication::SimpleStrategy {
+                            replication_factor: TRACES_RF,
+                        },
+                        |k| k.replication.clone(),
+                    ),
+            ),
+        },
+    };
+    let owned = if keyspace.is_none() && config.keyspaces.is_empty() {
+        // No keyspace and no user keyspaces: system_traces (RF 2). A real 5.0 cluster places
+        // its tokens with allocate_tokens_for_local_replication_factor, which balances this to
+        // RF / N; the sandbox's random tokens would not, so the balanced value is shown.
+        // Lossless for any realistic node count.
+        #[allow(clippy::cast_precision_loss)]
+        let even = TRACES_RF.min(nodes.len()) as f64 / nodes.len() as f64;
+        Some(vec![even; nodes.len()])
+    } else {
+        replication.as_ref().and_then(|r| ring.effective_ownership(r))
+    };
+    let note = match (&replication, &owned) {
+        (None, _) => view.ownership_problem(),
+        (Some(_), None) => Some("Ownership values for keyspaces with LocalStrategy are meaningless"),
+        _ => None,
+    };
+    let mut dcs = Vec::new();
+    for dc in ring.datacenters() {
+        let members: Vec<usize> = (0..nodes.len()).filter(|&i| nodes[i].dc == dc).collect();
+        let keys: Vec<String> = members
+            .iter()
+            .map(|&i| format!("{}:{STORAGE_PORT}", nodes[i].address))
+            .collect();
+        let rows = java_hashmap_order(&keys)
+            .into_iter()
+            .map(|k| {
+                let i = members[k];
+                StatusRow {
+                    up: view.live[i],
+                    address: nodes[i].address.clone(),
+                    load: format_load(nodes[i].load_bytes),
+                    tokens: u32::try_from(nodes[i].ring_tokens().len()).unwrap_or(u32::MAX),
+                    owns: owned.as_ref().map_or("?".to_owned(), |o| format_owns(o[i])),
+                    host_id: nodes[i].host_id.clone(),
+                    rack: nodes[i].rack.clone(),
+                }
+            })
+            .collect();
+        dcs.push((dc.to_owned(), rows));
+    }
+    Ok(render_status_dcs(&dcs, owned.is_some(), note))
+}
+
+/// What node `me` sees of the cluster right now.
+fn cluster_view(session: &Session, me: usize) -> describe::ClusterView<'_> {
+    describe::ClusterView {
+        cluster_name: &session.config.cluster_name,
+        nodes: &session.config.nodes,
+        keyspaces: &session.config.keyspaces,
+        me,
+        live: (0..session.config.nodes.len())
+            .map(|i| i == me || session.can_talk(me, i, session.now))
+            .collect(),
+    }
 }
 
 /// `nodetool netstats` of an idle 5.0 node: `Mode: %s`, no stream plans, then the read
@@ -172,9 +237,10 @@ fn io_err(source: std::io::Error) -> SandboxError {
 
 /// Runs `nodetool <args>` against a sandbox node and returns nodetool's exit code.
 ///
-/// Supported: `status [keyspace]` (keyspace ignored), `drain`, `version`, `netstats`
-/// (a sandbox node never streams: the idle output of NetStats.java). Anything else is
-/// a usage error (exit 1). A node that is down or still booting refuses the JMX connection
+/// Supported: `status [keyspace]` (one block per DC, effective ownership from the replica
+/// placement), `describecluster`, `describering KS`, `tablestats`/`cfstats [KS...]`
+/// (keyspace blocks only), `drain`, `version`, `netstats` (a sandbox node never streams: the
+/// idle output of NetStats.java). Anything else is a usage error (exit 1). A node that is down or still booting refuses the JMX connection
 /// (exit 1), as the real tool does.
 pub fn nodetool(
     dir: &Path,
@@ -184,9 +250,20 @@ pub fn nodetool(
     err: &mut dyn Write,
 ) -> Result<i32, SandboxError> {
     let command = args.first().map(String::as_str);
-    if !matches!(command, Some("status" | "drain" | "version" | "netstats")) {
+    let known = matches!(
+        command,
+        Some(
+            "status" | "drain" | "version" | "netstats" | "describecluster" | "describering"
+                | "tablestats" | "cfstats"
+        )
+    );
+    let missing_keyspace = command == Some("describering") && args.len() != 2;
+    if !known || missing_keyspace {
         let msg = match command {
             None => "nodetool: No command specified".to_owned(),
+            Some("describering") if args.len() < 2 => {
+                "nodetool: Required parameters are missing: keyspace".to_owned()
+            }
             Some(_) => format!(
                 "nodetool: Found unexpected parameters: [{}]",
                 args.join(", ")
@@ -211,16 +288,75 @@ pub fn nodetool(
         session.save()?;
         return Ok(1);
     }
+    let mut code = 0;
     match command {
-        Some("status") => out
-            .write_all(status(&session, me).as_bytes())
+        Some("status") => match status(&session, me, args.get(1).map(String::as_str)) {
+            Ok(text) => out.write_all(text.as_bytes()).map_err(io_err)?,
+            Err(error) => {
+                write!(out, "\nError: {error}\n").map_err(io_err)?;
+                code = 1;
+            }
+        },
+        Some("describecluster") => out
+            .write_all(describe::describecluster(&cluster_view(&session, me)).as_bytes())
             .map_err(io_err)?,
+        Some("describering") => code = describering(&session, me, &args[1], out, err)?,
+        Some("tablestats" | "cfstats") => {
+            let only: Vec<String> = args[1..]
+                .iter()
+                .filter(|a| !a.starts_with('-'))
+                .cloned()
+                .collect();
+            out.write_all(describe::tablestats(&session.config.keyspaces, &only).as_bytes())
+                .map_err(io_err)?;
+        }
         Some("drain") => session.drain(me)?,
         Some("netstats") => out.write_all(NETSTATS_IDLE.as_bytes()).map_err(io_err)?,
         _ => writeln!(out, "ReleaseVersion: {RELEASE_VERSION}").map_err(io_err)?,
     }
     session.save()?;
-    Ok(0)
+    Ok(code)
+}
+
+/// `nodetool describering KS`: the ranges, or for an unknown or local keyspace the
+/// `IOException` that `describeRingJMX` throws, wrapped by DescribeRing in a RuntimeException
+/// and reported by NodeTool.err (`error: ...`, `-- StackTrace --`, exit 2) after the two
+/// header lines were already printed.
+fn describering(
+    session: &Session,
+    me: usize,
+    keyspace: &str,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<i32, SandboxError> {
+    let view = cluster_view(session, me);
+    let problem = match describe::find_keyspace(&session.config.keyspaces, keyspace) {
+        None => format!("No such keyspace: {keyspace}"),
+        Some(topology::Replication::LocalStrategy) => {
+            format!("There is no ring for the keyspace: {keyspace}")
+        }
+        Some(replication) => {
+            let ring = session.config.ring();
+            out.write_all(describe::describering(&view, &ring, &replication).as_bytes())
+                .map_err(io_err)?;
+            return Ok(0);
+        }
+    };
+    write!(out, "Schema Version:{}\nTokenRange: \n", view.schema_version()).map_err(io_err)?;
+    let cause = format!("java.io.IOException: {problem}");
+    write!(
+        err,
+        "error: {cause}\n-- StackTrace --\njava.lang.RuntimeException: {cause}\n\
+         \tat org.apache.cassandra.tools.nodetool.DescribeRing.execute(DescribeRing.java)\n\
+         \tat org.apache.cassandra.tools.NodeTool$NodeToolCmd.runInternal(NodeTool.java)\n\
+         \tat org.apache.cassandra.tools.NodeTool$NodeToolCmd.run(NodeTool.java)\n\
+         \tat org.apache.cassandra.tools.NodeTool.execute(NodeTool.java)\n\
+         \tat org.apache.cassandra.tools.NodeTool.main(NodeTool.java)\n\
+         Caused by: {cause}\n\
+         \tat org.apache.cassandra.service.StorageService.describeRingJMX(StorageService.java)\n\n"
+    )
+    .map_err(io_err)?;
+    Ok(2)
 }
 
 #[cfg(test)]
