@@ -146,6 +146,12 @@ def bench_size(rm, example, template, work, nodes, runs, tb_env):
         findings = json.loads(r["out"])
         r["findings"] = len(findings)
         r["blockers"] = sorted({f["check"] for f in findings if f["severity"] == "blocker"})
+        # One message per blocking check, and how many nodes it hit, to say why.
+        r["why"] = {}
+        for f in findings:
+            if f["severity"] == "blocker":
+                n, msg = r["why"].get(f["check"], (0, f["message"]))
+                r["why"][f["check"]] = (n + 1, msg)
         r["ssh_ok"] = sum(1 for f in findings if f["check"] == "ssh" and f["severity"] == "ok")
         # Masters left behind after ringmaster exited (they idle out after 300 s otherwise).
         r["left"] = sum(1 for _, a in cmdlines() if is_master(a, str(state / "ssh_config").encode()))
@@ -213,6 +219,12 @@ def main():
             f"| {max(x['left'] for x in pre)} | {pre[0]['ssh_ok']}/{r['nodes']} | {blockers} "
             f"| {m(r['st'], 'secs'):.3f} | {m(r['stj'], 'secs'):.3f} | {m(r['st'], 'rss_mb'):.1f} | {r['events']} |"
         )
+    if any(x["why"] for r in results for x in r["pre"]):
+        lines.append("")
+    for r in results:
+        for k, x in enumerate(r["pre"]):
+            for check, (n, msg) in sorted(x["why"].items()):
+                lines.append(f"- {r['nodes']} nodes, run {k + 1}: `{check}` blocker on {n} node(s), e.g. {msg[:300]}")
     if len(results) >= 2:
         a, b = results[0], results[-1]
         ratio = m(b["pre"], "secs") / m(a["pre"], "secs")
