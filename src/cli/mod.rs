@@ -66,6 +66,16 @@ pub fn run() -> i32 {
         }
     };
     init_tracing();
+    // A report read through `| head` ends quietly when the pipe closes, like any Unix
+    // tool. Commands that change a cluster keep Rust's default (SIGPIPE ignored, the write
+    // fails and is reported): a closed `--events-json` consumer must not kill a run
+    // between an intent and its outcome.
+    if !matches!(cli.command, Command::Demo(_) | Command::Run(_) | Command::Resume(_) | Command::Rollback(_) | Command::Sandbox(_)) {
+        // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     let journal = cli.journal.clone();
     let result = match cli.command {
         Command::Demo(args) => demo::cmd_demo(journal, &args),

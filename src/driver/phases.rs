@@ -233,20 +233,30 @@ impl Driver<'_> {
         let mut polls = 0u32;
         let mut next_round = Instant::now();
         let mut has_joined = false;
+        let mut self_sees_all = false;
         let mut judgement = None;
         let mut log = Vec::new();
         loop {
             if has_joined || Instant::now() >= next_round {
                 polls += 1;
-                let views = self.collect_views().await;
+                // Until the node itself sees every node UN, only its own view is asked
+                // for (one nodetool, not N); then every node's view must agree.
+                let only = (!self_sees_all).then_some(ctx.node.name.as_str());
+                let views = self.collect_views(only).await;
                 let j = health::judge_un(&ctx.node.address, &self.inventory.nodes, &views);
-                if j.un {
+                if j.un && self_sees_all {
                     return Ok(PhaseResult::Ok(json!({
                         "elapsed_ms": started.elapsed().as_millis() as u64,
                         "polls": polls,
                         "joined_line_seen": has_joined,
                         "views": j.summary,
                     })));
+                }
+                if j.un {
+                    // Ask everyone at once.
+                    self_sees_all = true;
+                    next_round = Instant::now();
+                    continue;
                 }
                 judgement = Some(j);
                 next_round = Instant::now() + self.workflow.poll_interval;
@@ -303,10 +313,11 @@ impl Driver<'_> {
             .unwrap_or(0)
     }
 
-    /// Asks every node for `nodetool status`, concurrently (bounded).
-    async fn collect_views(&self) -> Vec<health::View> {
+    /// Asks every node (or only the node named `only`) for `nodetool status`,
+    /// concurrently (bounded).
+    async fn collect_views(&self, only: Option<&str>) -> Vec<health::View> {
         let timeout = self.workflow.command_timeout.min(Duration::from_secs(60));
-        let futures = self.inventory.nodes.iter().map(|n| async move {
+        let futures = self.inventory.nodes.iter().filter(|n| only.is_none_or(|o| o == n.name)).map(|n| async move {
             let result = match self.transports.get(&n.name) {
                 None => Err("no transport".to_string()),
                 Some(t) => match t.run(&format!("{} status", n.nodetool_command), None, timeout).await {
