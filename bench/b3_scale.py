@@ -18,10 +18,8 @@ The testbed lives in its own state dir and port (default /tmp/rm-bench-scale-tes
 fragment to --out and prints it.
 """
 
-import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,40 +27,17 @@ import threading
 import time
 from pathlib import Path
 
+import common
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def find_bin():
-    """The ringmaster binary: $RINGMASTER_BIN, else target/release, else target/debug."""
-    env = os.environ.get("RINGMASTER_BIN")
-    if env:
-        return Path(env)
-    for profile in ("release", "debug"):
-        p = ROOT / "target" / profile / "ringmaster"
-        if p.is_file():
-            return p
-    sys.exit("b3: no ringmaster binary: run `cargo build` or set RINGMASTER_BIN")
 
 
-def find_example(bin_path):
-    """The journal_bench example of the binary's profile (this tree's debug one otherwise)."""
-    for example in (bin_path.parent / "examples" / "journal_bench", ROOT / "target" / "debug" / "examples" / "journal_bench"):
-        if example.is_file():
-            return example
-    subprocess.run(["cargo", "build", "--example", "journal_bench"], cwd=ROOT, check=True)
-    return ROOT / "target" / "debug" / "examples" / "journal_bench"
 
 
-def run(cmd, env=None):
-    """Runs cmd, failing loudly with its stderr."""
-    r = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, env=env)
-    if r.returncode != 0:
-        sys.exit(f"b3: `{' '.join(map(str, cmd))}` exited {r.returncode}:\n{r.stderr[-3000:]}")
-    return r.stdout
 
 
-def median(xs):
-    return statistics.median(xs) if xs else float("nan")
 
 
 def cmdlines():
@@ -123,17 +98,11 @@ def timed_rss(cmd, env, sample=None):
                 "out": fo.read().decode(), "err": fe.read().decode(), "sampler": s}
 
 
-def make_template(rm, work):
-    """A real 3-node local sandbox run: the journal whose events `status` is timed on."""
-    journal = work / "template.db"
-    run([rm, "sandbox", "init", "--dir", work / "template", "--nodes", "3", "--journal", journal])
-    run([rm, "--journal", journal, "run", "-i", work / "template" / "cluster.toml", "--yes"])
-    return journal
 
 
 def bench_size(rm, example, template, work, nodes, runs, tb_env):
     t = time.monotonic()
-    up = run([ROOT / "bin" / "testbed", "up", "--nodes", nodes], env=tb_env)
+    up = common.run_checked([ROOT / "bin" / "testbed", "up", "--nodes", nodes], env=tb_env)
     up_secs = time.monotonic() - t
     inv = Path(up.strip().splitlines()[-1])
     state = Path(tb_env["RINGMASTER_TESTBED_DIR"])
@@ -157,7 +126,7 @@ def bench_size(rm, example, template, work, nodes, runs, tb_env):
         r["left"] = sum(1 for _, a in cmdlines() if is_master(a, str(state / "ssh_config").encode()))
         pre.append(r)
     j = work / f"status{nodes}.db"
-    fx = json.loads(run([example, "fixture", "--template", template, "--journal", j, "--inventory", inv, "--cut", "0"]))
+    fx = json.loads(common.run_checked([example, "fixture", "--template", template, "--journal", j, "--inventory", inv, "--cut", "0"]))
     st = [timed_rss([rm, "--journal", j, "status", fx["run"]], env) for _ in range(runs)]
     stj = [timed_rss([rm, "--journal", j, "status", "--json", fx["run"]], env) for _ in range(runs)]
     for r in st + stj:
@@ -167,26 +136,24 @@ def bench_size(rm, example, template, work, nodes, runs, tb_env):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, help="write the markdown fragment here")
-    ap.add_argument("--quick", action="store_true", help="smallest size only, 1 run")
-    ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--sizes", default="100,300", help="comma-separated node counts")
-    ap.add_argument("--testbed-dir", default="/tmp/rm-bench-scale-testbed")
-    ap.add_argument("--port", default="2322")
-    ap.add_argument("--keep", action="store_true", help="leave the testbed running afterwards")
-    args = ap.parse_args()
+    def extra(ap):
+        ap.add_argument("--sizes", default="100,300", help="comma-separated node counts")
+        ap.add_argument("--testbed-dir", default="/tmp/rm-bench-scale-testbed")
+        ap.add_argument("--port", default="2322")
+        ap.add_argument("--keep", action="store_true", help="leave the testbed running afterwards")
+
+    args = common.parse_args(__doc__.splitlines()[0], extra)
     sizes = [int(s) for s in args.sizes.split(",")]
     if args.quick:
         args.runs, sizes = 1, sizes[:1]
-    rm = find_bin()
-    example = find_example(rm)
+    rm = common.ringmaster_bin()
+    example = common.example_bin("journal_bench")
     # The bench's own testbed: explicit dir and port, whatever the caller's environment says.
     tb_env = dict(os.environ, RINGMASTER_TESTBED_DIR=args.testbed_dir, RINGMASTER_TESTBED_PORT=args.port, RINGMASTER_BIN=str(rm))
     results = []
     with tempfile.TemporaryDirectory(prefix="rm-b3-") as tmp:
         work = Path(tmp)
-        template = make_template(rm, work)
+        template = common.make_template(rm, work)
         try:
             for n in sizes:
                 results.append(bench_size(rm, example, template, work, n, args.runs, tb_env))
@@ -194,7 +161,7 @@ def main():
             if not args.keep:
                 subprocess.run([ROOT / "bin" / "testbed", "down"], env=tb_env, capture_output=True)
 
-    m = lambda rows, key: median([r[key] for r in rows])
+    m = lambda rows, key: common.median([r[key] for r in rows])
     cmd = "bench/b3_scale.py" + (" --quick" if args.quick else f" --runs {args.runs} --sizes {args.sizes}")
     lines = [
         "## B3: scale (preflight and status over 100 and 300 nodes)",
@@ -233,11 +200,12 @@ def main():
                   f"Goal: {b['nodes']} nodes under 10 s: {'met' if m(b['pre'], 'secs') < 10 else 'NOT met'}."]
     lines += ["", "Testbed `up` (sshd groups + sandbox init), not timed above: "
               + ", ".join(f"{r['nodes']} nodes {r['up']:.1f} s" for r in results) + "."]
-    md = "\n".join(lines) + "\n"
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(md)
-    print(md)
+    big = results[-1]
+    lines += ["", common.headline(
+        f"B3 preflight over {big['nodes']} nodes through the loopback sshd: {m(big['pre'], 'secs'):.2f} s, peak RSS "
+        f"{m(big['pre'], 'rss_mb'):.0f} MiB (goal under 10 s: {'met' if m(big['pre'], 'secs') < 10 else 'NOT met'}); "
+        f"status of its journal {m(big['st'], 'secs'):.3f} s")]
+    common.emit(args, "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -16,12 +16,10 @@ restarts the last node, waits for UN and verifies its log, and the run finishes.
 Python 3 stdlib only. Writes a markdown fragment to --out and prints it.
 """
 
-import argparse
 import json
 import os
 import shutil
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,78 +27,41 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import common
+
 ROOT = Path(__file__).resolve().parent.parent
 # Events cut from the end of the last node's last pass.
 CUT = 6
 
 
-def find_bin():
-    """The ringmaster binary: $RINGMASTER_BIN, else target/release, else target/debug."""
-    env = os.environ.get("RINGMASTER_BIN")
-    if env:
-        return Path(env)
-    for profile in ("release", "debug"):
-        p = ROOT / "target" / profile / "ringmaster"
-        if p.is_file():
-            return p
-    sys.exit("b4: no ringmaster binary: run `cargo build` or set RINGMASTER_BIN")
 
 
-def find_example(bin_path):
-    """The journal_bench example next to the binary's profile, built when missing."""
-    profile_dir = bin_path.parent
-    example = profile_dir / "examples" / "journal_bench"
-    if not example.is_file():
-        cmd = ["cargo", "build", "--example", "journal_bench"]
-        if profile_dir.name == "release":
-            cmd.insert(2, "--release")
-        subprocess.run(cmd, cwd=ROOT, check=True)
-    if not example.is_file():
-        # A RINGMASTER_BIN outside this tree: fall back to this tree's debug example.
-        example = ROOT / "target" / "debug" / "examples" / "journal_bench"
-        if not example.is_file():
-            subprocess.run(["cargo", "build", "--example", "journal_bench"], cwd=ROOT, check=True)
-    return example
 
 
-def run(cmd, **kw):
-    """Runs cmd, failing loudly with its stderr."""
-    r = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, **kw)
-    if r.returncode != 0:
-        sys.exit(f"b4: `{' '.join(map(str, cmd))}` exited {r.returncode}:\n{r.stderr[-2000:]}")
-    return r.stdout
 
 
-def median(xs):
-    return statistics.median(xs) if xs else float("nan")
 
 
-def make_template(rm, work):
-    """A real 3-node local sandbox run: the journal whose events become the templates."""
-    journal = work / "template.db"
-    run([rm, "sandbox", "init", "--dir", work / "template", "--nodes", "3", "--journal", journal])
-    run([rm, "--journal", journal, "run", "-i", work / "template" / "cluster.toml", "--yes"])
-    return journal
 
 
 def prepare_sandbox(rm, work, nodes):
     """A local sandbox of `nodes` nodes in the state a finished run leaves (backup made,
     both passes rendered, restarted), so a resume of the last node's last phases succeeds."""
     d = work / f"sandbox{nodes}"
-    run([rm, "sandbox", "init", "--dir", d, "--nodes", nodes, "--journal", work / "init.db"])
+    common.run_checked([rm, "sandbox", "init", "--dir", d, "--nodes", nodes, "--journal", work / "init.db"])
     inv = d / "cluster.toml"
 
     def one(k):
         name = f"node{k}"
         cfg = d / "nodes" / name / "etc" / "cassandra" / "cassandra.yaml"
         shutil.copyfile(cfg, str(cfg) + ".before-internode-tls")
-        opt = run([rm, "render", "-i", inv, "--node", name, "--config", cfg, "--pass", "optional"])
+        opt = common.run_checked([rm, "render", "-i", inv, "--node", name, "--config", cfg, "--pass", "optional"])
         tmp = cfg.with_name("optional.yaml")
         tmp.write_text(opt)
-        enf = run([rm, "render", "-i", inv, "--node", name, "--config", tmp, "--pass", "enforce"])
+        enf = common.run_checked([rm, "render", "-i", inv, "--node", name, "--config", tmp, "--pass", "enforce"])
         tmp.unlink()
         cfg.write_text(enf)
-        run([rm, "sandbox", "restart", "--dir", d, name])
+        common.run_checked([rm, "sandbox", "restart", "--dir", d, name])
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         list(pool.map(one, range(1, nodes + 1)))
@@ -111,7 +72,7 @@ def bench_append(example, template, work, events, runs):
     rates = []
     for k in range(runs):
         j = work / f"append{k}.db"
-        out = json.loads(run([example, "append", "--template", template, "--journal", j, "--events", events]))
+        out = json.loads(common.run_checked([example, "append", "--template", template, "--journal", j, "--events", events]))
         rates.append(out["events_per_sec"])
     return rates
 
@@ -121,7 +82,7 @@ def bench_resume(rm, example, template, inv, work, runs):
     rows = []
     for k in range(runs):
         j = work / f"resume{k}.db"
-        fx = json.loads(run([example, "fixture", "--template", template, "--journal", j, "--inventory", inv, "--cut", CUT]))
+        fx = json.loads(common.run_checked([example, "fixture", "--template", template, "--journal", j, "--inventory", inv, "--cut", CUT]))
         before = fx["events"] + 1  # the run's events, then one more per new event
         start_ms = time.time() * 1000
         t0 = time.monotonic()
@@ -153,20 +114,18 @@ def bench_resume(rm, example, template, inv, work, runs):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, help="write the markdown fragment here")
-    ap.add_argument("--quick", action="store_true", help="smallest sizes, 1 run")
-    ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--events", type=int, default=2000, help="events per append run")
-    ap.add_argument("--nodes", type=int, default=300, help="nodes of the resumed run")
-    args = ap.parse_args()
+    def extra(ap):
+        ap.add_argument("--events", type=int, default=2000, help="events per append run")
+        ap.add_argument("--nodes", type=int, default=300, help="nodes of the resumed run")
+
+    args = common.parse_args(__doc__.splitlines()[0], extra)
     if args.quick:
         args.runs, args.events, args.nodes = 1, 200, 3
-    rm = find_bin()
-    example = find_example(rm)
+    rm = common.ringmaster_bin()
+    example = common.example_bin("journal_bench")
     with tempfile.TemporaryDirectory(prefix="rm-b4-") as tmp:
         work = Path(tmp)
-        template = make_template(rm, work)
+        template = common.make_template(rm, work)
         rates = bench_append(example, template, work, args.events, args.runs)
         t = time.monotonic()
         inv = prepare_sandbox(rm, work, args.nodes)
@@ -174,8 +133,8 @@ def main():
         rows = bench_resume(rm, example, template, inv, work, args.runs)
 
     cmd = "bench/b4_journal.py" + (" --quick" if args.quick else f" --runs {args.runs} --events {args.events} --nodes {args.nodes}")
-    m = lambda key: median([r[key] for r in rows])
-    per_event_ms = 1000 / median(rates)
+    m = lambda key: common.median([r[key] for r in rows])
+    per_event_ms = 1000 / common.median(rates)
     md = f"""## B4: journal
 
 What it shows: how fast the journal commits events with `synchronous=FULL` in WAL mode (one
@@ -190,7 +149,7 @@ Command: `{cmd}` (binary `{rm.relative_to(ROOT) if rm.is_relative_to(ROOT) else 
 
 | measure | median of {args.runs} | all runs |
 |---|---|---|
-| committed events/s ({args.events} events per run) | {median(rates):.0f} | {", ".join(f"{r:.0f}" for r in rates)} |
+| committed events/s ({args.events} events per run) | {common.median(rates):.0f} | {", ".join(f"{r:.0f}" for r in rates)} |
 | ms per committed event | {per_event_ms:.2f} | |
 | resume: journal events replayed | {rows[0]["events"]} | |
 | resume: start to first new journal event (s) | {m("first_new"):.3f} | {", ".join(f"{r['first_new']:.3f}" for r in rows)} |
@@ -203,10 +162,10 @@ for {args.nodes} nodes that is {13 * 2 * args.nodes * per_event_ms / 1000:.1f} s
 the replay before the first action is {m("first_node") / m("total") * 100:.0f}% of this resume.
 (Sandbox preparation, not timed above: {prep:.1f} s. Last event of each resume: `{rows[0]["end"]}`.)
 """
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(md)
-    print(md)
+    md += "\n" + common.headline(
+        f"B4 journal: {common.median(rates):.0f} committed events/s (synchronous=FULL, WAL); resume of a {args.nodes}-node "
+        f"two-pass journal ({rows[0]['events']} events) journals its first event after {m('first_new'):.3f} s") + "\n"
+    common.emit(args, md)
 
 
 if __name__ == "__main__":

@@ -38,9 +38,13 @@ class Unavailable(Exception):
     """The section cannot run on this machine (missing tool, port taken, not root): exit SKIP."""
 
 
-def parse_args(description):
-    """Parses the standard section arguments: --out, --quick, --runs (default 3; 1 with --quick)."""
+def parse_args(description, extra=None):
+    """Parses the standard section arguments: --out, --quick, --runs (default 3; 1 with --quick).
+
+    `extra(parser)` may add a section's own arguments."""
     p = argparse.ArgumentParser(description=description)
+    if extra:
+        extra(p)
     p.add_argument("--out", type=Path, help="write the markdown fragment here")
     p.add_argument("--quick", action="store_true", help="smallest configuration, one run, for smoke tests")
     p.add_argument("--runs", type=int, default=None, help="runs per configuration (median of K)")
@@ -62,6 +66,39 @@ def ringmaster_bin():
         if p.exists():
             return p
     sys.exit("bench: no ringmaster binary; run `cargo build` or set RINGMASTER_BIN")
+
+
+def example_bin(name):
+    """The cargo example `name` built in the profile of the ringmaster binary under test
+    (built when missing; this tree's debug build for a binary from elsewhere)."""
+    profile_dir = ringmaster_bin().parent
+    example = profile_dir / "examples" / name
+    if not example.is_file():
+        cmd = ["cargo", "build", "--quiet", "--example", name]
+        if profile_dir.name == "release":
+            cmd.append("--release")
+        subprocess.run(cmd, cwd=REPO, check=True)
+    if not example.is_file():
+        example = REPO / "target" / "debug" / "examples" / name
+        if not example.is_file():
+            subprocess.run(["cargo", "build", "--quiet", "--example", name], cwd=REPO, check=True)
+    return example
+
+
+def run_checked(cmd, **kw):
+    """Runs `cmd` and returns its stdout; a non-zero exit raises RuntimeError with its stderr."""
+    r = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, **kw)
+    if r.returncode != 0:
+        raise RuntimeError(f"`{' '.join(map(str, cmd))}` exited {r.returncode}:\n{r.stderr[-3000:]}")
+    return r.stdout
+
+
+def make_template(rm, work):
+    """A real 3-node local sandbox run: the journal whose events `journal_bench` copies."""
+    journal = Path(work) / "template.db"
+    run_checked([rm, "sandbox", "init", "--dir", Path(work) / "template", "--nodes", "3", "--journal", journal])
+    run_checked([rm, "--journal", journal, "run", "-i", Path(work) / "template" / "cluster.toml", "--yes"])
+    return journal
 
 
 def state_dir(*parts):
