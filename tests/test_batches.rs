@@ -191,3 +191,27 @@ fn a_batched_run_killed_mid_batch_resumes_with_the_same_batches() {
     assert_eq!(evs.iter().filter(|e| e.node.is_none() && e.detail["event"] == "batches").count(), 1, "planned once");
     common::assert_no_phase_skipped(&sandbox);
 }
+
+#[test]
+fn fallback_splits_an_unsafe_rack_into_safe_batches_of_that_rack() {
+    let sandbox = racked(12, "0s", &["--tokens", "2", "--keyspace", "legacy:SimpleStrategy:3"]);
+    let refused = run(sandbox.cmd(&["plan", "--json", "--batch", "rack", "-i"]).arg(sandbox.inventory()));
+    assert_eq!(refused.status.code(), Some(3), "without --fallback an unsafe rack is refused");
+    let out = run(sandbox.cmd(&["plan", "--json", "--batch", "rack", "--fallback", "-i"]).arg(sandbox.inventory()));
+    assert!(out.status.success());
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["batches"]["fallback"], true);
+    let addr = addresses(&sandbox);
+    // The topology the plan was made on, to check its batches independently.
+    let topo: Topology = serde_json::from_value(doc["topology"].clone()).expect("plan --json shows the topology");
+    let mut seen = 0;
+    for b in doc["batches"]["batches"].as_array().unwrap() {
+        let names: Vec<String> = b["nodes"].as_array().unwrap().iter().map(|n| n.as_str().unwrap().to_string()).collect();
+        seen += names.len();
+        let racks: std::collections::BTreeSet<_> = names.iter().map(|n| topo.placement(&addr[n]).unwrap().rack.clone()).collect();
+        assert_eq!(racks.len(), 1, "a split rack stays within its rack: {names:?}");
+        let members: Vec<String> = names.iter().map(|n| addr[n].clone()).collect();
+        check_batch(&topo, &members).unwrap_or_else(|u| panic!("unsafe batch after fallback: {u}"));
+    }
+    assert_eq!(seen, 12);
+}
