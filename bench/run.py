@@ -99,7 +99,7 @@ def write_doc(info, args):
         "the same time), so each section quotes the load average. The hand-measured sections that follow "
         "them come from docs/benchmarks/manual.md.",
         "",
-        "Reproduce everything (about 20 minutes; needs root, sshd, and port 22 free on 127.0.0.1-12):",
+        "Reproduce everything (about 45 minutes on 2 cores: B1+B2 25, B5 12, B3+B4 10; needs root, sshd, and port 22 free on 127.0.0.1-12):",
         "",
         "```sh",
         "bin/bench            # cargo build --release, all sections, rewrites this file",
