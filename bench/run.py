@@ -42,6 +42,8 @@ def parse():
     p.add_argument("--quick", action="store_true",
                    help="smallest configurations, one run, debug build; prints only (docs untouched)")
     p.add_argument("--only", default="", help="comma-separated section ids, e.g. B1,B2 (default: all)")
+    p.add_argument("--assemble", action="store_true",
+                   help="run nothing: rebuild docs/BENCHMARKS.md from the stored fragments and manual.md")
     p.add_argument("--runs", type=int, default=None, help="runs per configuration (default 3; 1 with --quick)")
     a = p.parse_args()
     known = dict(sections())
@@ -122,6 +124,8 @@ def write_doc(info, args):
 
 
 def command_of(args):
+    if args.assemble:
+        return "bin/bench --assemble"
     cmd = "bin/bench"
     if args.only:
         cmd += " --only " + ",".join(args.only)
@@ -137,6 +141,10 @@ def main():
     os.environ["RINGMASTER_BIN"] = str(bin_path)
     info = common.machine_info()
     info["ringmaster"] = f"{bin_path} ({'debug' if '/debug/' in str(bin_path) else 'release'} build)"
+    if args.assemble:
+        write_doc(info, args)
+        common.log(f"assembled {DOCS / 'BENCHMARKS.md'} from the stored fragments")
+        return 0
     frag_dir = common.state_dir("fragments")
     t0 = time.monotonic()
     statuses = {}
