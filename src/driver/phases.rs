@@ -277,7 +277,7 @@ impl Driver<'_> {
                     return Ok(PhaseResult::Fail(json!({
                         "error": format!("`{}` failed to start after its restart", ctx.node.name),
                         "evidence": fatal.iter().map(evidence_json).collect::<Vec<_>>(),
-                        "views": judgement.map(|j| j.summary),
+                        "views": self.every_view(ctx).await,
                     })));
                 }
                 has_joined = has_joined || joined.as_ref().is_some_and(|re| text.lines().any(|l| re.is_match(l)));
@@ -289,7 +289,10 @@ impl Driver<'_> {
                         ctx.node.name,
                         humantime::format_duration(self.workflow.await_un_timeout)
                     ),
-                    "views": judgement.map(|j| j.summary),
+                    "views": match judgement {
+                        Some(j) if self_sees_all => j.summary,
+                        _ => self.every_view(ctx).await,
+                    },
                     "polls": polls,
                 })));
             }
@@ -311,6 +314,12 @@ impl Driver<'_> {
             .find(|e| e.phase == phase && e.kind == EventKind::Ok)
             .and_then(|e| e.detail.get("log_offset").and_then(Json::as_u64))
             .unwrap_or(0)
+    }
+
+    /// What every node's `nodetool status` says of the cluster now: the evidence a failed
+    /// wait leaves in the journal (the restarted node alone is asked while it is down).
+    async fn every_view(&self, ctx: &StepCtx<'_>) -> std::collections::BTreeMap<String, String> {
+        health::judge_un(&ctx.node.address, &self.inventory.nodes, &self.collect_views(None).await).summary
     }
 
     /// Asks every node (or only the node named `only`) for `nodetool status`,
