@@ -38,12 +38,6 @@ pub struct BatchArgs {
     pub ignore_keyspaces: Vec<String>,
 }
 
-impl Default for BatchArgs {
-    fn default() -> Self {
-        BatchArgs { batch: BatchMode::Node, max_batch: None, dc_parallel: false, fallback: false, ignore_keyspaces: vec![] }
-    }
-}
-
 /// One planned batch, by node name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlannedBatch {
@@ -64,7 +58,7 @@ impl BatchPlan {
     pub fn event(&self, args: &BatchArgs) -> Json {
         json!({
             "event": crate::driver::BATCHES_EVENT,
-            "mode": mode_name(self.mode),
+            "mode": self.mode.name(),
             "max_batch": args.max_batch,
             "dc_parallel": args.dc_parallel,
             "fallback": args.fallback,
@@ -75,7 +69,7 @@ impl BatchPlan {
 
     /// The plan as text: one line per batch and its reason.
     pub fn render(&self) -> String {
-        let mut out = format!("  batches (`--batch {}`): {} per pass\n", mode_name(self.mode), self.batches.len());
+        let mut out = format!("  batches (`--batch {}`): {} per pass\n", self.mode.name(), self.batches.len());
         for (i, b) in self.batches.iter().enumerate() {
             out.push_str(&format!("    {:>3}. {}\n", i + 1, b.nodes.join(", ")));
             if !b.why.is_empty() {
@@ -83,15 +77,6 @@ impl BatchPlan {
             }
         }
         out
-    }
-}
-
-/// Returns the mode's command-line name.
-pub fn mode_name(mode: BatchMode) -> &'static str {
-    match mode {
-        BatchMode::Node => "node",
-        BatchMode::Rack => "rack",
-        BatchMode::Auto => "auto",
     }
 }
 
@@ -106,7 +91,7 @@ pub fn plan(inventory: &Inventory, args: &BatchArgs, connect: &ConnectArgs) -> R
         let transports = super::session::connect(inventory, connect).await?;
         crate::preflight::topology::collect(inventory, &transports, &args.ignore_keyspaces, std::time::Duration::from_secs(60))
             .await
-            .map_err(|e| CommandError::new(ErrorKind::Preflight, format!("cannot read the topology for `--batch {}`: {e}", mode_name(args.batch))).hinted("`--batch node` needs no topology"))
+            .map_err(|e| CommandError::new(ErrorKind::Preflight, format!("cannot read the topology for `--batch {}`: {e}", args.batch.name())).hinted("`--batch node` needs no topology"))
     })?;
     let batches = plan_on(inventory, &topology, args)?;
     Ok(BatchPlan { mode: args.batch, topology: Some(topology), batches })
@@ -126,12 +111,12 @@ pub fn plan_on(inventory: &Inventory, topology: &Topology, args: &BatchArgs) -> 
     let batches = plan_batches(topology, &order, &options).map_err(|e| match e {
         PlanError::Unsafe(u) => CommandError::new(
             ErrorKind::Preflight,
-            format!("`--batch {}` is not provably safe: {u}; the batch: {}; the replicas: {}", mode_name(args.batch), named(&u.batch), named(&u.replicas_in_batch)),
+            format!("`--batch {}` is not provably safe: {u}; the batch: {}; the replicas: {}", args.batch.name(), named(&u.batch), named(&u.replicas_in_batch)),
         )
         .hinted("`--batch auto` builds only batches it can prove safe")
         .hinted("`--fallback` splits an unsafe rack into safe batches; `--batch node` restarts one node at a time")
         .hinted("`--ignore-keyspace KS` leaves a keyspace out of the proof (its LOCAL_QUORUM may fail during the batch)"),
-        other => CommandError::new(ErrorKind::Preflight, format!("cannot plan `--batch {}`: {other}", mode_name(args.batch))),
+        other => CommandError::new(ErrorKind::Preflight, format!("cannot plan `--batch {}`: {other}", args.batch.name())),
     })?;
     Ok(batches
         .into_iter()

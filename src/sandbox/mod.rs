@@ -189,7 +189,8 @@ fn state_path(dir: &Path, node: &str) -> PathBuf {
     node_root(dir, node).join("state.json")
 }
 
-fn now_ms() -> u64 {
+/// Now, in unix milliseconds (the sandbox's clock).
+pub fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))

@@ -113,6 +113,17 @@ pub enum BatchMode {
     Auto,
 }
 
+impl BatchMode {
+    /// The mode's command-line (and journal) name.
+    pub fn name(self) -> &'static str {
+        match self {
+            BatchMode::Node => "node",
+            BatchMode::Rack => "rack",
+            BatchMode::Auto => "auto",
+        }
+    }
+}
+
 /// What the operator asked of the planner.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlanOptions {
