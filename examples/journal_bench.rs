@@ -73,7 +73,8 @@ struct Template {
 
 fn load_template(path: &Path) -> Result<Template, String> {
     let journal = Journal::open(path).map_err(|e| e.to_string())?;
-    let run = journal.latest_run(None).map_err(|e| e.to_string())?.ok_or_else(|| format!("no run in template journal `{}`", path.display()))?;
+    let run =
+        journal.latest_run(None).map_err(|e| e.to_string())?.ok_or_else(|| format!("no run in template journal `{}`", path.display()))?;
     let events = journal.events(&run.id).map_err(|e| e.to_string())?;
     let inventory = Inventory::from_snapshot(&run.inventory).map_err(|e| e.to_string())?;
     let node = inventory.nodes.first().cloned().ok_or("the template run has no node")?;
@@ -150,11 +151,14 @@ fn append(template: &Path, path: &Path, count: usize) -> Result<Value, String> {
     let run = new_run(&journal, &t, &inventory, Path::new(&t.run.inventory_path))?;
     // Node after node, pass after pass, the template's per-node sequence over and over.
     let nodes = &inventory.nodes;
-    let all: Vec<(&Event, usize)> = t.passes.iter().flat_map(|(_, list)| (0..nodes.len()).flat_map(move |i| list.iter().map(move |e| (e, i)))).collect();
-    let events: Vec<NewEvent> = (0..count).map(|k| {
-        let (e, i) = all[k % all.len()];
-        retarget(&t, e, &nodes[i], i, nodes)
-    }).collect();
+    let all: Vec<(&Event, usize)> =
+        t.passes.iter().flat_map(|(_, list)| (0..nodes.len()).flat_map(move |i| list.iter().map(move |e| (e, i)))).collect();
+    let events: Vec<NewEvent> = (0..count)
+        .map(|k| {
+            let (e, i) = all[k % all.len()];
+            retarget(&t, e, &nodes[i], i, nodes)
+        })
+        .collect();
     let started = Instant::now();
     for ev in &events {
         journal.append(&run.id, ev).map_err(|e| e.to_string())?;

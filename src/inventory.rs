@@ -226,7 +226,9 @@ impl Inventory {
                 return Err(invalid(format!("address `{address}` of node `{name}` appears twice")));
             }
             let expand = |v: String| v.replace("{node}", &name).replace("{address}", &address);
-            let pick = |own: Option<String>, def: &Option<String>, builtin: &str| expand(own.or_else(|| def.clone()).unwrap_or_else(|| builtin.to_string()));
+            let pick = |own: Option<String>, def: &Option<String>, builtin: &str| {
+                expand(own.or_else(|| def.clone()).unwrap_or_else(|| builtin.to_string()))
+            };
             let boot_grace_text = pick(n.boot_grace, &d.boot_grace, defaults::BOOT_GRACE);
             let boot_grace = humantime::parse_duration(&boot_grace_text)
                 .map_err(|e| invalid(format!("node `{name}`: boot_grace `{boot_grace_text}`: {e}")))?;
@@ -257,12 +259,7 @@ impl Inventory {
             }
             nodes.push(node);
         }
-        Ok(Inventory {
-            path: path.into(),
-            cluster: raw.cluster,
-            secrets: raw.secrets.map(|s| base.join(s)),
-            nodes,
-        })
+        Ok(Inventory { path: path.into(), cluster: raw.cluster, secrets: raw.secrets.map(|s| base.join(s)), nodes })
     }
 
     /// Returns the node called `name`.
@@ -281,10 +278,8 @@ impl Inventory {
 
     /// Returns the inventory a run was started with, from its journaled snapshot.
     pub fn from_snapshot(value: &serde_json::Value) -> Result<Inventory, InventoryError> {
-        serde_json::from_value(value.clone()).map_err(|e| InventoryError::Invalid {
-            path: PathBuf::from("<journal snapshot>"),
-            message: e.to_string(),
-        })
+        serde_json::from_value(value.clone())
+            .map_err(|e| InventoryError::Invalid { path: PathBuf::from("<journal snapshot>"), message: e.to_string() })
     }
 
     /// Returns a fingerprint of the cluster's membership (names and addresses).

@@ -19,9 +19,7 @@ impl Ui {
     pub fn new() -> Ui {
         let bar = if std::io::stderr().is_terminal() {
             let bar = indicatif::ProgressBar::new_spinner();
-            bar.set_style(
-                indicatif::ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}").expect("BUG: template"),
-            );
+            bar.set_style(indicatif::ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}").expect("BUG: template"));
             bar.enable_steady_tick(Duration::from_millis(120));
             Some(bar)
         } else {

@@ -88,7 +88,8 @@ impl Cluster {
             assert!(since.contains("Internode messaging enabled TLS protocols: "), "{node}: no TLS line after its last boot");
             let listener = since.lines().rev().find(|l| l.contains("Listening on ")).expect("listener line");
             assert!(listener.contains("encryption: encrypted("), "{node}: {listener}");
-            let block = ringmaster::cassandra::yaml::read_server_encryption("cassandra.yaml", &std::fs::read(self.config(node)).unwrap()).unwrap();
+            let block =
+                ringmaster::cassandra::yaml::read_server_encryption("cassandra.yaml", &std::fs::read(self.config(node)).unwrap()).unwrap();
             assert_eq!(block["optional"], false);
             assert_eq!(block["internode_encryption"], "all");
         }
@@ -138,7 +139,10 @@ fn setup() -> Option<Cluster> {
             panic!("CI is set but RINGMASTER_CASSANDRA / RINGMASTER_TESTBED are not (bin/test starts both)");
         }
         use std::io::Write;
-        let _ = writeln!(std::io::stderr(), "skipping e2e_cassandra: RINGMASTER_CASSANDRA and RINGMASTER_TESTBED are needed (bin/test sets them)");
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipping e2e_cassandra: RINGMASTER_CASSANDRA and RINGMASTER_TESTBED are needed (bin/test sets them)"
+        );
         return None;
     };
     let local = PathBuf::from(inv);
@@ -190,11 +194,8 @@ fn real_cassandra_rollout_failure_and_crash() {
     }
     let evs = events(&c.journal);
     assert!(has(&evs, "node3", "keys", "stage_keys", EventKind::Ok));
-    let restart_ms: Vec<u64> = evs
-        .iter()
-        .filter(|e| e.phase == "await_un" && e.kind == EventKind::Ok)
-        .filter_map(|e| e.detail["elapsed_ms"].as_u64())
-        .collect();
+    let restart_ms: Vec<u64> =
+        evs.iter().filter(|e| e.phase == "await_un" && e.kind == EventKind::Ok).filter_map(|e| e.detail["elapsed_ms"].as_u64()).collect();
     eprintln!("e2e: full rollout {rollout_secs:.1} s; restart-to-UN per node (ms): {restart_ms:?}");
     print_phase_times(&evs);
 
@@ -203,21 +204,23 @@ fn real_cassandra_rollout_failure_and_crash() {
     let pristine = c.pristine();
     let node3_boots = c.log("node3").matches("Configuration location: ").count();
     let child = c.ringmaster(&["run", "--yes", "-i"]).arg(&c.inventory).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    common::wait_for(&c.journal, "node1 restart", Duration::from_secs(900), |evs| has(evs, "node1", "optional", "restart", EventKind::Enter));
+    common::wait_for(&c.journal, "node1 restart", Duration::from_secs(900), |evs| {
+        has(evs, "node1", "optional", "restart", EventKind::Enter)
+    });
     std::fs::write(c.ssl_dir("node2").join("node2-keystore.p12"), b"not a keystore at all").unwrap();
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     eprintln!("{stderr}");
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr.contains("node `node2` failed in pass `optional` and was rolled back"), "{stderr}");
-    assert!(stderr.contains("Failed to initialize SSL") || stderr.contains("failed to build key manager store"), "the real error chain is quoted");
+    assert!(
+        stderr.contains("Failed to initialize SSL") || stderr.contains("failed to build key manager store"),
+        "the real error chain is quoted"
+    );
     let evs = events(&c.journal);
     // node3 only got its key material (stage_keys, before the first pass): its config was
     // never edited and it was never restarted.
-    assert!(
-        !evs.iter().any(|e| e.node.as_deref() == Some("node3") && e.pass.as_deref() != Some("keys")),
-        "node3 was never touched"
-    );
+    assert!(!evs.iter().any(|e| e.node.as_deref() == Some("node3") && e.pass.as_deref() != Some("keys")), "node3 was never touched");
     assert_eq!(std::fs::read(c.config("node3")).unwrap(), pristine[2]);
     assert!(has(&evs, "node2", "optional", "rollback_verify", EventKind::Ok));
     assert_eq!(std::fs::read(c.config("node2")).unwrap(), pristine[1], "node2 is back on its original config");
@@ -233,15 +236,26 @@ fn real_cassandra_rollout_failure_and_crash() {
     c.reset();
     let pristine = c.pristine();
     let boots_before = c.log("node2").matches("Configuration location: ").count();
-    let out = run(c.ringmaster(&["run", "--yes", "-i"]).arg(&c.inventory).env("RINGMASTER_TEST_CRASH_AT", "after acting node2 enforce restart"));
+    let out =
+        run(c.ringmaster(&["run", "--yes", "-i"]).arg(&c.inventory).env("RINGMASTER_TEST_CRASH_AT", "after acting node2 enforce restart"));
     assert_eq!(out.status.signal(), Some(9));
     let out = run(&mut c.ringmaster(&["resume"]));
     assert_eq!(out.status.code(), Some(0));
     c.assert_tls_everywhere();
     let evs = events(&c.journal);
-    let restart_ok = evs.iter().rev().find(|e| e.node.as_deref() == Some("node2") && e.pass.as_deref() == Some("enforce") && e.phase == "restart" && e.kind == EventKind::Ok).unwrap();
+    let restart_ok = evs
+        .iter()
+        .rev()
+        .find(|e| {
+            e.node.as_deref() == Some("node2") && e.pass.as_deref() == Some("enforce") && e.phase == "restart" && e.kind == EventKind::Ok
+        })
+        .unwrap();
     assert_eq!(restart_ok.detail["already_booted"], true, "resume saw the boot and did not restart node2 again");
-    assert_eq!(c.log("node2").matches("Configuration location: ").count(), boots_before + 2, "one restart per pass, no second one after the kill");
+    assert_eq!(
+        c.log("node2").matches("Configuration location: ").count(),
+        boots_before + 2,
+        "one restart per pass, no second one after the kill"
+    );
     for (i, (node, _)) in NODES.iter().enumerate() {
         assert!(std::fs::read(c.backup(node)).unwrap() == pristine[i], "{node}: backup byte-identical");
     }

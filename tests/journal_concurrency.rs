@@ -23,34 +23,23 @@ const CHILD_WRITER: &str = "RINGMASTER_TEST_CHILD_WRITER";
 const PER_WRITER: usize = 250;
 
 fn tagged(writer: &str, i: usize) -> NewEvent {
-    NewEvent {
-        detail: json!({"writer": writer, "i": i}),
-        ..node_event(writer, "edit", EventKind::Info, i)
-    }
+    NewEvent { detail: json!({"writer": writer, "i": i}), ..node_event(writer, "edit", EventKind::Info, i) }
 }
 
 /// Appends `PER_WRITER` events tagged with `writer` and returns their seqs.
 fn append_many(journal: &Journal, run: &RunId, writer: &str) -> Vec<i64> {
-    (0..PER_WRITER)
-        .map(|i| journal.append(run, &tagged(writer, i)).expect("append").seq)
-        .collect()
+    (0..PER_WRITER).map(|i| journal.append(run, &tagged(writer, i)).expect("append").seq).collect()
 }
 
 /// Checks that seqs are exactly 1..=n and each writer's events appear in its own order.
 fn assert_consistent(events: &[Event], writers: usize) {
     let seqs: Vec<i64> = events.iter().map(|e| e.seq).collect();
     let expected: Vec<i64> = (1..=i64::try_from(writers * PER_WRITER).expect("small")).collect();
-    assert_eq!(
-        seqs, expected,
-        "seqs must be unique, consecutive and start at 1"
-    );
+    assert_eq!(seqs, expected, "seqs must be unique, consecutive and start at 1");
     let mut per_writer: BTreeMap<String, Vec<u64>> = BTreeMap::new();
     for e in events {
         let writer = e.detail["writer"].as_str().expect("writer tag").to_owned();
-        per_writer
-            .entry(writer)
-            .or_default()
-            .push(e.detail["i"].as_u64().expect("i"));
+        per_writer.entry(writer).or_default().push(e.detail["i"].as_u64().expect("i"));
     }
     assert_eq!(per_writer.len(), writers);
     let in_order: Vec<u64> = (0..u64::try_from(PER_WRITER).expect("small")).collect();
@@ -87,11 +76,7 @@ fn simultaneous_opens_of_a_fresh_file_all_succeed_and_migrate_once() {
 #[test]
 fn threads_with_their_own_connections_get_unique_consecutive_seqs() {
     let (_dir, path) = fresh_file();
-    let run = Journal::open(&path)
-        .expect("open")
-        .create_run(&new_run("c1"))
-        .expect("run")
-        .id;
+    let run = Journal::open(&path).expect("open").create_run(&new_run("c1")).expect("run").id;
     let barrier = Arc::new(Barrier::new(4));
     let handles: Vec<_> = (0..4)
         .map(|t| {
@@ -105,18 +90,9 @@ fn threads_with_their_own_connections_get_unique_consecutive_seqs() {
         .collect();
     for h in handles {
         let seqs = h.join().expect("thread");
-        assert!(
-            seqs.windows(2).all(|w| w[0] < w[1]),
-            "a writer's own seqs increase"
-        );
+        assert!(seqs.windows(2).all(|w| w[0] < w[1]), "a writer's own seqs increase");
     }
-    assert_consistent(
-        &Journal::open(&path)
-            .expect("open")
-            .events(&run)
-            .expect("events"),
-        4,
-    );
+    assert_consistent(&Journal::open(&path).expect("open").events(&run).expect("events"), 4);
 }
 
 #[test]
@@ -129,13 +105,7 @@ fn separate_processes_get_unique_consecutive_seqs() {
         .iter()
         .map(|writer| {
             Command::new(&exe)
-                .args([
-                    "child_appender",
-                    "--exact",
-                    "--ignored",
-                    "--nocapture",
-                    "--test-threads=1",
-                ])
+                .args(["child_appender", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
                 .env(CHILD_JOURNAL, &path)
                 .env(CHILD_RUN, &run.0)
                 .env(CHILD_WRITER, writer)
@@ -162,11 +132,9 @@ fn separate_processes_get_unique_consecutive_seqs() {
 #[test]
 #[ignore = "helper process for separate_processes_get_unique_consecutive_seqs"]
 fn child_appender() {
-    let (Some(path), Some(run), Some(writer)) = (
-        std::env::var_os(CHILD_JOURNAL),
-        std::env::var(CHILD_RUN).ok(),
-        std::env::var(CHILD_WRITER).ok(),
-    ) else {
+    let (Some(path), Some(run), Some(writer)) =
+        (std::env::var_os(CHILD_JOURNAL), std::env::var(CHILD_RUN).ok(), std::env::var(CHILD_WRITER).ok())
+    else {
         eprintln!("child_appender: nothing to do outside its parent test");
         return;
     };
@@ -178,9 +146,7 @@ fn child_appender() {
 fn exactly_one_of_several_racing_runs_gets_the_lock() {
     let (_dir, path) = fresh_file();
     let setup = Journal::open(&path).expect("open");
-    let runs: Vec<RunId> = (0..4)
-        .map(|_| setup.create_run(&new_run("c1")).expect("run").id)
-        .collect();
+    let runs: Vec<RunId> = (0..4).map(|_| setup.create_run(&new_run("c1")).expect("run").id).collect();
     let barrier = Arc::new(Barrier::new(runs.len()));
     let handles: Vec<_> = runs
         .iter()
@@ -194,20 +160,9 @@ fn exactly_one_of_several_racing_runs_gets_the_lock() {
             })
         })
         .collect();
-    let results: Vec<_> = handles
-        .into_iter()
-        .map(|h| h.join().expect("thread"))
-        .collect();
-    let winner = setup
-        .lock_holder("c1")
-        .expect("holder")
-        .expect("someone holds the lock")
-        .run_id;
-    assert_eq!(
-        results.iter().filter(|r| r.is_ok()).count(),
-        1,
-        "{results:?}"
-    );
+    let results: Vec<_> = handles.into_iter().map(|h| h.join().expect("thread")).collect();
+    let winner = setup.lock_holder("c1").expect("holder").expect("someone holds the lock").run_id;
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
     for (run, result) in runs.iter().zip(&results) {
         match result {
             Ok(()) => assert_eq!(run, &winner),
@@ -223,8 +178,7 @@ fn exactly_one_of_several_racing_runs_gets_the_lock() {
 #[test]
 #[ignore = "measurement, not a check"]
 fn measure_committed_appends_per_second() {
-    let dir =
-        tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temp dir on the target disk");
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temp dir on the target disk");
     let journal = Journal::open(&dir.path().join("bench.db")).expect("open");
     let run = journal.create_run(&new_run("bench")).expect("run").id;
     let n = 2000;
@@ -232,9 +186,7 @@ fn measure_committed_appends_per_second() {
     let start = Instant::now();
     for i in 0..n {
         let t = Instant::now();
-        let _ = journal
-            .append(&run, &node_event("n1", "edit", EventKind::Info, i))
-            .expect("append");
+        let _ = journal.append(&run, &node_event("n1", "edit", EventKind::Info, i)).expect("append");
         latencies.push(t.elapsed());
     }
     let total = start.elapsed();

@@ -3,18 +3,14 @@
 //! Each test writes out the full expected scan: boots, listener mode, success lines and
 //! every error with its line number and `Caused by:` chain.
 
-use ringmaster::cassandra::log::{
-    Evidence, ListenerEncryption, LogPatterns, LogScan, scan, scan_bytes,
-};
+use ringmaster::cassandra::log::{Evidence, ListenerEncryption, LogPatterns, LogScan, scan, scan_bytes};
 
 const PASS1: &str = include_str!("data/log/boot-5.0-pass1-optional.log");
 const PASS2: &str = include_str!("data/log/boot-5.0-pass2-encrypted.log");
 const HANDSHAKE: &str = include_str!("data/log/handshake-failures-5.0.log");
-const KEYSTORE_PKCS12_PASSWORD: &str =
-    include_str!("data/log/fail-5.0-keystore-wrong-password-pkcs12.log");
+const KEYSTORE_PKCS12_PASSWORD: &str = include_str!("data/log/fail-5.0-keystore-wrong-password-pkcs12.log");
 const KEYSTORE_MISSING: &str = include_str!("data/log/fail-5.0-keystore-missing.log");
-const TRUSTSTORE_JKS_PASSWORD: &str =
-    include_str!("data/log/fail-5.0-truststore-wrong-password-jks.log");
+const TRUSTSTORE_JKS_PASSWORD: &str = include_str!("data/log/fail-5.0-truststore-wrong-password-jks.log");
 const KEYSTORE_PASSWORD_UNSET: &str = include_str!("data/log/fail-5.0-keystore-password-unset.log");
 const INVALID_YAML_311: &str = include_str!("data/log/fail-3.11-invalid-yaml.log");
 
@@ -165,14 +161,7 @@ const CHAIN_TOP: [&str; 2] = [
 fn assert_ssl_startup_failure(text: &str, causes: &[&str]) {
     let mut context = lines(&CHAIN_TOP);
     context.extend(lines(causes));
-    assert_eq!(
-        scan(text, &LogPatterns::defaults()),
-        failed_boot(Evidence {
-            line_no: 5,
-            line: STARTUP_ERROR.into(),
-            context,
-        })
-    );
+    assert_eq!(scan(text, &LogPatterns::defaults()), failed_boot(Evidence { line_no: 5, line: STARTUP_ERROR.into(), context }));
 }
 
 /// The scan of a single boot (marker on line 1) that died with one error event.
@@ -252,12 +241,8 @@ fn each_failure_is_caught_by_its_specific_pattern_alone() {
         .filter(|p| !p.contains("encountered during startup") && !p.contains("Fatal configuration"))
         .map(|p| (*p).to_owned())
         .collect();
-    let patterns = LogPatterns::new(
-        ringmaster::cassandra::log::DEFAULT_SUCCESS,
-        &specific,
-        ringmaster::cassandra::log::DEFAULT_BOOT,
-    )
-    .expect("patterns compile");
+    let patterns = LogPatterns::new(ringmaster::cassandra::log::DEFAULT_SUCCESS, &specific, ringmaster::cassandra::log::DEFAULT_BOOT)
+        .expect("patterns compile");
     for (text, line_no) in [
         (KEYSTORE_PKCS12_PASSWORD, 6),
         (KEYSTORE_MISSING, 6),

@@ -1,9 +1,7 @@
 //! system.log scanner rules on small synthetic logs: custom patterns, event grouping,
 //! evidence bounds and partial lines.
 
-use ringmaster::cassandra::log::{
-    LogPatterns, MAX_CONTEXT_LINES, MAX_EVIDENCE, scan, split_complete_lines,
-};
+use ringmaster::cassandra::log::{LogPatterns, MAX_CONTEXT_LINES, MAX_EVIDENCE, scan, split_complete_lines};
 
 fn custom(success: &str, errors: &[&str], boot: &str) -> LogPatterns {
     let errors: Vec<String> = errors.iter().map(|e| (*e).to_owned()).collect();
@@ -42,21 +40,15 @@ fn an_error_inside_a_stack_trace_starts_evidence_there() {
     assert_eq!(result.errors[0].line_no, 2);
     assert_eq!(
         result.errors[0].context,
-        vec![
-            "Caused by: java.security.UnrecoverableKeyException: Password verification failed"
-                .to_owned()
-        ]
+        vec!["Caused by: java.security.UnrecoverableKeyException: Password verification failed".to_owned()]
     );
 }
 
 #[test]
 fn evidence_context_is_bounded() {
-    let mut text =
-        String::from("ERROR [main] 2024-11-29 10:00:00,000 X.java:1 - Failed to initialize SSL\n");
+    let mut text = String::from("ERROR [main] 2024-11-29 10:00:00,000 X.java:1 - Failed to initialize SSL\n");
     for i in 0..(MAX_CONTEXT_LINES + 8) {
-        text.push_str(&format!(
-            "Caused by: java.io.IOException: layer {i}\n\tat a.B.c(B.java:{i})\n"
-        ));
+        text.push_str(&format!("Caused by: java.io.IOException: layer {i}\n\tat a.B.c(B.java:{i})\n"));
     }
     let result = scan(&text, &LogPatterns::defaults());
     assert_eq!(result.error_count, 1);
@@ -106,9 +98,6 @@ fn crlf_lines_scan_like_lf_lines() {
     let text = "INFO  [main] t YamlConfigurationLoader.java:103 - Configuration location: file:/c.yaml\r\nINFO  [main] t X.java:1 - Listening on address: (/127.0.0.1:7000), nic: lo, encryption: encrypted(openssl)\r\nINFO  [main] t CassandraDaemon.java:744 - Startup complete\r\n";
     let result = scan(text, &LogPatterns::defaults());
     assert_eq!(result.boots, 1);
-    assert_eq!(
-        result.listener,
-        Some(ringmaster::cassandra::log::ListenerEncryption::Encrypted)
-    );
+    assert_eq!(result.listener, Some(ringmaster::cassandra::log::ListenerEncryption::Encrypted));
     assert!(result.startup_complete);
 }

@@ -9,11 +9,7 @@ use sandbox_support::*;
 use x509_parser::extensions::ParsedExtension;
 
 fn mode(path: &std::path::Path) -> u32 {
-    std::fs::metadata(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .permissions()
-        .mode()
-        & 0o777
+    std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).permissions().mode() & 0o777
 }
 
 #[test]
@@ -38,10 +34,7 @@ fn init_creates_the_layout_with_modes() {
             t[s..e].to_owned()
         };
         assert_eq!(block(&yaml), block(&stock));
-        assert!(
-            log(&dir, node).contains("Startup complete"),
-            "{node} booted at init"
-        );
+        assert!(log(&dir, node).contains("Startup complete"), "{node} booted at init");
     }
 
     let inv = inventory(&dir);
@@ -49,20 +42,10 @@ fn init_creates_the_layout_with_modes() {
     assert_eq!(inv["secrets"].as_str(), Some("secrets.toml"));
     let d = &inv["defaults"];
     assert_eq!(d["transport"].as_str(), Some("local"));
-    assert_eq!(
-        d["log_path"].as_str().map(str::to_owned),
-        Some(format!(
-            "{}/nodes/{{node}}/var/log/cassandra/system.log",
-            dir.display()
-        ))
-    );
+    assert_eq!(d["log_path"].as_str().map(str::to_owned), Some(format!("{}/nodes/{{node}}/var/log/cassandra/system.log", dir.display())));
     assert_eq!(
         d["nodetool_command"].as_str().map(str::to_owned),
-        Some(format!(
-            "'{}' sandbox nodetool --dir '{}' {{node}}",
-            bin(),
-            dir.display()
-        ))
+        Some(format!("'{}' sandbox nodetool --dir '{}' {{node}}", bin(), dir.display()))
     );
     let nodes = inv["node"].as_array().expect("nodes");
     assert_eq!(nodes.len(), 3);
@@ -74,32 +57,13 @@ fn init_creates_the_layout_with_modes() {
 fn inventory_commands_work_through_sh() {
     let (_tmp, dir) = init(2);
     let inv = inventory(&dir);
-    let nodetool = inv["defaults"]["nodetool_command"]
-        .as_str()
-        .expect("cmd")
-        .replace("{node}", "node2");
+    let nodetool = inv["defaults"]["nodetool_command"].as_str().expect("cmd").replace("{node}", "node2");
     let out = sh(&format!("{nodetool} version"));
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        "ReleaseVersion: 5.0.2\n"
-    );
-    let restart = inv["defaults"]["restart_command"]
-        .as_str()
-        .expect("cmd")
-        .replace("{node}", "node2");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "ReleaseVersion: 5.0.2\n");
+    let restart = inv["defaults"]["restart_command"].as_str().expect("cmd").replace("{node}", "node2");
     let out = sh(&restart);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(
-        log(&dir, "node2")
-            .matches("Configuration location:")
-            .count(),
-        2,
-        "booted again"
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(log(&dir, "node2").matches("Configuration location:").count(), 2, "booted again");
 }
 
 #[test]
@@ -118,39 +82,24 @@ fn keystores_open_with_the_secrets_and_chain_to_the_ca() {
         assert!(KeyStore::from_pkcs12(&bytes, "wrong", Pkcs12ImportPolicy::Strict).is_err());
         let ks = KeyStore::from_pkcs12(&bytes, &ks_pw, Pkcs12ImportPolicy::Strict).expect("opens");
         let (_, chain) = ks.private_key_chain().expect("a private key entry");
-        let (_, leaf) =
-            x509_parser::parse_x509_certificate(chain.certs()[0].as_der()).expect("leaf");
+        let (_, leaf) = x509_parser::parse_x509_certificate(chain.certs()[0].as_der()).expect("leaf");
         assert_eq!(leaf.issuer().as_raw(), ca.subject().as_raw());
         // Chain link: the leaf's authority key id is the CA's subject key id.
-        let aki = leaf
-            .extensions()
-            .iter()
-            .find_map(|e| match e.parsed_extension() {
-                ParsedExtension::AuthorityKeyIdentifier(a) => {
-                    a.key_identifier.as_ref().map(|k| k.0.to_vec())
-                }
-                _ => None,
-            });
-        let ski = ca
-            .extensions()
-            .iter()
-            .find_map(|e| match e.parsed_extension() {
-                ParsedExtension::SubjectKeyIdentifier(k) => Some(k.0.to_vec()),
-                _ => None,
-            });
+        let aki = leaf.extensions().iter().find_map(|e| match e.parsed_extension() {
+            ParsedExtension::AuthorityKeyIdentifier(a) => a.key_identifier.as_ref().map(|k| k.0.to_vec()),
+            _ => None,
+        });
+        let ski = ca.extensions().iter().find_map(|e| match e.parsed_extension() {
+            ParsedExtension::SubjectKeyIdentifier(k) => Some(k.0.to_vec()),
+            _ => None,
+        });
         assert!(ski.is_some());
-        assert_eq!(
-            aki, ski,
-            "{node} certificate is issued by the sandbox CA key"
-        );
+        assert_eq!(aki, ski, "{node} certificate is issued by the sandbox CA key");
         assert!(leaf.subject().to_string().contains(&format!("CN={node}")));
         let san = leaf.subject_alternative_name().expect("ok").expect("san");
         let names = format!("{:?}", san.value.general_names);
         assert!(names.contains(&format!("DNSName(\"{node}\")")), "{names}");
-        assert!(
-            names.contains(&format!("IPAddress([127, 0, 0, {}])", i + 1)),
-            "{names}"
-        );
+        assert!(names.contains(&format!("IPAddress([127, 0, 0, {}])", i + 1)), "{names}");
 
         let ts = std::fs::read(ssl.join("cassandra-truststore.p12")).expect("truststore");
         let ts = KeyStore::from_pkcs12(&ts, &ts_pw, Pkcs12ImportPolicy::Strict).expect("opens");
@@ -161,11 +110,7 @@ fn keystores_open_with_the_secrets_and_chain_to_the_ca() {
                 _ => None,
             })
             .collect();
-        assert_eq!(
-            certs,
-            vec![pem.contents.clone()],
-            "the truststore holds exactly the CA"
-        );
+        assert_eq!(certs, vec![pem.contents.clone()], "the truststore holds exactly the CA");
     }
 }
 
@@ -180,10 +125,7 @@ fn init_refuses_a_non_empty_dir_without_force() {
     assert!(!tmp.path().join("cluster.toml").exists());
     let out = sandbox(&["init", "--dir", d, "--nodes", "1", "--force"]);
     assert!(out.status.success());
-    assert!(
-        tmp.path().join("precious.txt").exists(),
-        "only sandbox paths are replaced"
-    );
+    assert!(tmp.path().join("precious.txt").exists(), "only sandbox paths are replaced");
     assert_view(tmp.path(), "node1", &[("127.0.0.1", "UN")]);
 }
 
@@ -202,9 +144,5 @@ fn library_init_reports_what_it_built() {
     assert_eq!(report.nodes, vec!["node1".to_owned(), "node2".to_owned()]);
     assert_eq!(report.inventory, report.dir.join("cluster.toml"));
     assert!(report.dir.is_absolute());
-    assert_view(
-        &report.dir,
-        "node2",
-        &[("127.0.0.1", "UN"), ("127.0.0.2", "UN")],
-    );
+    assert_view(&report.dir, "node2", &[("127.0.0.1", "UN"), ("127.0.0.2", "UN")]);
 }

@@ -16,21 +16,13 @@ fn init_with(nodes: usize, extra: &[&str]) -> (tempfile::TempDir, PathBuf) {
     let mut args = vec!["init", "--dir", dir.to_str().expect("utf-8"), "--nodes", &n];
     args.extend_from_slice(extra);
     let out = sandbox(&args);
-    assert!(
-        out.status.success(),
-        "init failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "init failed: {}", String::from_utf8_lossy(&out.stderr));
     (tmp, std::fs::canonicalize(dir).expect("dir exists"))
 }
 
 fn stdout(dir: &Path, node: &str, args: &[&str]) -> String {
     let out = nodetool(dir, node, args);
-    assert!(
-        out.status.success(),
-        "nodetool {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "nodetool {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).expect("utf-8")
 }
 
@@ -46,29 +38,19 @@ fn parse_ring(text: &str) -> Vec<Range> {
         r"^\tTokenRange\(start_token:(-?\d+), end_token:(-?\d+), endpoints:\[([^\]]*)\], rpc_endpoints:\[([^\]]*)\], endpoint_details:\[(.*)\]\)$",
     )
     .expect("regex");
-    let detail = regex::Regex::new(r"EndpointDetails\(host:([^,]+), datacenter:([^,]+), rack:([^)]+)\)")
-        .expect("regex");
+    let detail = regex::Regex::new(r"EndpointDetails\(host:([^,]+), datacenter:([^,]+), rack:([^)]+)\)").expect("regex");
     let mut lines = text.lines();
     assert!(lines.next().is_some_and(|l| l.starts_with("Schema Version:")), "{text}");
     assert_eq!(lines.next(), Some("TokenRange: "));
     lines
         .map(|l| {
             let c = range.captures(l).unwrap_or_else(|| panic!("bad line {l:?}"));
-            let replicas: Vec<(String, String, String)> = detail
-                .captures_iter(&c[5])
-                .map(|d| (d[1].to_owned(), d[2].to_owned(), d[3].to_owned()))
-                .collect();
+            let replicas: Vec<(String, String, String)> =
+                detail.captures_iter(&c[5]).map(|d| (d[1].to_owned(), d[2].to_owned(), d[3].to_owned())).collect();
             let endpoints: Vec<&str> = c[3].split(", ").collect();
-            assert_eq!(
-                endpoints,
-                replicas.iter().map(|r| r.0.as_str()).collect::<Vec<_>>()
-            );
+            assert_eq!(endpoints, replicas.iter().map(|r| r.0.as_str()).collect::<Vec<_>>());
             assert_eq!(&c[3], &c[4], "rpc_endpoints are the native addresses");
-            Range {
-                start: c[1].parse().expect("token"),
-                end: c[2].parse().expect("token"),
-                replicas,
-            }
+            Range { start: c[1].parse().expect("token"), end: c[2].parse().expect("token"), replicas }
         })
         .collect()
 }
@@ -83,10 +65,7 @@ fn assert_tiles_ring(ranges: &[Range]) {
 
 #[test]
 fn nts_rf3_over_three_racks_puts_one_replica_in_each_rack() {
-    let (_tmp, dir) = init_with(
-        12,
-        &["--racks", "3", "--keyspace", "app:NetworkTopologyStrategy:datacenter1=3"],
-    );
+    let (_tmp, dir) = init_with(12, &["--racks", "3", "--keyspace", "app:NetworkTopologyStrategy:datacenter1=3"]);
     let ranges = parse_ring(&stdout(&dir, "node1", &["describering", "app"]));
     assert_eq!(ranges.len(), 12 * 16);
     assert_tiles_ring(&ranges);
@@ -98,10 +77,7 @@ fn nts_rf3_over_three_racks_puts_one_replica_in_each_rack() {
     }
     // Round-robin placement: node4 (127.0.0.4) is in rack1 again.
     let status = stdout(&dir, "node1", &["status", "app"]);
-    let row = status
-        .lines()
-        .find(|l| l.contains(" 127.0.0.4 "))
-        .expect("node4 row");
+    let row = status.lines().find(|l| l.contains(" 127.0.0.4 ")).expect("node4 row");
     assert!(row.trim_end().ends_with("rack1"), "{row}");
     // Ownership follows the placement: RF 3 over 12 nodes sums to 300%.
     let total: f64 = status
@@ -121,33 +97,14 @@ fn simple_strategy_rf3_doubles_up_a_rack_for_some_range() {
     let ranges = parse_ring(&stdout(&dir, "node3", &["describering", "simple"]));
     assert_eq!(ranges.len(), 192);
     assert!(ranges.iter().all(|r| r.replicas.len() == 3));
-    let doubled = ranges
-        .iter()
-        .filter(|r| {
-            r.replicas
-                .iter()
-                .map(|x| x.2.as_str())
-                .collect::<BTreeSet<_>>()
-                .len()
-                < 3
-        })
-        .count();
+    let doubled = ranges.iter().filter(|r| r.replicas.iter().map(|x| x.2.as_str()).collect::<BTreeSet<_>>().len() < 3).count();
     assert!(doubled > 0, "SimpleStrategy ignores racks");
 }
 
 #[test]
 fn two_dcs_give_two_status_sections_and_describecluster_lists_them() {
-    let (_tmp, dir) = init_with(
-        6,
-        &[
-            "--dcs",
-            "2",
-            "--keyspace",
-            "app:NetworkTopologyStrategy:dc1=3,dc2=3",
-            "--keyspace",
-            "logs:SimpleStrategy:2",
-        ],
-    );
+    let (_tmp, dir) =
+        init_with(6, &["--dcs", "2", "--keyspace", "app:NetworkTopologyStrategy:dc1=3,dc2=3", "--keyspace", "logs:SimpleStrategy:2"]);
     let status = stdout(&dir, "node1", &["status", "app"]);
     let dc1 = status.find("Datacenter: dc1\n===============\n").expect("dc1");
     let dc2 = status.find("\n\nDatacenter: dc2\n===============\n").expect("dc2 after an empty line");
@@ -168,11 +125,18 @@ fn two_dcs_give_two_status_sections_and_describecluster_lists_them() {
     assert!(text.contains("\tlogs -> Replication class: SimpleStrategy {replication_factor=2}\n"), "{text}");
     assert!(text.contains("\tsystem_auth -> Replication class: SimpleStrategy {replication_factor=1}\n"));
     assert!(text.starts_with("Cluster Information:\n\tName: sandbox\n"));
-    assert!(text.ends_with("\nNote: Non-system keyspaces don't have the same replication settings, effective ownership information is meaningless\n"), "{text}");
+    assert!(
+        text.ends_with(
+            "\nNote: Non-system keyspaces don't have the same replication settings, effective ownership information is meaningless\n"
+        ),
+        "{text}"
+    );
     // Without a keyspace the differing user keyspaces make status print `?` and the note.
     let plain = stdout(&dir, "node1", &["status"]);
     assert!(plain.contains("  Owns  "), "{plain}");
-    assert!(plain.ends_with("Note: Non-system keyspaces don't have the same replication settings, effective ownership information is meaningless\n"));
+    assert!(plain.ends_with(
+        "Note: Non-system keyspaces don't have the same replication settings, effective ownership information is meaningless\n"
+    ));
 
     // Tablestats lists every keyspace for tools that grep `Keyspace : `.
     let stats = stdout(&dir, "node1", &["tablestats"]);

@@ -63,8 +63,7 @@ async fn bench_master_vs_fresh_ssh() {
         write.push(t.elapsed());
 
         let t = Instant::now();
-        let status =
-            std::process::Command::new("ssh").arg("-F").arg(&cfg).args(["node1", "true"]).status().expect("ssh");
+        let status = std::process::Command::new("ssh").arg("-F").arg(&cfg).args(["node1", "true"]).status().expect("ssh");
         assert!(status.success());
         fresh.push(t.elapsed());
     }

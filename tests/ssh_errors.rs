@@ -12,11 +12,8 @@ use ssh_support::{state_dir, target, testbed};
 
 /// Generates a fresh ed25519 key pair at `path` (and `path.pub`).
 fn keygen(path: &Path) {
-    let out = std::process::Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
-        .arg(path)
-        .output()
-        .expect("run ssh-keygen");
+    let out =
+        std::process::Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-f"]).arg(path).output().expect("run ssh-keygen");
     assert!(out.status.success(), "ssh-keygen: {}", String::from_utf8_lossy(&out.stderr));
 }
 

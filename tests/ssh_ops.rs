@@ -228,10 +228,7 @@ async fn sudo_needing_a_password_is_reported() {
     let Some(cfg) = testbed("sudo_needing_a_password_is_reported") else { return };
     let known = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
     if !known.lines().any(|l| l.starts_with("ringmaster-test:")) {
-        ssh_support::skip(
-            "sudo_needing_a_password_is_reported",
-            "user ringmaster-test is missing (`bin/testbed up` as root creates it)",
-        );
+        ssh_support::skip("sudo_needing_a_password_is_reported", "user ringmaster-test is missing (`bin/testbed up` as root creates it)");
         return;
     }
     let mut t = target(&cfg, "node1");

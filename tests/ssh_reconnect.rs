@@ -71,17 +71,11 @@ async fn master_lost_to_an_sshd_restart_is_reconnected() {
         async move { ssh.run(&marker, None, T).await }
     });
     let needle = marker.replace(' ', "\0").into_bytes();
-    assert!(
-        ssh_support::eventually(T, || !ssh_support::pids_with_cmdline(&needle).is_empty()).await,
-        "the remote command never started"
-    );
+    assert!(ssh_support::eventually(T, || !ssh_support::pids_with_cmdline(&needle).is_empty()).await, "the remote command never started");
     let stopped = Instant::now();
     stop_and_wait_for_master_exit(&cfg).await;
     let err = pending.await.expect("join").expect_err("the connection dropped mid-command");
-    assert!(
-        matches!(&err, TransportError::Disconnected { detail, .. } if detail.contains("may or may not have run")),
-        "got {err:?}"
-    );
+    assert!(matches!(&err, TransportError::Disconnected { detail, .. } if detail.contains("may or may not have run")), "got {err:?}");
     assert!(stopped.elapsed() < Duration::from_secs(5), "an interrupted command must not wait for a reconnect");
     testbed_cmd(&cfg, &["up"]);
 
@@ -113,7 +107,5 @@ fn control_dir() -> PathBuf {
 
 /// Counts master control sockets in this test's control directory.
 fn live_master_sockets() -> usize {
-    std::fs::read_dir(control_dir())
-        .map(|d| d.filter_map(|e| e.ok()).filter(|e| e.path().join("master").exists()).count())
-        .unwrap_or(0)
+    std::fs::read_dir(control_dir()).map(|d| d.filter_map(|e| e.ok()).filter(|e| e.path().join("master").exists()).count()).unwrap_or(0)
 }

@@ -45,10 +45,7 @@ async fn write_file_atomic_keeps_the_secret_off_every_command_line() {
     let (leaks, saw_op, scans) = scanner.await.expect("scanner");
     result.expect("write");
 
-    assert!(
-        saw_op,
-        "the scan never saw the remote script (path on its command line) in {scans} scans: the test observed nothing"
-    );
+    assert!(saw_op, "the scan never saw the remote script (path on its command line) in {scans} scans: the test observed nothing");
     assert!(leaks.is_empty(), "the secret was on the command line of pids {leaks:?}");
     let written = std::fs::read(&path).expect("read back");
     assert!(written == content, "content differs after the write");

@@ -348,21 +348,12 @@ fn embedded_fixtures_match_shared_copies() {
         return;
     }
     for (file, embedded) in [
-        (
-            "status-3.11-2dc-vnodes256-DN.txt",
-            STATUS_3_11_2DC_VNODES256_DN,
-        ),
+        ("status-3.11-2dc-vnodes256-DN.txt", STATUS_3_11_2DC_VNODES256_DN),
         ("status-4.1-2dc-DN-keyspace.txt", STATUS_4_1_2DC_DN_KEYSPACE),
         ("status-5.0-1dc-3nodes-UN.txt", STATUS_5_0_1DC_3NODES_UN),
         ("status-5.0-ipv6-UJ.txt", STATUS_5_0_IPV6_UJ),
-        (
-            "status-5.0-owns-unknown-note-DN.txt",
-            STATUS_5_0_OWNS_UNKNOWN_NOTE_DN,
-        ),
-        (
-            "status-5.0-single-node-single-token.txt",
-            STATUS_5_0_SINGLE_NODE_SINGLE_TOKEN,
-        ),
+        ("status-5.0-owns-unknown-note-DN.txt", STATUS_5_0_OWNS_UNKNOWN_NOTE_DN),
+        ("status-5.0-single-node-single-token.txt", STATUS_5_0_SINGLE_NODE_SINGLE_TOKEN),
     ] {
         let shared = std::fs::read_to_string(dir.join(file)).expect("read shared fixture");
         assert_eq!(shared, embedded, "{file} differs from its embedded copy");

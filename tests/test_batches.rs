@@ -49,7 +49,9 @@ fn addresses(sandbox: &Sandbox) -> BTreeMap<String, String> {
 }
 
 fn seq_of(evs: &[Event], node: &str, pass: &str, phase: &str, kind: EventKind) -> Option<i64> {
-    evs.iter().find(|e| e.node.as_deref() == Some(node) && e.pass.as_deref() == Some(pass) && e.phase == phase && e.kind == kind).map(|e| e.seq)
+    evs.iter()
+        .find(|e| e.node.as_deref() == Some(node) && e.pass.as_deref() == Some(pass) && e.phase == phase && e.kind == kind)
+        .map(|e| e.seq)
 }
 
 #[test]

@@ -28,7 +28,8 @@ fn check_point(n: usize, label: &str) -> Result<(), String> {
     let sandbox = Sandbox::new(3, "0s");
     let originals = sandbox.read_configs();
     let boots_before: Vec<usize> = sandbox.nodes.iter().map(|n| boots(&sandbox, n)).collect();
-    let killed = sandbox.cmd(&["run", "--yes", "-i"]).arg(sandbox.inventory()).env("RINGMASTER_TEST_CRASH_AT", n.to_string()).output().unwrap();
+    let killed =
+        sandbox.cmd(&["run", "--yes", "-i"]).arg(sandbox.inventory()).env("RINGMASTER_TEST_CRASH_AT", n.to_string()).output().unwrap();
     if killed.status.signal() != Some(9) {
         return Err(format!("point {n} ({label}): not killed: {:?}", killed.status));
     }
@@ -73,13 +74,15 @@ fn sigkill_at_every_crash_point_then_resume_ends_like_an_uninterrupted_run() {
     let failures = std::sync::Mutex::new(Vec::new());
     std::thread::scope(|s| {
         for _ in 0..2 {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                if i >= points.len() {
-                    break;
-                }
-                if let Err(e) = check_point(i + 1, &points[i]) {
-                    failures.lock().unwrap().push(e);
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    if i >= points.len() {
+                        break;
+                    }
+                    if let Err(e) = check_point(i + 1, &points[i]) {
+                        failures.lock().unwrap().push(e);
+                    }
                 }
             });
         }

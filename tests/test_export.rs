@@ -23,8 +23,11 @@ fn scenario() -> &'static Sandbox {
         let sandbox = Sandbox::new(3, "1s");
         let keystore = sandbox.path().join("nodes/node2/etc/cassandra/ssl/node2-keystore.p12");
         let original = std::fs::read(&keystore).unwrap();
-        let child = sandbox.cmd(&["run", "--yes", "-i"]).arg(sandbox.inventory()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-        common::wait_for(&sandbox.journal(), "node1 restart", Duration::from_secs(90), |evs| evs.iter().any(|e| e.node.as_deref() == Some("node1") && e.phase == "restart" && e.kind == EventKind::Enter));
+        let child =
+            sandbox.cmd(&["run", "--yes", "-i"]).arg(sandbox.inventory()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        common::wait_for(&sandbox.journal(), "node1 restart", Duration::from_secs(90), |evs| {
+            evs.iter().any(|e| e.node.as_deref() == Some("node1") && e.phase == "restart" && e.kind == EventKind::Enter)
+        });
         std::fs::write(&keystore, b"not a keystore").unwrap();
         let out = child.wait_with_output().unwrap();
         assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
@@ -72,13 +75,15 @@ fn check(schema: &Value, root: &Value, v: &Value, path: &str) -> Result<(), Stri
         }
     }
     if let Some(c) = schema.get("const")
-        && c != v {
-            return Err(format!("{path}: {v} is not {c}"));
-        }
+        && c != v
+    {
+        return Err(format!("{path}: {v} is not {c}"));
+    }
     if let Some(e) = schema.get("enum").and_then(Value::as_array)
-        && !e.contains(v) {
-            return Err(format!("{path}: {v} not in {e:?}"));
-        }
+        && !e.contains(v)
+    {
+        return Err(format!("{path}: {v} not in {e:?}"));
+    }
     if let Some(t) = schema.get("type") {
         let types: Vec<&str> = match t {
             Value::String(s) => vec![s.as_str()],
@@ -99,17 +104,20 @@ fn check(schema: &Value, root: &Value, v: &Value, path: &str) -> Result<(), Stri
         }
     }
     if let (Some(min), Some(n)) = (schema.get("minimum").and_then(Value::as_i64), v.as_i64())
-        && n < min {
-            return Err(format!("{path}: {n} < {min}"));
-        }
+        && n < min
+    {
+        return Err(format!("{path}: {n} < {min}"));
+    }
     if let (Some(min), Some(s)) = (schema.get("minLength").and_then(Value::as_u64), v.as_str())
-        && (s.chars().count() as u64) < min {
-            return Err(format!("{path}: `{s}` shorter than {min}"));
-        }
+        && (s.chars().count() as u64) < min
+    {
+        return Err(format!("{path}: `{s}` shorter than {min}"));
+    }
     if let (Some(p), Some(s)) = (schema.get("pattern").and_then(Value::as_str), v.as_str())
-        && !regex::Regex::new(p).unwrap().is_match(s) {
-            return Err(format!("{path}: `{s}` does not match {p}"));
-        }
+        && !regex::Regex::new(p).unwrap().is_match(s)
+    {
+        return Err(format!("{path}: `{s}` does not match {p}"));
+    }
     if let Some(obj) = v.as_object() {
         for r in schema.get("required").and_then(Value::as_array).into_iter().flatten() {
             let r = r.as_str().unwrap();
@@ -121,7 +129,9 @@ fn check(schema: &Value, root: &Value, v: &Value, path: &str) -> Result<(), Stri
         for (k, val) in obj {
             match props.and_then(|p| p.get(k)) {
                 Some(s) => check(s, root, val, &format!("{path}.{k}"))?,
-                None if schema.get("additionalProperties") == Some(&Value::Bool(false)) => return Err(format!("{path}: unknown field `{k}`")),
+                None if schema.get("additionalProperties") == Some(&Value::Bool(false)) => {
+                    return Err(format!("{path}: unknown field `{k}`"));
+                }
                 None => {}
             }
         }
@@ -145,7 +155,9 @@ fn schema_checker_rejects_what_the_schema_forbids() {
     let good = r#"{"schema":"ringmaster.event/1","run_id":"01a225a2-4efe-7702-8da1-9b8d4e5cc83c","seq":1,"at":5,"time":"t","node":null,"pass":null,"phase":"run","kind":"enter","detail":{},"reverts":null}"#;
     let v: Value = serde_json::from_str(good).unwrap();
     assert!(check(&s, &s, &v, "$").is_ok());
-    for (field, bad) in [("kind", "\"later\""), ("seq", "0"), ("reverts", "\"x\""), ("schema", "\"ringmaster.event/2\""), ("extra", "1"), ("node", "3")] {
+    for (field, bad) in
+        [("kind", "\"later\""), ("seq", "0"), ("reverts", "\"x\""), ("schema", "\"ringmaster.event/2\""), ("extra", "1"), ("node", "3")]
+    {
         let mut w = v.clone();
         w[field] = serde_json::from_str(bad).unwrap();
         assert!(check(&s, &s, &w, "$").is_err(), "{field}={bad} must be rejected");
@@ -252,7 +264,10 @@ fn html_timeline_has_one_bar_per_phase_attempt_and_renders_in_headless_chromium(
     }
     assert_eq!(html.matches("http").count(), html.matches("http://www.w3.org/2000/svg").count(), "only the SVG namespace URI");
     let Some(chromium) = chromium() else {
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "chromium is not installed, and CI=true: install it (apt-get install -y chromium)");
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "chromium is not installed, and CI=true: install it (apt-get install -y chromium)"
+        );
         eprintln!("SKIP: chromium is not installed (apt-get install -y chromium); the HTML was checked statically only");
         return;
     };
@@ -264,7 +279,15 @@ fn html_timeline_has_one_bar_per_phase_attempt_and_renders_in_headless_chromium(
     std::fs::create_dir_all(&artifacts).unwrap();
     let shot = artifacts.join("export-timeline.png");
     let _ = std::fs::remove_file(&shot);
-    headless(&chromium, &dir.path().join("profile-shot"), &["--screenshot=".to_string() + &shot.display().to_string(), "--window-size=1400,900".into()].iter().map(String::as_str).collect::<Vec<_>>(), &url);
+    headless(
+        &chromium,
+        &dir.path().join("profile-shot"),
+        &["--screenshot=".to_string() + &shot.display().to_string(), "--window-size=1400,900".into()]
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        &url,
+    );
     let png = std::fs::read(&shot).expect("screenshot written");
     assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "a real screenshot ({} bytes)", png.len());
     std::fs::copy(&page, artifacts.join("export-timeline.html")).unwrap();
@@ -275,7 +298,10 @@ fn html_timeline_has_one_bar_per_phase_attempt_and_renders_in_headless_chromium(
         assert!(!stderr.contains(bad), "browser reported `{bad}`:\n{stderr}");
     }
     let dom = String::from_utf8_lossy(&dom.stdout);
-    let bar = regex::Regex::new(r#"<rect class="bar (ok|fail|interrupted)( rollback)?" data-node="([^"]+)" data-pass="([^"]+)" data-phase="([^"]+)""#).unwrap();
+    let bar = regex::Regex::new(
+        r#"<rect class="bar (ok|fail|interrupted)( rollback)?" data-node="([^"]+)" data-pass="([^"]+)" data-phase="([^"]+)""#,
+    )
+    .unwrap();
     let mut drawn: BTreeMap<(String, String, String), usize> = BTreeMap::new();
     let mut outcomes: Vec<(String, String, String, String)> = Vec::new();
     for c in bar.captures_iter(&dom) {

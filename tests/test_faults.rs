@@ -11,7 +11,15 @@ use common::{Sandbox, events, has, run};
 use ringmaster::journal::EventKind;
 
 fn spawn_run(sandbox: &Sandbox, extra: &[&str]) -> Child {
-    sandbox.cmd(&["run", "--yes"]).args(extra).arg("-i").arg(sandbox.inventory()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+    sandbox
+        .cmd(&["run", "--yes"])
+        .args(extra)
+        .arg("-i")
+        .arg(sandbox.inventory())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
 }
 
 fn status_on(sandbox: &Sandbox, on: &str) -> Vec<ringmaster::cassandra::status::StatusNode> {
@@ -34,7 +42,9 @@ fn keystore_broken_mid_run_rolls_the_node_back_and_touches_no_later_node() {
     let originals = sandbox.read_configs();
     let child = spawn_run(&sandbox, &[]);
     // While node1 restarts, node2's keystore stops opening with its password.
-    common::wait_for(&sandbox.journal(), "node1 restart", Duration::from_secs(90), |evs| has(evs, "node1", "optional", "restart", EventKind::Enter));
+    common::wait_for(&sandbox.journal(), "node1 restart", Duration::from_secs(90), |evs| {
+        has(evs, "node1", "optional", "restart", EventKind::Enter)
+    });
     let keystore = sandbox.path().join("nodes/node2/etc/cassandra/ssl/node2-keystore.p12");
     std::fs::write(&keystore, b"this is not a PKCS12 keystore").unwrap();
     let out = child.wait_with_output().unwrap();
@@ -47,7 +57,9 @@ fn keystore_broken_mid_run_rolls_the_node_back_and_touches_no_later_node() {
     let resume_hint = format!("ringmaster --journal {} resume", sandbox.journal().display());
     assert!(stderr.contains(&resume_hint), "the hint names the journal: {stderr}");
     let evs = events(&sandbox.journal());
-    assert!(has(&evs, "node2", "optional", "rolled_back", EventKind::Ok) || has(&evs, "node2", "optional", "rollback_verify", EventKind::Ok));
+    assert!(
+        has(&evs, "node2", "optional", "rolled_back", EventKind::Ok) || has(&evs, "node2", "optional", "rollback_verify", EventKind::Ok)
+    );
     assert!(!evs.iter().any(|e| e.node.as_deref() == Some("node3")), "node3 was never touched");
     assert!(!sandbox.backup("node3").exists());
     assert_eq!(sandbox.read_configs()[1], originals[1], "node2 has its original config back");
@@ -61,16 +73,24 @@ fn keystore_broken_mid_run_rolls_the_node_back_and_touches_no_later_node() {
 fn node_that_never_becomes_un_in_the_enforce_pass_gets_the_optional_values_back() {
     let sandbox = Sandbox::new(3, "0s");
     let workflow = sandbox.path().join("short-deadline.toml");
-    std::fs::write(&workflow, ringmaster::workflow::BUILTIN_INTERNODE_TLS.replace("await_un_timeout = \"10m\"", "await_un_timeout = \"3s\"")).unwrap();
+    std::fs::write(
+        &workflow,
+        ringmaster::workflow::BUILTIN_INTERNODE_TLS.replace("await_un_timeout = \"10m\"", "await_un_timeout = \"3s\""),
+    )
+    .unwrap();
     let workflow_arg = workflow.display().to_string();
     let child = spawn_run(&sandbox, &["--workflow", &workflow_arg]);
     // node2 will take an hour to rejoin after its enforce restart...
-    common::wait_for(&sandbox.journal(), "node1 enforce restart", Duration::from_secs(90), |evs| has(evs, "node1", "enforce", "restart", EventKind::Enter));
+    common::wait_for(&sandbox.journal(), "node1 enforce restart", Duration::from_secs(90), |evs| {
+        has(evs, "node1", "enforce", "restart", EventKind::Enter)
+    });
     run(common::ringmaster().args(["sandbox", "set", "--dir"]).arg(sandbox.path()).args(["node2", "--start-delay", "1h"]));
     // ...but only for that restart: a node's join time is fixed when it starts, so once the
     // enforce restart is done the delay goes back to 0s and the rollback's restart (with the
     // old settings) joins at once. (Waiting for the rollback itself raced with it.)
-    common::wait_for(&sandbox.journal(), "node2 enforce restart", Duration::from_secs(90), |evs| has(evs, "node2", "enforce", "restart", EventKind::Ok));
+    common::wait_for(&sandbox.journal(), "node2 enforce restart", Duration::from_secs(90), |evs| {
+        has(evs, "node2", "enforce", "restart", EventKind::Ok)
+    });
     run(common::ringmaster().args(["sandbox", "set", "--dir"]).arg(sandbox.path()).args(["node2", "--start-delay", "0s"]));
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -79,11 +99,16 @@ fn node_that_never_becomes_un_in_the_enforce_pass_gets_the_optional_values_back(
     assert!(stderr.contains("was not UN in the view of every node within 3s"), "{stderr}");
     let evs = events(&sandbox.journal());
     assert!(has(&evs, "node2", "enforce", "rollback_verify", EventKind::Ok));
-    assert!(!evs.iter().any(|e| e.node.as_deref() == Some("node3") && e.pass.as_deref() == Some("enforce")), "node3 not touched in enforce");
+    assert!(
+        !evs.iter().any(|e| e.node.as_deref() == Some("node3") && e.pass.as_deref() == Some("enforce")),
+        "node3 not touched in enforce"
+    );
     // node2's file is byte-identical to what the optional pass wrote.
     let optional_after = evs
         .iter()
-        .find(|e| e.node.as_deref() == Some("node2") && e.pass.as_deref() == Some("optional") && e.phase == "edit" && e.kind == EventKind::Ok)
+        .find(|e| {
+            e.node.as_deref() == Some("node2") && e.pass.as_deref() == Some("optional") && e.phase == "edit" && e.kind == EventKind::Ok
+        })
         .unwrap()
         .detail["after_sha256"]
         .as_str()
@@ -99,7 +124,9 @@ fn node_that_never_becomes_un_in_the_enforce_pass_gets_the_optional_values_back(
 fn a_second_run_is_refused_and_break_lock_only_takes_a_dead_holders_lock() {
     let sandbox = Sandbox::new(2, "2s");
     let mut first = spawn_run(&sandbox, &[]);
-    common::wait_for(&sandbox.journal(), "first run's backup", Duration::from_secs(90), |evs| has(evs, "node1", "optional", "backup", EventKind::Ok));
+    common::wait_for(&sandbox.journal(), "first run's backup", Duration::from_secs(90), |evs| {
+        has(evs, "node1", "optional", "backup", EventKind::Ok)
+    });
     let second = run(sandbox.cmd(&["run", "--yes", "-i"]).arg(sandbox.inventory()));
     assert_eq!(second.status.code(), Some(5));
     let msg = String::from_utf8_lossy(&second.stderr);

@@ -9,7 +9,8 @@ use common::{ringmaster, run};
 #[test]
 fn inspect_status_parses_every_fixture_into_json_nodes() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/nodetool-status");
-    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "txt")).collect();
+    let mut files: Vec<_> =
+        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "txt")).collect();
     files.sort();
     assert_eq!(files.len(), 6, "the six upstream fixtures");
     let data_row = regex::Regex::new(r"^[UD?][NLJM]\s").unwrap();
@@ -37,7 +38,13 @@ fn inspect_status_on_stdin_and_garbage_is_an_error_never_up() {
     use std::io::Write;
     use std::process::Stdio;
     for garbage in ["", "hello\n", "nodetool: Failed to connect to '127.0.0.1:7199' - ConnectException: 'Connection refused'.\n"] {
-        let mut child = ringmaster().args(["inspect", "status", "--json", "-"]).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let mut child = ringmaster()
+            .args(["inspect", "status", "--json", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
         child.stdin.take().unwrap().write_all(garbage.as_bytes()).unwrap();
         let out = child.wait_with_output().unwrap();
         assert_ne!(out.status.code(), Some(0), "{garbage:?}");

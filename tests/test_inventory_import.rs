@@ -108,7 +108,10 @@ fn ini_inventory_with_children_group_vars_and_quoted_host_vars() {
     assert!(!toml.contains("s3cret"), "{toml}");
     let json = run(ringmaster().args(["inventory", "from-ansible"]).arg(&file).args(["--group", "dc2", "--json"]));
     let hosts: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
-    assert_eq!(hosts, serde_json::json!([{"name": "db03", "address": "10.0.1.13", "user": "ops", "port": 2222, "groups": ["cassandra", "dc2"]}]));
+    assert_eq!(
+        hosts,
+        serde_json::json!([{"name": "db03", "address": "10.0.1.13", "user": "ops", "port": 2222, "groups": ["cassandra", "dc2"]}])
+    );
     let unknown = run(ringmaster().args(["inventory", "from-ansible"]).arg(&file).args(["--group", "nope"]));
     assert_eq!(unknown.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no group `nope`"));
@@ -119,7 +122,18 @@ fn discover_reads_nodetool_status_of_one_sandbox_node() {
     let sandbox = Sandbox::new(3, "0s");
     let inv = Inventory::load(&sandbox.inventory()).unwrap();
     let nodetool = &inv.node("node1").unwrap().nodetool_command;
-    let out = run(ringmaster().args(["inventory", "discover", "--seed", "node1", "--transport", "local", "--cluster", "found", "--nodetool-command", nodetool]));
+    let out = run(ringmaster().args([
+        "inventory",
+        "discover",
+        "--seed",
+        "node1",
+        "--transport",
+        "local",
+        "--cluster",
+        "found",
+        "--nodetool-command",
+        nodetool,
+    ]));
     assert!(out.status.success());
     let toml = String::from_utf8(out.stdout).unwrap();
     assert!(toml.contains("# 3 nodes in 1 datacenter(s): datacenter1 (racks rack1)"), "{toml}");
@@ -133,7 +147,17 @@ fn discover_reads_nodetool_status_of_one_sandbox_node() {
     assert_eq!(addresses, ["127.0.0.1", "127.0.0.2", "127.0.0.3"]);
     // A stopped node is flagged.
     run(ringmaster().args(["sandbox", "stop", "--dir"]).arg(sandbox.path()).arg("node3"));
-    let json = run(ringmaster().args(["inventory", "discover", "--seed", "node1", "--transport", "local", "--json", "--nodetool-command", nodetool]));
+    let json = run(ringmaster().args([
+        "inventory",
+        "discover",
+        "--seed",
+        "node1",
+        "--transport",
+        "local",
+        "--json",
+        "--nodetool-command",
+        nodetool,
+    ]));
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     let node3 = v["nodes"].as_array().unwrap().iter().find(|n| n["address"] == "127.0.0.3").unwrap();
     assert_eq!(node3["status"], "D");

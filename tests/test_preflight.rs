@@ -141,7 +141,9 @@ fn preflight_rows(sb: &Sandbox, extra: &[&str]) -> (Option<i32>, Vec<serde_json:
 fn problems(rows: &[serde_json::Value]) -> BTreeSet<Row> {
     rows.iter()
         .filter(|r| r["severity"] != "ok" && r["check"] != "sstable_streaming")
-        .map(|r| (r["node"].as_str().map(str::to_string), r["check"].as_str().unwrap().to_string(), r["severity"].as_str().unwrap().to_string()))
+        .map(|r| {
+            (r["node"].as_str().map(str::to_string), r["check"].as_str().unwrap().to_string(), r["severity"].as_str().unwrap().to_string())
+        })
         .collect()
 }
 
@@ -150,7 +152,10 @@ fn row(node: &str, check: &str, severity: &str) -> Row {
 }
 
 fn message<'a>(rows: &'a [serde_json::Value], node: &str, check: &str) -> &'a str {
-    rows.iter().find(|r| r["node"] == node && r["check"] == check && r["severity"] != "ok").and_then(|r| r["message"].as_str()).unwrap_or("")
+    rows.iter()
+        .find(|r| r["node"] == node && r["check"] == check && r["severity"] != "ok")
+        .and_then(|r| r["message"].as_str())
+        .unwrap_or("")
 }
 
 #[test]
@@ -163,9 +168,28 @@ fn clean_sandbox_and_clean_generated_set_have_no_blocker_and_no_warning() {
     for r in &rows {
         assert!(r["check"].is_string() && r["severity"].is_string() && r["message"].is_string() && r.get("node").is_some(), "{r}");
     }
-    for check in ["ssh", "status_un", "streaming", "release", "config", "render", "backup_space", "backup_exists", "keystore", "key_pair", "cert_expiry", "truststore", "unique_key", "chain", "key_files"] {
+    for check in [
+        "ssh",
+        "status_un",
+        "streaming",
+        "release",
+        "config",
+        "render",
+        "backup_space",
+        "backup_exists",
+        "keystore",
+        "key_pair",
+        "cert_expiry",
+        "truststore",
+        "unique_key",
+        "chain",
+        "key_files",
+    ] {
         for node in &sb.nodes {
-            assert!(rows.iter().any(|r| r["node"] == node.as_str() && r["check"] == check && r["severity"] == "ok"), "{check} ok on {node}");
+            assert!(
+                rows.iter().any(|r| r["node"] == node.as_str() && r["check"] == check && r["severity"] == "ok"),
+                "{check} ok on {node}"
+            );
         }
     }
     assert!(rows.iter().any(|r| r["check"] == "sstable_streaming" && r["severity"] == "warning" && r["node"].is_null()));
@@ -185,7 +209,10 @@ fn each_bad_key_case_gives_exactly_its_finding_on_its_node() {
             Box::new(|sb| {
                 install_keys(sb, |_| Bad::default());
                 let ca2 = ca("other");
-                put(&ssl(sb, "node1").join("node1-keystore.p12"), &keystore(&ca2, "node1", "127.0.0.1".parse().unwrap(), "not-the-password", Bad::default()));
+                put(
+                    &ssl(sb, "node1").join("node1-keystore.p12"),
+                    &keystore(&ca2, "node1", "127.0.0.1".parse().unwrap(), "not-the-password", Bad::default()),
+                );
             }),
             vec![row("node1", "keystore", "blocker")],
             vec!["password", "node1-keystore.p12", "keystore_password"],
@@ -302,7 +329,8 @@ fn each_bad_key_case_gives_exactly_its_finding_on_its_node() {
 
 /// A workflow that turns on endpoint verification.
 fn verifying_workflow(dir: &Path) -> PathBuf {
-    let text = ringmaster::workflow::BUILTIN_INTERNODE_TLS.replace("require_endpoint_verification = false", "require_endpoint_verification = true");
+    let text = ringmaster::workflow::BUILTIN_INTERNODE_TLS
+        .replace("require_endpoint_verification = false", "require_endpoint_verification = true");
     let path = dir.join("verify.toml");
     std::fs::write(&path, text).unwrap();
     path
@@ -339,8 +367,14 @@ fn expiry_threshold_is_configurable() {
 fn fake_nodetool(sb: &Sandbox, node: &str, sub: &str, text: &str) {
     let script = sb.path().join(format!("fake-nodetool-{node}.sh"));
     let real = format!("{} sandbox nodetool --dir {}", env!("CARGO_BIN_EXE_ringmaster"), sb.path().display());
-    std::fs::write(&script, format!("#!/bin/sh\nn=\"$1\"; shift\nif [ \"$1\" = {sub} ]; then printf '%s' '{text}'; exit 0; fi\nexec {real} \"$n\" \"$@\"\n")).unwrap();
-    edit_inventory(sb, |t| t.replace(&format!("name = \"{node}\"\n"), &format!("name = \"{node}\"\nnodetool_command = \"sh {} {node}\"\n", script.display())));
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\nn=\"$1\"; shift\nif [ \"$1\" = {sub} ]; then printf '%s' '{text}'; exit 0; fi\nexec {real} \"$n\" \"$@\"\n"),
+    )
+    .unwrap();
+    edit_inventory(sb, |t| {
+        t.replace(&format!("name = \"{node}\"\n"), &format!("name = \"{node}\"\nnodetool_command = \"sh {} {node}\"\n", script.display()))
+    });
 }
 
 #[test]
@@ -354,14 +388,21 @@ fn cluster_checks_release_streaming_and_down_nodes() {
     assert!(message(&rows, "node2", "release").contains("optional"), "explains why 3.11 cannot roll");
     // Streaming in progress.
     let sb = sandbox();
-    fake_nodetool(&sb, "node1", "netstats", "Mode: NORMAL\nRepair 4a1b2c3d-0000-11ef-8000-000000000001\n    /127.0.0.2\n        Sending 2 files, 100 bytes total. Already sent 1 files (50.00%), 50 bytes total (50.00%)\nRead Repair Statistics:\n");
+    fake_nodetool(
+        &sb,
+        "node1",
+        "netstats",
+        "Mode: NORMAL\nRepair 4a1b2c3d-0000-11ef-8000-000000000001\n    /127.0.0.2\n        Sending 2 files, 100 bytes total. Already sent 1 files (50.00%), 50 bytes total (50.00%)\nRead Repair Statistics:\n",
+    );
     let (code, rows) = preflight_rows(&sb, &[]);
     assert_eq!(code, Some(3));
     assert_eq!(problems(&rows), BTreeSet::from([row("node1", "streaming", "blocker")]));
     assert!(message(&rows, "node1", "streaming").contains("Repair 4a1b2c3d"));
     // A joining node.
     let sb = sandbox();
-    let status = String::from_utf8(run(common::ringmaster().args(["sandbox", "nodetool", "--dir"]).arg(sb.path()).args(["node3", "status"])).stdout).unwrap();
+    let status =
+        String::from_utf8(run(common::ringmaster().args(["sandbox", "nodetool", "--dir"]).arg(sb.path()).args(["node3", "status"])).stdout)
+            .unwrap();
     let joining = status.replace("UN  127.0.0.2", "UJ  127.0.0.2");
     assert_ne!(joining, status);
     fake_nodetool(&sb, "node3", "status", &joining);
@@ -397,7 +438,9 @@ fn jks_fixtures_expired_certificates_and_known_passwords() {
     .unwrap();
     // Cassandra's test keystores: node1 and node2 have a certificate the truststore
     // holds, node3's (CN=localhost) is in no truststore; every certificate is expired.
-    for (node, file) in [("node1", "cassandra_ssl_test.keystore"), ("node2", "cassandra_ssl_test_endpoint_verify.keystore"), ("node3", "keystore.jks")] {
+    for (node, file) in
+        [("node1", "cassandra_ssl_test.keystore"), ("node2", "cassandra_ssl_test_endpoint_verify.keystore"), ("node3", "keystore.jks")]
+    {
         put(&ssl(&sb, node).join(format!("{node}.jks")), &std::fs::read(fixture(file)).unwrap());
         put(&ssl(&sb, node).join("truststore.jks"), &std::fs::read(fixture("cassandra_ssl_test.truststore")).unwrap());
     }
@@ -415,7 +458,10 @@ fn jks_fixtures_expired_certificates_and_known_passwords() {
     assert!(message(&rows, "node2", "chain").contains("`node3`'s certificate"));
     assert!(!message(&rows, "node2", "chain").contains("`node1`'s"));
     for n in ["node1", "node2", "node3"] {
-        assert!(rows.iter().any(|r| r["node"] == n && r["check"] == "key_pair" && r["severity"] == "ok"), "JKS key recovered and matched on {n}");
+        assert!(
+            rows.iter().any(|r| r["node"] == n && r["check"] == "key_pair" && r["severity"] == "ok"),
+            "JKS key recovered and matched on {n}"
+        );
     }
     // A wrong password is found on every JKS store.
     std::fs::write(&secrets, "keystore_password = \"wrong\"\ntruststore_password = \"cassandra\"\n").unwrap();

@@ -30,7 +30,11 @@ fn prepare(sb: &Sandbox, owner: &str, group: &str) -> PathBuf {
     std::fs::write(keys.join("truststore.p12"), certs::truststore(&ca, &secret(sb, "truststore_password")).unwrap()).unwrap();
     for (i, node) in sb.nodes.iter().enumerate() {
         let ip = format!("127.0.0.{}", i + 1).parse().unwrap();
-        std::fs::write(keys.join(format!("{node}-keystore.p12")), certs::node_keystore(&ca, node, ip, &secret(sb, "keystore_password")).unwrap()).unwrap();
+        std::fs::write(
+            keys.join(format!("{node}-keystore.p12")),
+            certs::node_keystore(&ca, node, ip, &secret(sb, "keystore_password")).unwrap(),
+        )
+        .unwrap();
         std::fs::remove_dir_all(sb.path().join(format!("nodes/{node}/etc/cassandra/ssl"))).unwrap();
     }
     // The sandbox inventory names the current user as key owner; this one names `owner`.
@@ -63,12 +67,19 @@ fn stage_keys_installs_verified_files_then_the_rollout_completes() {
         let meta = std::fs::metadata(&dir).unwrap();
         assert_eq!(meta.permissions().mode() & 0o777, 0o750, "{node} ssl dir mode");
         assert_eq!(meta.uid(), uid);
-        for (file, source) in [(format!("{node}-keystore.p12"), format!("{node}-keystore.p12")), ("cassandra-truststore.p12".into(), "truststore.p12".into())] {
+        for (file, source) in
+            [(format!("{node}-keystore.p12"), format!("{node}-keystore.p12")), ("cassandra-truststore.p12".into(), "truststore.p12".into())]
+        {
             let path = dir.join(&file);
             let meta = std::fs::metadata(&path).unwrap();
             assert_eq!(meta.permissions().mode() & 0o777, 0o600, "{}", path.display());
             assert_eq!(meta.uid(), uid);
-            assert_eq!(std::fs::read(&path).unwrap(), std::fs::read(keys.join(&source)).unwrap(), "{} has the staged content", path.display());
+            assert_eq!(
+                std::fs::read(&path).unwrap(),
+                std::fs::read(keys.join(&source)).unwrap(),
+                "{} has the staged content",
+                path.display()
+            );
         }
     }
     let evs = events(&sb.journal());

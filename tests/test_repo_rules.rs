@@ -20,10 +20,7 @@ fn journal_events_are_never_updated_or_deleted() {
     walk(&root.join("src"), &mut files);
     walk(&root.join("migrations"), &mut files);
     let re = regex::Regex::new(r"(?i)\b(UPDATE|DELETE\s+FROM)\s+events\b").unwrap();
-    let offenders: Vec<String> = files
-        .iter()
-        .filter(|p| re.is_match(&std::fs::read_to_string(p).unwrap_or_default()))
-        .map(|p| p.display().to_string())
-        .collect();
+    let offenders: Vec<String> =
+        files.iter().filter(|p| re.is_match(&std::fs::read_to_string(p).unwrap_or_default())).map(|p| p.display().to_string()).collect();
     assert!(offenders.is_empty(), "UPDATE/DELETE of journal events in {offenders:?}");
 }

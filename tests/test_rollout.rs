@@ -19,7 +19,10 @@ fn run_completes_both_passes_on_three_nodes() {
         assert_eq!(boots(&sandbox, node), boots_before[i] + 2, "{node} restarted once per pass");
         let log = std::fs::read_to_string(sandbox.log(node)).unwrap();
         let last_listener = log.lines().rev().find(|l| l.contains("Listening on ")).unwrap();
-        assert!(last_listener.ends_with("encryption: encrypted(jdk)") || last_listener.contains("encryption: encrypted("), "{last_listener}");
+        assert!(
+            last_listener.ends_with("encryption: encrypted(jdk)") || last_listener.contains("encryption: encrypted("),
+            "{last_listener}"
+        );
     }
     // Passwords reach the nodes' config files and nowhere else.
     let passwords: Vec<String> = sandbox
@@ -56,7 +59,8 @@ fn demo_runs_the_whole_job() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("demo");
     let journal = tmp.path().join("demo.db");
-    let out = run(common::ringmaster().args(["demo", "--nodes", "3", "--start-delay", "0s", "--dir"]).arg(&dir).arg("--journal").arg(&journal));
+    let out =
+        run(common::ringmaster().args(["demo", "--nodes", "3", "--start-delay", "0s", "--dir"]).arg(&dir).arg("--journal").arg(&journal));
     assert_eq!(out.status.code(), Some(0));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains(&journal.display().to_string()), "demo prints the journal path");
@@ -82,11 +86,8 @@ fn kill_and_resume(point: &str) {
         assert_eq!(boots(&sandbox, node), boots_before[i] + 2, "{node}: one restart per pass, none repeated (`{point}`)");
     }
     let events = events(&sandbox.journal());
-    let run_info: Vec<&str> = events
-        .iter()
-        .filter(|e| e.node.is_none() && e.kind == EventKind::Info)
-        .filter_map(|e| e.detail["event"].as_str())
-        .collect();
+    let run_info: Vec<&str> =
+        events.iter().filter(|e| e.node.is_none() && e.kind == EventKind::Info).filter_map(|e| e.detail["event"].as_str()).collect();
     assert!(run_info.contains(&"interrupted") && run_info.contains(&"resumed"), "{run_info:?}");
     // Resuming a finished run says so and succeeds.
     let again = run(&mut sandbox.cmd(&["resume"]));

@@ -87,7 +87,10 @@ fn full_two_pass_rollout_over_ssh_with_no_password_on_any_command_line() {
     let out = child.wait_with_output().unwrap();
     eprintln!("{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(out.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("TRACE") || String::from_utf8_lossy(&out.stderr).contains("DEBUG"), "trace logs were on");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("TRACE") || String::from_utf8_lossy(&out.stderr).contains("DEBUG"),
+        "trace logs were on"
+    );
     assert!(scans > 10, "the argv scan ran while the run was in flight ({scans} scans)");
     assert!(leaks.is_empty(), "processes with a password in argv: {leaks:?}");
     assert_completed(&sandbox, &originals);
@@ -106,12 +109,14 @@ fn sshd_killed_and_restarted_mid_run_then_the_run_finishes() {
     let _guard = SSHD.lock().unwrap_or_else(|e| e.into_inner());
     let sandbox = Sandbox::over_ssh(3, "1s", &config);
     let originals = sandbox.read_configs();
-    let child = sandbox.cmd(&["run", "--yes", "-i"]).arg(sandbox.inventory()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let child =
+        sandbox.cmd(&["run", "--yes", "-i"]).arg(sandbox.inventory()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
         let seen = sandbox.journal().exists()
-            && std::panic::catch_unwind(|| events(&sandbox.journal()))
-                .is_ok_and(|evs| evs.iter().any(|e| e.node.as_deref() == Some("node2") && e.phase == "await_un" && e.kind == EventKind::Enter));
+            && std::panic::catch_unwind(|| events(&sandbox.journal())).is_ok_and(|evs| {
+                evs.iter().any(|e| e.node.as_deref() == Some("node2") && e.phase == "await_un" && e.kind == EventKind::Enter)
+            });
         if seen {
             break;
         }
@@ -148,7 +153,9 @@ fn a_changed_host_key_is_refused_naming_the_host_and_the_fix() {
         .join("\n");
     let known = sandbox.path().join("forged_known_hosts");
     std::fs::write(&known, forged + "\n").unwrap();
-    let inv = std::fs::read_to_string(sandbox.inventory()).unwrap().replace("[defaults]\n", &format!("[defaults]\nknown_hosts = \"{}\"\n", known.display()));
+    let inv = std::fs::read_to_string(sandbox.inventory())
+        .unwrap()
+        .replace("[defaults]\n", &format!("[defaults]\nknown_hosts = \"{}\"\n", known.display()));
     std::fs::write(sandbox.inventory(), inv).unwrap();
     let originals = sandbox.read_configs();
     let out = run(sandbox.cmd(&["run", "--yes", "-i"]).arg(sandbox.inventory()));
@@ -166,9 +173,8 @@ fn sudo_that_needs_a_password_is_reported_before_any_node_is_touched() {
     let _guard = SSHD.lock().unwrap_or_else(|e| e.into_inner());
     let sandbox = Sandbox::over_ssh(3, "0s", &config);
     // The test bed's `ringmaster-test` user may only sudo with a password.
-    let inv = std::fs::read_to_string(sandbox.inventory())
-        .unwrap()
-        .replace("ssh = \"{node}\"", "ssh = \"ringmaster-test@{node}\"\nsudo = true");
+    let inv =
+        std::fs::read_to_string(sandbox.inventory()).unwrap().replace("ssh = \"{node}\"", "ssh = \"ringmaster-test@{node}\"\nsudo = true");
     std::fs::write(sandbox.inventory(), inv).unwrap();
     let originals = sandbox.read_configs();
     let out = run(sandbox.cmd(&["run", "--yes", "-i"]).arg(sandbox.inventory()));

@@ -13,7 +13,8 @@ fn root() -> &'static Path {
 }
 
 fn available(test: &str, what: &str, path: &str) -> bool {
-    let found = Path::new(path).is_file() || Command::new("sh").args(["-c", &format!("command -v {path}")]).output().is_ok_and(|o| o.status.success());
+    let found = Path::new(path).is_file()
+        || Command::new("sh").args(["-c", &format!("command -v {path}")]).output().is_ok_and(|o| o.status.success());
     if !found {
         assert!(std::env::var_os("CI").is_none(), "{test}: {what} (`{path}`) is missing under CI");
         eprintln!("skipping {test}: {what} (`{path}`) is missing");
@@ -68,7 +69,8 @@ fn testbed_serves_17_nodes_from_two_sshd_and_stops_both() {
     let status = testbed(&dir, port, &["status"]);
     assert!(status.status.success(), "status: {}", text(&status));
     assert!(String::from_utf8_lossy(&status.stderr).contains("17 nodes on port 2431"), "status: {}", text(&status));
-    let pids: Vec<String> = ["sshd.pid", "sshd.2.pid"].iter().map(|f| std::fs::read_to_string(dir.join(f)).expect("pid file").trim().to_string()).collect();
+    let pids: Vec<String> =
+        ["sshd.pid", "sshd.2.pid"].iter().map(|f| std::fs::read_to_string(dir.join(f)).expect("pid file").trim().to_string()).collect();
     let down = testbed(&dir, port, &["down"]);
     assert!(down.status.success(), "down: {}", text(&down));
     for pid in &pids {
@@ -116,7 +118,8 @@ fn b3_scale_quick_on_17_nodes_writes_its_table() {
     let md = tmp.path().join("b3.md");
     let dir = tmp.path().join("tb");
     let _down = Down(dir.clone(), "2432");
-    let out = bench("b3_scale.py", &["--quick", "--sizes", "17", "--port", "2432", "--testbed-dir", dir.to_str().expect("utf-8 path")], &md);
+    let out =
+        bench("b3_scale.py", &["--quick", "--sizes", "17", "--port", "2432", "--testbed-dir", dir.to_str().expect("utf-8 path")], &md);
     assert!(out.status.success(), "b3 --quick: {}", text(&out));
     let written = std::fs::read_to_string(&md).expect("fragment written");
     assert!(written.starts_with("## B3: scale"), "{written}");

@@ -2,13 +2,8 @@
 //! parsers, and the planner on the topology they describe: NTS 3+3 over three racks plans
 //! rack by rack, a SimpleStrategy keyspace makes racks unsafe and `auto` splits them.
 
-use ringmaster::cassandra::ring::{
-    ClusterDescription, RingError, TokenRange, parse_describecluster, parse_describering,
-};
-use ringmaster::topology::{
-    Batch, BatchMode, KeyspaceRing, Placement, PlanError, PlanOptions, Topology, check_batch,
-    plan_batches,
-};
+use ringmaster::cassandra::ring::{ClusterDescription, RingError, TokenRange, parse_describecluster, parse_describering};
+use ringmaster::topology::{Batch, BatchMode, KeyspaceRing, Placement, PlanError, PlanOptions, Topology, check_batch, plan_batches};
 use std::collections::{BTreeSet, HashMap};
 
 fn fixture(name: &str) -> String {
@@ -32,44 +27,17 @@ fn assert_ring_closes(ranges: &[TokenRange]) {
 fn describecluster_1dc_reads_name_schema_and_every_keyspace() {
     let cluster = parse_describecluster(&fixture("describecluster-5.0-1dc-3nodes.txt")).unwrap();
     assert_eq!(cluster.name, "Test Cluster");
-    assert_eq!(
-        cluster.schema_versions,
-        ["b5c4b0de-0a4d-3e2b-9c5f-6f0d1c7e8a21"]
-    );
+    assert_eq!(cluster.schema_versions, ["b5c4b0de-0a4d-3e2b-9c5f-6f0d1c7e8a21"]);
     assert!(cluster.schema_agreed());
     let names: Vec<&str> = cluster.keyspaces.iter().map(|k| k.name.as_str()).collect();
-    assert_eq!(
-        names,
-        [
-            "system_auth",
-            "system_schema",
-            "app",
-            "system_distributed",
-            "system",
-            "system_traces"
-        ]
-    );
-    let local: Vec<&str> = cluster
-        .keyspaces
-        .iter()
-        .filter(|k| k.is_local())
-        .map(|k| k.name.as_str())
-        .collect();
+    assert_eq!(names, ["system_auth", "system_schema", "app", "system_distributed", "system", "system_traces"]);
+    let local: Vec<&str> = cluster.keyspaces.iter().filter(|k| k.is_local()).map(|k| k.name.as_str()).collect();
     assert_eq!(local, ["system_schema", "system"]);
     let app = cluster.keyspace("app").unwrap();
     assert_eq!(app.class, "NetworkTopologyStrategy");
-    assert_eq!(
-        app.options.get("datacenter1").map(String::as_str),
-        Some("3")
-    );
+    assert_eq!(app.options.get("datacenter1").map(String::as_str), Some("3"));
     let traces = cluster.keyspace("system_traces").unwrap();
-    assert_eq!(
-        (
-            traces.class.as_str(),
-            traces.options.get("replication_factor").map(String::as_str)
-        ),
-        ("SimpleStrategy", Some("2"))
-    );
+    assert_eq!((traces.class.as_str(), traces.options.get("replication_factor").map(String::as_str)), ("SimpleStrategy", Some("2")));
 }
 
 #[test]
@@ -89,10 +57,7 @@ fn describecluster_disagreement_and_unreachable_are_visible() {
         "\t\tb5c4b0de-0a4d-3e2b-9c5f-6f0d1c7e8a21: [127.0.0.1, 127.0.0.2]\n\n\t\tUNREACHABLE: [127.0.0.3]\n",
     );
     let cluster = parse_describecluster(&text).unwrap();
-    assert_eq!(
-        cluster.schema_versions,
-        ["b5c4b0de-0a4d-3e2b-9c5f-6f0d1c7e8a21", "UNREACHABLE"]
-    );
+    assert_eq!(cluster.schema_versions, ["b5c4b0de-0a4d-3e2b-9c5f-6f0d1c7e8a21", "UNREACHABLE"]);
     assert!(!cluster.schema_agreed());
 }
 
@@ -100,37 +65,15 @@ fn describecluster_disagreement_and_unreachable_are_visible() {
 fn describecluster_truncated_or_failed_is_an_error() {
     let full = fixture("describecluster-5.0-1dc-3nodes.txt");
     let cut = &full[..full.find("Keyspaces:").unwrap()];
-    assert!(matches!(
-        parse_describecluster(cut),
-        Err(RingError::Missing {
-            what: "`Keyspaces:` section",
-            ..
-        })
-    ));
+    assert!(matches!(parse_describecluster(cut), Err(RingError::Missing { what: "`Keyspaces:` section", .. })));
     let refused = "nodetool: Failed to connect to '127.0.0.1:7199' - ConnectException: 'Connection refused'.\n";
-    assert!(matches!(
-        parse_describecluster(refused),
-        Err(RingError::NodetoolFailed { line_no: 1, .. })
-    ));
-    assert!(matches!(
-        parse_describecluster(" \n"),
-        Err(RingError::Empty { .. })
-    ));
+    assert!(matches!(parse_describecluster(refused), Err(RingError::NodetoolFailed { line_no: 1, .. })));
+    assert!(matches!(parse_describecluster(" \n"), Err(RingError::Empty { .. })));
     let garbled = full.replace("\tapp -> Replication class: ", "\tapp -> Replication: ");
     let err = parse_describecluster(&garbled).unwrap_err();
-    let line_no = full
-        .lines()
-        .position(|l| l.starts_with("\tapp ->"))
-        .unwrap()
-        + 1;
-    assert!(
-        matches!(&err, RingError::Line { line_no: n, .. } if *n == line_no),
-        "{err}"
-    );
-    assert!(
-        err.to_string().contains(&format!("line {line_no}")),
-        "{err}"
-    );
+    let line_no = full.lines().position(|l| l.starts_with("\tapp ->")).unwrap() + 1;
+    assert!(matches!(&err, RingError::Line { line_no: n, .. } if *n == line_no), "{err}");
+    assert!(err.to_string().contains(&format!("line {line_no}")), "{err}");
 }
 
 #[test]
@@ -140,16 +83,8 @@ fn describering_1dc_has_48_ranges_of_all_three_nodes() {
     assert_ring_closes(&ranges);
     for range in &ranges {
         let hosts: BTreeSet<&str> = range.endpoints.iter().map(|e| e.address.as_str()).collect();
-        assert_eq!(
-            hosts,
-            BTreeSet::from(["127.0.0.1", "127.0.0.2", "127.0.0.3"])
-        );
-        assert!(
-            range
-                .endpoints
-                .iter()
-                .all(|e| e.datacenter == "datacenter1" && e.rack == "rack1")
-        );
+        assert_eq!(hosts, BTreeSet::from(["127.0.0.1", "127.0.0.2", "127.0.0.3"]));
+        assert!(range.endpoints.iter().all(|e| e.datacenter == "datacenter1" && e.rack == "rack1"));
     }
 }
 
@@ -160,17 +95,8 @@ fn describering_2dc_nts_puts_one_replica_per_rack_per_dc() {
     assert_ring_closes(&ranges);
     for range in &ranges {
         for dc in ["dc1", "dc2"] {
-            let racks: BTreeSet<&str> = range
-                .endpoints
-                .iter()
-                .filter(|e| e.datacenter == dc)
-                .map(|e| e.rack.as_str())
-                .collect();
-            assert_eq!(
-                racks,
-                BTreeSet::from(["rack1", "rack2", "rack3"]),
-                "{range:?}"
-            );
+            let racks: BTreeSet<&str> = range.endpoints.iter().filter(|e| e.datacenter == dc).map(|e| e.rack.as_str()).collect();
+            assert_eq!(racks, BTreeSet::from(["rack1", "rack2", "rack3"]), "{range:?}");
         }
     }
 }
@@ -179,52 +105,25 @@ fn describering_2dc_nts_puts_one_replica_per_rack_per_dc() {
 fn describering_with_ports_and_ipv6_keeps_bare_addresses() {
     let ranges = ring("describering-5.0-pp-ipv6-app.txt");
     assert_eq!(ranges.len(), 6);
-    let hosts: BTreeSet<&str> = ranges
-        .iter()
-        .flat_map(|r| r.endpoints.iter().map(|e| e.address.as_str()))
-        .collect();
-    assert_eq!(
-        hosts,
-        BTreeSet::from([
-            "2001:db8:0:0:0:0:0:11",
-            "2001:db8:0:0:0:0:0:12",
-            "2001:db8:0:0:0:0:0:13"
-        ])
-    );
+    let hosts: BTreeSet<&str> = ranges.iter().flat_map(|r| r.endpoints.iter().map(|e| e.address.as_str())).collect();
+    assert_eq!(hosts, BTreeSet::from(["2001:db8:0:0:0:0:0:11", "2001:db8:0:0:0:0:0:12", "2001:db8:0:0:0:0:0:13"]));
 }
 
 #[test]
 fn describering_failures_name_nodetools_line() {
     for (name, message) in [
-        (
-            "describering-5.0-no-such-keyspace.txt",
-            "error: No such keyspace: nope",
-        ),
-        (
-            "describering-5.0-local-keyspace.txt",
-            "error: There is no ring for the keyspace: system",
-        ),
+        ("describering-5.0-no-such-keyspace.txt", "error: No such keyspace: nope"),
+        ("describering-5.0-local-keyspace.txt", "error: There is no ring for the keyspace: system"),
     ] {
         match parse_describering(&fixture(name)) {
-            Err(RingError::NodetoolFailed {
-                line_no: 3, line, ..
-            }) => assert_eq!(line, message),
+            Err(RingError::NodetoolFailed { line_no: 3, line, .. }) => assert_eq!(line, message),
             other => panic!("{name}: {other:?}"),
         }
     }
     // stdout alone (stderr lost): the two headers and no range is still refused.
     let stdout = "Schema Version:b5c4b0de-0a4d-3e2b-9c5f-6f0d1c7e8a21\nTokenRange: \n";
-    assert!(matches!(
-        parse_describering(stdout),
-        Err(RingError::Missing {
-            what: "token range",
-            ..
-        })
-    ));
-    assert!(matches!(
-        parse_describering(""),
-        Err(RingError::Empty { .. })
-    ));
+    assert!(matches!(parse_describering(stdout), Err(RingError::Missing { what: "token range", .. })));
+    assert!(matches!(parse_describering(""), Err(RingError::Empty { .. })));
 }
 
 #[test]
@@ -236,27 +135,17 @@ fn describering_garbled_range_is_an_error_naming_its_line() {
     lines[16].truncate(cut + 10);
     let err = parse_describering(&lines.join("\n")).unwrap_err();
     assert!(matches!(err, RingError::Line { line_no: 17, .. }), "{err}");
-    assert!(
-        err.to_string()
-            .starts_with("`nodetool describering` output, line 17: "),
-        "{err}"
-    );
+    assert!(err.to_string().starts_with("`nodetool describering` output, line 17: "), "{err}");
     // A foreign line among the ranges is not skipped either.
     lines[16] = "\tWARN  Unexpected JMX notification".into();
-    assert!(matches!(
-        parse_describering(&lines.join("\n")),
-        Err(RingError::Line { line_no: 17, .. })
-    ));
+    assert!(matches!(parse_describering(&lines.join("\n")), Err(RingError::Line { line_no: 17, .. })));
 }
 
 /// The 2-DC cluster as preflight would assemble it from the fixtures.
 fn two_dc_topology(with_legacy: bool) -> (Topology, Vec<String>) {
-    let cluster: ClusterDescription =
-        parse_describecluster(&fixture("describecluster-5.0-2dc-3racks.txt")).unwrap();
-    let mut rings: HashMap<&str, Vec<TokenRange>> = HashMap::from([
-        ("app", ring("describering-5.0-2dc-3racks-app.txt")),
-        ("legacy", ring("describering-5.0-2dc-3racks-legacy.txt")),
-    ]);
+    let cluster: ClusterDescription = parse_describecluster(&fixture("describecluster-5.0-2dc-3racks.txt")).unwrap();
+    let mut rings: HashMap<&str, Vec<TokenRange>> =
+        HashMap::from([("app", ring("describering-5.0-2dc-3racks-app.txt")), ("legacy", ring("describering-5.0-2dc-3racks-legacy.txt"))]);
     let keyspaces: Vec<KeyspaceRing> = cluster
         .keyspaces
         .iter()
@@ -264,17 +153,9 @@ fn two_dc_topology(with_legacy: bool) -> (Topology, Vec<String>) {
         .filter_map(|k| Some(KeyspaceRing::new(k, rings.remove(k.name.as_str())?)))
         .collect();
     let mut nodes: Vec<Placement> = Vec::new();
-    for replica in keyspaces
-        .iter()
-        .flat_map(|k| &k.ranges)
-        .flat_map(|r| &r.endpoints)
-    {
+    for replica in keyspaces.iter().flat_map(|k| &k.ranges).flat_map(|r| &r.endpoints) {
         if !nodes.iter().any(|p| p.address == replica.address) {
-            nodes.push(Placement {
-                address: replica.address.clone(),
-                datacenter: replica.datacenter.clone(),
-                rack: replica.rack.clone(),
-            });
+            nodes.push(Placement { address: replica.address.clone(), datacenter: replica.datacenter.clone(), rack: replica.rack.clone() });
         }
     }
     nodes.sort_by_key(|p| (p.datacenter.clone(), p.address.clone()));
@@ -283,20 +164,14 @@ fn two_dc_topology(with_legacy: bool) -> (Topology, Vec<String>) {
 }
 
 fn options(mode: BatchMode) -> PlanOptions {
-    PlanOptions {
-        mode,
-        ..PlanOptions::default()
-    }
+    PlanOptions { mode, ..PlanOptions::default() }
 }
 
 #[test]
 fn fixture_cluster_restarts_rack_by_rack_and_in_parallel_across_dcs() {
     let (topology, order) = two_dc_topology(false);
     let racks = plan_batches(&topology, &order, &options(BatchMode::Rack)).unwrap();
-    let shape: Vec<Vec<&str>> = racks
-        .iter()
-        .map(|b| b.nodes.iter().map(String::as_str).collect())
-        .collect();
+    let shape: Vec<Vec<&str>> = racks.iter().map(|b| b.nodes.iter().map(String::as_str).collect()).collect();
     assert_eq!(
         shape,
         [
@@ -313,10 +188,7 @@ fn fixture_cluster_restarts_rack_by_rack_and_in_parallel_across_dcs() {
     let nodes_of = |plan: &[Batch]| plan.iter().map(|b| b.nodes.clone()).collect::<Vec<_>>();
     assert_eq!(nodes_of(&auto), nodes_of(&racks));
     for mode in [BatchMode::Rack, BatchMode::Auto] {
-        let parallel = PlanOptions {
-            dc_parallel: true,
-            ..options(mode)
-        };
+        let parallel = PlanOptions { dc_parallel: true, ..options(mode) };
         let batches = plan_batches(&topology, &order, &parallel).unwrap();
         assert_eq!(batches.len(), 3, "{mode:?}: {batches:?}");
         for b in &batches {
@@ -330,9 +202,7 @@ fn fixture_cluster_restarts_rack_by_rack_and_in_parallel_across_dcs() {
 fn fixture_cluster_with_simple_strategy_refuses_racks_and_auto_stays_safe() {
     let (topology, order) = two_dc_topology(true);
     let err = plan_batches(&topology, &order, &options(BatchMode::Rack)).unwrap_err();
-    let PlanError::Unsafe(unsafe_) = &err else {
-        panic!("{err}")
-    };
+    let PlanError::Unsafe(unsafe_) = &err else { panic!("{err}") };
     assert_eq!(unsafe_.keyspace, "legacy");
     assert!(unsafe_.replicas_in_batch.len() > unsafe_.allowed, "{err}");
     let auto = plan_batches(&topology, &order, &options(BatchMode::Auto)).unwrap();

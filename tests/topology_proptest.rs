@@ -13,10 +13,7 @@ mod reference;
 use proptest::prelude::*;
 use reference::{Strategy as Placing, place};
 use ringmaster::cassandra::ring::{Replica, TokenRange};
-use ringmaster::topology::{
-    Batch, BatchMode, KeyspaceRing, Placement, PlanError, PlanOptions, Topology, check_batch,
-    plan_batches,
-};
+use ringmaster::topology::{Batch, BatchMode, KeyspaceRing, Placement, PlanError, PlanOptions, Topology, check_batch, plan_batches};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// Deterministic generator for the parts proptest does not need to shrink.
@@ -53,22 +50,10 @@ fn shape() -> impl Strategy<Value = Shape> {
         3usize..=40,
         1usize..=4,
         // RF 3-5 mostly: RF 1-2 forbids every batch, which tests little beyond singletons.
-        prop::collection::vec(
-            (0u8..4, prop_oneof![4 => 3usize..=5, 1 => 1usize..=2]),
-            1..=4,
-        ),
+        prop::collection::vec((0u8..4, prop_oneof![4 => 3usize..=5, 1 => 1usize..=2]), 1..=4),
         any::<u64>(),
     )
-        .prop_map(
-            |(datacenters, racks, nodes, tokens, keyspaces, seed)| Shape {
-                datacenters,
-                racks,
-                nodes,
-                tokens,
-                keyspaces,
-                seed,
-            },
-        )
+        .prop_map(|(datacenters, racks, nodes, tokens, keyspaces, seed)| Shape { datacenters, racks, nodes, tokens, keyspaces, seed })
 }
 
 fn build(shape: &Shape) -> Topology {
@@ -80,9 +65,7 @@ fn build(shape: &Shape) -> Topology {
             rack: format!("r{}", rng.below(shape.racks) + 1),
         })
         .collect();
-    let tokens: Vec<(i64, usize)> = (0..shape.nodes * shape.tokens)
-        .map(|p| (rng.next() as i64, p % shape.nodes))
-        .collect();
+    let tokens: Vec<(i64, usize)> = (0..shape.nodes * shape.tokens).map(|p| (rng.next() as i64, p % shape.nodes)).collect();
     let dcs: BTreeSet<&str> = nodes.iter().map(|p| p.datacenter.as_str()).collect();
     let keyspaces = shape
         .keyspaces
@@ -93,48 +76,23 @@ fn build(shape: &Shape) -> Topology {
             let (class, options, ranges) = match kind {
                 0 => {
                     let ranges = place(&nodes, &tokens, &Placing::Simple(rf));
-                    (
-                        "SimpleStrategy",
-                        BTreeMap::from([("replication_factor".into(), rf.to_string())]),
-                        ranges,
-                    )
+                    ("SimpleStrategy", BTreeMap::from([("replication_factor".into(), rf.to_string())]), ranges)
                 }
                 1 => {
                     // Each datacenter RF `rf` or one less (at least 1).
-                    let per_dc: Vec<(String, usize)> = dcs
-                        .iter()
-                        .map(|dc| (dc.to_string(), (rf - rng.below(2)).max(1)))
-                        .collect();
-                    let options = per_dc
-                        .iter()
-                        .map(|(d, r)| (d.clone(), r.to_string()))
-                        .collect();
-                    (
-                        "NetworkTopologyStrategy",
-                        options,
-                        place(&nodes, &tokens, &Placing::Nts(per_dc)),
-                    )
+                    let per_dc: Vec<(String, usize)> = dcs.iter().map(|dc| (dc.to_string(), (rf - rng.below(2)).max(1))).collect();
+                    let options = per_dc.iter().map(|(d, r)| (d.clone(), r.to_string())).collect();
+                    ("NetworkTopologyStrategy", options, place(&nodes, &tokens, &Placing::Nts(per_dc)))
                 }
                 2 => {
                     // Arbitrary replica sets of rf or rf-1 distinct nodes, ignoring racks and DCs.
-                    let ranges = place(&nodes, &tokens, &Placing::Simple(1))
-                        .into_iter()
-                        .map(|r| random_replicas(r, &nodes, rf, &mut rng))
-                        .collect();
+                    let ranges =
+                        place(&nodes, &tokens, &Placing::Simple(1)).into_iter().map(|r| random_replicas(r, &nodes, rf, &mut rng)).collect();
                     ("CustomStrategy", BTreeMap::new(), ranges)
                 }
-                _ => (
-                    "LocalStrategy",
-                    BTreeMap::new(),
-                    place(&nodes, &tokens, &Placing::Simple(1)),
-                ),
+                _ => ("LocalStrategy", BTreeMap::new(), place(&nodes, &tokens, &Placing::Simple(1))),
             };
-            KeyspaceRing {
-                keyspace: name,
-                class: class.into(),
-                options,
-                ranges,
-            }
+            KeyspaceRing { keyspace: name, class: class.into(), options, ranges }
         })
         .collect();
     Topology { nodes, keyspaces }
@@ -152,11 +110,7 @@ fn random_replicas(range: TokenRange, nodes: &[Placement], rf: usize, rng: &mut 
     TokenRange {
         endpoints: picked
             .into_iter()
-            .map(|n| Replica {
-                address: nodes[n].address.clone(),
-                datacenter: nodes[n].datacenter.clone(),
-                rack: nodes[n].rack.clone(),
-            })
+            .map(|n| Replica { address: nodes[n].address.clone(), datacenter: nodes[n].datacenter.clone(), rack: nodes[n].rack.clone() })
             .collect(),
         ..range
     }
@@ -168,11 +122,7 @@ fn random_replicas(range: TokenRange, nodes: &[Placement], rf: usize, rng: &mut 
 fn violations(topology: &Topology, batch: &[String]) -> Vec<(String, String, String)> {
     let local = ["LocalStrategy", "EverywhereStrategy", "MetaStrategy"];
     let mut found = Vec::new();
-    for ks in topology
-        .keyspaces
-        .iter()
-        .filter(|k| !local.contains(&k.class.as_str()))
-    {
+    for ks in topology.keyspaces.iter().filter(|k| !local.contains(&k.class.as_str())) {
         for range in &ks.ranges {
             let mut total: HashMap<&str, usize> = HashMap::new();
             let mut down: HashMap<&str, usize> = HashMap::new();
@@ -195,21 +145,12 @@ fn violations(topology: &Topology, batch: &[String]) -> Vec<(String, String, Str
 
 fn modes() -> impl Strategy<Value = PlanOptions> {
     (
-        prop_oneof![
-            Just(BatchMode::Node),
-            Just(BatchMode::Rack),
-            Just(BatchMode::Auto)
-        ],
+        prop_oneof![Just(BatchMode::Node), Just(BatchMode::Rack), Just(BatchMode::Auto)],
         prop::option::of(1usize..=6),
         any::<bool>(),
         any::<bool>(),
     )
-        .prop_map(|(mode, max_batch, dc_parallel, fallback)| PlanOptions {
-            mode,
-            max_batch,
-            dc_parallel,
-            fallback,
-        })
+        .prop_map(|(mode, max_batch, dc_parallel, fallback)| PlanOptions { mode, max_batch, dc_parallel, fallback })
 }
 
 fn place_of<'t>(topology: &'t Topology, address: &str) -> (&'t str, &'t str) {
@@ -219,15 +160,8 @@ fn place_of<'t>(topology: &'t Topology, address: &str) -> (&'t str, &'t str) {
 
 /// Every property that holds for every mode on an Ok plan.
 fn check_plan(topology: &Topology, order: &[String], opts: &PlanOptions, batches: &[Batch]) {
-    let position: HashMap<&str, usize> = order
-        .iter()
-        .enumerate()
-        .map(|(i, a)| (a.as_str(), i))
-        .collect();
-    let mut seen: Vec<&str> = batches
-        .iter()
-        .flat_map(|b| b.nodes.iter().map(String::as_str))
-        .collect();
+    let position: HashMap<&str, usize> = order.iter().enumerate().map(|(i, a)| (a.as_str(), i)).collect();
+    let mut seen: Vec<&str> = batches.iter().flat_map(|b| b.nodes.iter().map(String::as_str)).collect();
     seen.sort();
     let mut all: Vec<&str> = order.iter().map(String::as_str).collect();
     all.sort();
@@ -235,13 +169,7 @@ fn check_plan(topology: &Topology, order: &[String], opts: &PlanOptions, batches
     for batch in batches {
         assert!(!batch.nodes.is_empty());
         assert!(!batch.why.is_empty());
-        assert!(
-            batch
-                .nodes
-                .windows(2)
-                .all(|w| position[w[0].as_str()] < position[w[1].as_str()]),
-            "caller's order: {batch:?}"
-        );
+        assert!(batch.nodes.windows(2).all(|w| position[w[0].as_str()] < position[w[1].as_str()]), "caller's order: {batch:?}");
         if let Some(max) = opts.max_batch {
             assert!(batch.nodes.len() <= max || opts.mode == BatchMode::Node);
         }
@@ -249,11 +177,7 @@ fn check_plan(topology: &Topology, order: &[String], opts: &PlanOptions, batches
             let broken = violations(topology, &batch.nodes);
             assert!(broken.is_empty(), "batch {batch:?} breaks {broken:?}");
         }
-        let dcs: HashSet<&str> = batch
-            .nodes
-            .iter()
-            .map(|a| place_of(topology, a).0)
-            .collect();
+        let dcs: HashSet<&str> = batch.nodes.iter().map(|a| place_of(topology, a).0).collect();
         if !opts.dc_parallel {
             assert_eq!(dcs.len(), 1, "one datacenter per batch: {batch:?}");
         }
@@ -261,10 +185,7 @@ fn check_plan(topology: &Topology, order: &[String], opts: &PlanOptions, batches
     match opts.mode {
         BatchMode::Node => {
             let singles: Vec<Vec<String>> = order.iter().map(|a| vec![a.clone()]).collect();
-            assert_eq!(
-                batches.iter().map(|b| b.nodes.clone()).collect::<Vec<_>>(),
-                singles
-            );
+            assert_eq!(batches.iter().map(|b| b.nodes.clone()).collect::<Vec<_>>(), singles);
         }
         BatchMode::Rack => {
             // Each batch holds at most one rack per datacenter...
@@ -281,10 +202,7 @@ fn check_plan(topology: &Topology, order: &[String], opts: &PlanOptions, batches
                 for a in order {
                     racks.entry(place_of(topology, a)).or_default().insert(a);
                 }
-                let got: BTreeSet<BTreeSet<&str>> = batches
-                    .iter()
-                    .map(|b| b.nodes.iter().map(String::as_str).collect())
-                    .collect();
+                let got: BTreeSet<BTreeSet<&str>> = batches.iter().map(|b| b.nodes.iter().map(String::as_str).collect()).collect();
                 assert_eq!(got, racks.into_values().collect::<BTreeSet<_>>());
             }
         }

@@ -9,9 +9,7 @@
 mod yaml_support;
 
 use proptest::prelude::*;
-use ringmaster::cassandra::yaml::{
-    EditOptions, Release, Setting, edit_server_encryption, read_server_encryption,
-};
+use ringmaster::cassandra::yaml::{EditOptions, Release, Setting, edit_server_encryption, read_server_encryption};
 use yaml_support::file_key;
 
 const KEYS: [&str; 10] = [
@@ -32,12 +30,8 @@ fn old_values(key: &str) -> &'static [&'static str] {
     match key {
         "internode_encryption" => &["none", "\"none\"", "'dc'", "all"],
         "optional" | "legacy_ssl_storage_port_enabled" => &["false", "true", "False", "yes"],
-        "keystore" | "truststore" => {
-            &["conf/.keystore", "'conf/.truststore'", "\"/old/store.jks\""]
-        }
-        "keystore_password" | "truststore_password" => {
-            &["cassandra", "\"cass\\\"andra\"", "'it''s'"]
-        }
+        "keystore" | "truststore" => &["conf/.keystore", "'conf/.truststore'", "\"/old/store.jks\""],
+        "keystore_password" | "truststore_password" => &["cassandra", "\"cass\\\"andra\"", "'it''s'"],
         "require_client_auth" | "require_endpoint_verification" => &["false", "true", "no", "ON"],
         _ => &["JKS", "\"PKCS12\"", "PKCS12"],
     }
@@ -60,8 +54,7 @@ enum State {
 fn state() -> impl Strategy<Value = State> {
     prop_oneof![
         Just(State::Absent),
-        (0usize..4, prop::option::of(1usize..4))
-            .prop_map(|(form, comment)| State::Live { form, comment }),
+        (0usize..4, prop::option::of(1usize..4)).prop_map(|(form, comment)| State::Live { form, comment }),
         any::<bool>().prop_map(|no_space| State::Template { no_space }),
     ]
 }
@@ -94,37 +87,24 @@ fn case() -> impl Strategy<Value = Case> {
         (any::<bool>(), any::<bool>(), any::<bool>()),
         (secret(), secret(), "/[a-z0-9 ._#:'\"-]{1,20}"),
     )
-        .prop_map(
-            |(
-                (indent, v41),
-                states,
-                order,
-                extras,
-                (crlf, at_end, final_newline),
-                (kp, tp, ks),
-            )| Case {
-                indent,
-                v41,
-                states,
-                order,
-                extras,
-                crlf,
-                at_end,
-                final_newline,
-                keystore_password: kp,
-                truststore_password: tp,
-                keystore: ks,
-            },
-        )
+        .prop_map(|((indent, v41), states, order, extras, (crlf, at_end, final_newline), (kp, tp, ks))| Case {
+            indent,
+            v41,
+            states,
+            order,
+            extras,
+            crlf,
+            at_end,
+            final_newline,
+            keystore_password: kp,
+            truststore_password: tp,
+            keystore: ks,
+        })
 }
 
 impl Case {
     fn release(&self) -> Release {
-        if self.v41 {
-            Release::V4_1Plus
-        } else {
-            Release::V4_0
-        }
+        if self.v41 { Release::V4_1Plus } else { Release::V4_0 }
     }
 
     fn settings(&self, optional: bool) -> Vec<Setting> {
@@ -151,12 +131,8 @@ impl Case {
             1 => block.push_str(&format!("{pad}# prose about the next key: it matters\n")),
             2 => block.push_str("#  outbound_keystore: conf/.keystore\n"),
             3 => block.push('\n'),
-            4 => block.push_str(&format!(
-                "{pad}nested_{n}:\n{pad}{pad}class_name: org.example.F{n} # nested\n"
-            )),
-            5 => block.push_str(&format!(
-                "{pad}# cipher_suites: [\n{pad}#   TLS_A, TLS_B\n{pad}# ]\n"
-            )),
+            4 => block.push_str(&format!("{pad}nested_{n}:\n{pad}{pad}class_name: org.example.F{n} # nested\n")),
+            5 => block.push_str(&format!("{pad}# cipher_suites: [\n{pad}#   TLS_A, TLS_B\n{pad}# ]\n")),
             _ => {}
         };
         extra(&mut block, self.extras[KEYS.len()], KEYS.len());
@@ -167,9 +143,7 @@ impl Case {
                 State::Live { form, comment } => {
                     let values = old_values(KEYS[k]);
                     let v = values[form % values.len()];
-                    let c = comment
-                        .map(|s| format!("{}# was {k}", " ".repeat(s)))
-                        .unwrap_or_default();
+                    let c = comment.map(|s| format!("{}# was {k}", " ".repeat(s))).unwrap_or_default();
                     block.push_str(&format!("{pad}{name}: {v}{c}\n"));
                 }
                 State::Template { no_space } => {
@@ -195,20 +169,9 @@ impl Case {
             text.pop();
         }
         let eol = |s: &str| {
-            if self.crlf {
-                s.replace('\n', "\r\n")
-            } else {
-                s.to_owned()
-            }
+            if self.crlf { s.replace('\n', "\r\n") } else { s.to_owned() }
         };
-        let (p, s) = (
-            eol(&prefix).len(),
-            if self.at_end {
-                0
-            } else {
-                eol(&suffix).len() - usize::from(!self.final_newline)
-            },
-        );
+        let (p, s) = (eol(&prefix).len(), if self.at_end { 0 } else { eol(&suffix).len() - usize::from(!self.final_newline) });
         (eol(&text).into_bytes(), p, s)
     }
 }

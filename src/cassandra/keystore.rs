@@ -49,7 +49,8 @@ pub struct KeyEntry {
 impl KeyEntry {
     /// Returns whether the private key belongs to the entry's leaf certificate.
     pub fn key_matches_leaf(&self) -> Result<bool, KeystoreError> {
-        let leaf = self.chain.first().ok_or_else(|| KeystoreError::Corrupt { detail: format!("entry `{}` has no certificate", self.alias) })?;
+        let leaf =
+            self.chain.first().ok_or_else(|| KeystoreError::Corrupt { detail: format!("entry `{}` has no certificate", self.alias) })?;
         key_matches_cert(&self.pkcs8, leaf)
     }
 }
@@ -171,7 +172,11 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], KeystoreError> {
-        let end = self.pos.checked_add(n).filter(|e| *e <= self.bytes.len()).ok_or_else(|| KeystoreError::Corrupt { detail: format!("truncated at byte {}", self.pos) })?;
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|e| *e <= self.bytes.len())
+            .ok_or_else(|| KeystoreError::Corrupt { detail: format!("truncated at byte {}", self.pos) })?;
         let out = &self.bytes[self.pos..end];
         self.pos = end;
         Ok(out)
@@ -431,7 +436,9 @@ pub fn san_covers(cert: &CertSummary, address: &str) -> bool {
         Err(_) => cert.dns_sans.iter().any(|d| {
             let d = d.to_ascii_lowercase();
             let a = address.to_ascii_lowercase();
-            d == a || d.strip_prefix("*.").is_some_and(|suffix| a.split_once('.').is_some_and(|(label, rest)| !label.is_empty() && rest == suffix))
+            d == a
+                || d.strip_prefix("*.")
+                    .is_some_and(|suffix| a.split_once('.').is_some_and(|(label, rest)| !label.is_empty() && rest == suffix))
         }),
     }
 }
@@ -510,7 +517,10 @@ mod tests {
         assert_eq!(ks.kind, StoreType::Jks);
         assert_eq!(ks.keys.len(), 1);
         assert!(ks.keys[0].key_matches_leaf().unwrap(), "the fixture's key matches its certificate");
-        assert_eq!(open(&fixture("cassandra_ssl_test.keystore"), "wrong").unwrap_err(), KeystoreError::WrongPassword { kind: StoreType::Jks });
+        assert_eq!(
+            open(&fixture("cassandra_ssl_test.keystore"), "wrong").unwrap_err(),
+            KeystoreError::WrongPassword { kind: StoreType::Jks }
+        );
         let ts = open(&fixture("cassandra_ssl_test.truststore"), "cassandra").expect("truststore");
         assert_eq!(ts.trusted.len() + ts.keys.len(), 4, "{ts:?}");
         assert!(matches!(verify_chain(&ks.keys[0].chain, &ts.anchors()), ChainVerdict::Verified { .. }));

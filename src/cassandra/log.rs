@@ -125,10 +125,7 @@ impl LogPatterns {
     pub fn new(success: &str, errors: &[String], boot: &str) -> Result<Self, regex::Error> {
         Ok(LogPatterns {
             success: Regex::new(success)?,
-            errors: errors
-                .iter()
-                .map(|pattern| Regex::new(pattern))
-                .collect::<Result<_, _>>()?,
+            errors: errors.iter().map(|pattern| Regex::new(pattern)).collect::<Result<_, _>>()?,
             boot: Regex::new(boot)?,
         })
     }
@@ -136,13 +133,9 @@ impl LogPatterns {
     /// Returns the patterns built from [`DEFAULT_SUCCESS`], [`DEFAULT_ERROR_PATTERNS`]
     /// and [`DEFAULT_BOOT`].
     pub fn defaults() -> Self {
-        let errors: Vec<String> = DEFAULT_ERROR_PATTERNS
-            .iter()
-            .map(|p| (*p).to_owned())
-            .collect();
+        let errors: Vec<String> = DEFAULT_ERROR_PATTERNS.iter().map(|p| (*p).to_owned()).collect();
         // The defaults are constants covered by a unit test, so this cannot fail at runtime.
-        LogPatterns::new(DEFAULT_SUCCESS, &errors, DEFAULT_BOOT)
-            .expect("BUG: a default system.log pattern does not compile")
+        LogPatterns::new(DEFAULT_SUCCESS, &errors, DEFAULT_BOOT).expect("BUG: a default system.log pattern does not compile")
     }
 
     fn is_error(&self, line: &str) -> bool {
@@ -231,11 +224,7 @@ pub fn scan(text: &str, patterns: &LogPatterns) -> LogScan {
             result.error_count += 1;
             event_matched = true;
             if result.errors.len() < MAX_EVIDENCE {
-                result.errors.push(Evidence {
-                    line_no,
-                    line: line.to_owned(),
-                    context: Vec::new(),
-                });
+                result.errors.push(Evidence { line_no, line: line.to_owned(), context: Vec::new() });
                 event_kept = true;
             }
         }
@@ -247,10 +236,7 @@ pub fn scan(text: &str, patterns: &LogPatterns) -> LogScan {
 /// (`InboundConnectionSettings.toString`: `address: (%s), nic: %s, encryption: %s`).
 pub fn listener_encryption(line: &str) -> Option<ListenerEncryption> {
     let (_, settings) = line.split_once("Listening on address: (")?;
-    let (_, encryption) = settings
-        .split_once("), nic: ")?
-        .1
-        .split_once(", encryption: ")?;
+    let (_, encryption) = settings.split_once("), nic: ")?.1.split_once(", encryption: ")?;
     let encryption = encryption.trim_end();
     if encryption == "unencrypted" {
         Some(ListenerEncryption::Unencrypted)
@@ -283,8 +269,7 @@ fn is_continuation(line: &str) -> bool {
 fn is_frame(line: &str) -> bool {
     let trimmed = line.trim_start();
     trimmed.starts_with("at ")
-        || (trimmed.starts_with("... ")
-            && (trimmed.ends_with(" more") || trimmed.ends_with("common frames omitted")))
+        || (trimmed.starts_with("... ") && (trimmed.ends_with(" more") || trimmed.ends_with("common frames omitted")))
 }
 
 /// `java.io.IOException: ...` or a bare `com.example.SomeError`: a fully qualified class
@@ -295,15 +280,9 @@ fn is_throwable_line(line: &str) -> bool {
         None => line,
     };
     let mut parts = name.split('.');
-    let package_ok = parts
-        .next()
-        .is_some_and(|p| p.starts_with(|c: char| c.is_ascii_lowercase()));
-    let segments_ok = name.split('.').all(|segment| {
-        !segment.is_empty()
-            && segment
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
-    });
+    let package_ok = parts.next().is_some_and(|p| p.starts_with(|c: char| c.is_ascii_lowercase()));
+    let segments_ok =
+        name.split('.').all(|segment| !segment.is_empty() && segment.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$'));
     package_ok && segments_ok && name.contains('.')
 }
 
@@ -325,41 +304,21 @@ mod tests {
                  Listening on address: (/127.0.0.1:7000), nic: lo, encryption: {enc}"
             )
         };
-        assert_eq!(
-            listener_encryption(&line("unencrypted")),
-            Some(ListenerEncryption::Unencrypted)
-        );
-        assert_eq!(
-            listener_encryption(&line("optionally encrypted(openssl)")),
-            Some(ListenerEncryption::Optional)
-        );
-        assert_eq!(
-            listener_encryption(&line("encrypted(jdk)")),
-            Some(ListenerEncryption::Encrypted)
-        );
+        assert_eq!(listener_encryption(&line("unencrypted")), Some(ListenerEncryption::Unencrypted));
+        assert_eq!(listener_encryption(&line("optionally encrypted(openssl)")), Some(ListenerEncryption::Optional));
+        assert_eq!(listener_encryption(&line("encrypted(jdk)")), Some(ListenerEncryption::Encrypted));
         assert_eq!(listener_encryption(&line("sideways")), None);
-        assert_eq!(
-            listener_encryption(
-                "INFO  [main] x - Starting listening for CQL clients on /127.0.0.1:9042 (encrypted)..."
-            ),
-            None
-        );
+        assert_eq!(listener_encryption("INFO  [main] x - Starting listening for CQL clients on /127.0.0.1:9042 (encrypted)..."), None);
     }
 
     #[test]
     fn continuation_lines_are_recognised() {
-        assert!(is_continuation(
-            "org.apache.cassandra.exceptions.ConfigurationException: Failed to initialize SSL"
-        ));
+        assert!(is_continuation("org.apache.cassandra.exceptions.ConfigurationException: Failed to initialize SSL"));
         assert!(is_continuation("java.lang.OutOfMemoryError"));
-        assert!(is_continuation(
-            "\tat java.base/java.lang.Thread.run(Thread.java:840)"
-        ));
+        assert!(is_continuation("\tat java.base/java.lang.Thread.run(Thread.java:840)"));
         assert!(is_continuation("Caused by: java.io.IOException: x"));
         assert!(is_continuation("\t... 7 common frames omitted"));
-        assert!(!is_continuation(
-            "ERROR [main] 2024-11-29 10:05:01,233 CassandraDaemon.java:887 - Exception encountered during startup"
-        ));
+        assert!(!is_continuation("ERROR [main] 2024-11-29 10:05:01,233 CassandraDaemon.java:887 - Exception encountered during startup"));
         assert!(!is_continuation("Startup complete"));
         assert!(is_frame("\tat org.example.Foo.bar(Foo.java:1)"));
         assert!(is_frame("\t... 18 more"));

@@ -64,10 +64,7 @@ impl KeyspaceReplication {
 /// `LocalStrategy` (system, system_schema), `MetaStrategy` (5.1 cluster metadata) and
 /// DSE's `EverywhereStrategy`; a batch can never break their quorum by ring placement.
 pub fn is_local_class(class: &str) -> bool {
-    matches!(
-        short_class(class),
-        "LocalStrategy" | "EverywhereStrategy" | "MetaStrategy"
-    )
+    matches!(short_class(class), "LocalStrategy" | "EverywhereStrategy" | "MetaStrategy")
 }
 
 /// Returns the simple name of a possibly fully qualified Java class name.
@@ -143,10 +140,7 @@ const DESCRIBERING: &str = "describering";
 
 /// Numbered lines (1-based) with trailing whitespace (and `\r`) removed.
 fn numbered(text: &str) -> impl Iterator<Item = (usize, &str)> + Clone {
-    text.lines()
-        .map(str::trim_end)
-        .enumerate()
-        .map(|(i, l)| (i + 1, l))
+    text.lines().map(str::trim_end).enumerate().map(|(i, l)| (i + 1, l))
 }
 
 /// Fails with the first line nodetool prints instead of output: the JMX connect failure
@@ -159,11 +153,7 @@ fn check_failure<'a>(
 ) -> Result<(), RingError> {
     for (line_no, line) in lines {
         if line.starts_with("nodetool: ") || line.starts_with("error: ") || also(line) {
-            return Err(RingError::NodetoolFailed {
-                command,
-                line_no,
-                line: line.to_owned(),
-            });
+            return Err(RingError::NodetoolFailed { command, line_no, line: line.to_owned() });
         }
     }
     Ok(())
@@ -190,11 +180,7 @@ pub fn parse_describecluster(text: &str) -> Result<ClusterDescription, RingError
         return Err(RingError::Empty { command });
     };
     if first != "Cluster Information:" {
-        return Err(line_error(
-            first_no,
-            first,
-            "expected `Cluster Information:`",
-        ));
+        return Err(line_error(first_no, first, "expected `Cluster Information:`"));
     }
 
     #[derive(PartialEq)]
@@ -227,9 +213,8 @@ pub fn parse_describecluster(text: &str) -> Result<ClusterDescription, RingError
         }
         match section {
             Section::SchemaVersions if line.starts_with("\t\t") => {
-                let (version, hosts) = line[2..]
-                    .split_once(": [")
-                    .ok_or_else(|| line_error(line_no, line, "expected `<version>: [<hosts>]`"))?;
+                let (version, hosts) =
+                    line[2..].split_once(": [").ok_or_else(|| line_error(line_no, line, "expected `<version>: [<hosts>]`"))?;
                 if version.is_empty() || !hosts.ends_with(']') {
                     return Err(line_error(line_no, line, "expected `<version>: [<hosts>]`"));
                 }
@@ -239,33 +224,18 @@ pub fn parse_describecluster(text: &str) -> Result<ClusterDescription, RingError
             // The ownership note some releases print after the keyspaces (keyspaces with
             // different replication): information, not a keyspace.
             Section::Keyspaces if line.starts_with("Note: ") || line.starts_with("Error: ") => section = Section::Other,
-            Section::Keyspaces => {
-                keyspaces.push(parse_keyspace_line(line).map_err(|p| line_error(line_no, line, p))?)
-            }
+            Section::Keyspaces => keyspaces.push(parse_keyspace_line(line).map_err(|p| line_error(line_no, line, p))?),
             Section::Other => {}
         }
     }
-    let name = name.ok_or(RingError::Missing {
-        command,
-        what: "`Name:` line",
-    })?;
+    let name = name.ok_or(RingError::Missing { command, what: "`Name:` line" })?;
     if schema_versions.is_empty() {
-        return Err(RingError::Missing {
-            command,
-            what: "schema version",
-        });
+        return Err(RingError::Missing { command, what: "schema version" });
     }
     if !saw_keyspaces || keyspaces.is_empty() {
-        return Err(RingError::Missing {
-            command,
-            what: "`Keyspaces:` section",
-        });
+        return Err(RingError::Missing { command, what: "`Keyspaces:` section" });
     }
-    Ok(ClusterDescription {
-        name,
-        schema_versions,
-        keyspaces,
-    })
+    Ok(ClusterDescription { name, schema_versions, keyspaces })
 }
 
 /// Parses `\t<ks> -> Replication class: <Class> {k=v, k2=v2}`.
@@ -273,28 +243,18 @@ fn parse_keyspace_line(line: &str) -> Result<KeyspaceReplication, &'static str> 
     if line.starts_with("something went wrong for keyspace: ") {
         return Err("nodetool could not read this keyspace's replication");
     }
-    let body = line
-        .strip_prefix('\t')
-        .ok_or("expected a tab-indented keyspace line")?;
-    let (name, info) = body
-        .split_once(" -> Replication class: ")
-        .ok_or("expected `<keyspace> -> Replication class: <class> {<options>}`")?;
+    let body = line.strip_prefix('\t').ok_or("expected a tab-indented keyspace line")?;
+    let (name, info) =
+        body.split_once(" -> Replication class: ").ok_or("expected `<keyspace> -> Replication class: <class> {<options>}`")?;
     if name.is_empty() {
         return Err("keyspace name missing");
     }
-    let (class, options) = info
-        .split_once(' ')
-        .ok_or("expected `<class> {<options>}` after `Replication class:`")?;
-    let inner = options
-        .strip_prefix('{')
-        .and_then(|o| o.strip_suffix('}'))
-        .ok_or("replication options are not `{k=v, ...}`")?;
+    let (class, options) = info.split_once(' ').ok_or("expected `<class> {<options>}` after `Replication class:`")?;
+    let inner = options.strip_prefix('{').and_then(|o| o.strip_suffix('}')).ok_or("replication options are not `{k=v, ...}`")?;
     let mut map = BTreeMap::new();
     if !inner.is_empty() {
         for pair in inner.split(", ") {
-            let (key, value) = pair
-                .split_once('=')
-                .ok_or("replication option is not `key=value`")?;
+            let (key, value) = pair.split_once('=').ok_or("replication option is not `key=value`")?;
             if key.is_empty() {
                 return Err("replication option has an empty key");
             }
@@ -305,11 +265,7 @@ fn parse_keyspace_line(line: &str) -> Result<KeyspaceReplication, &'static str> 
     if class.is_empty() || class == "null" {
         return Err("replication class missing");
     }
-    Ok(KeyspaceReplication {
-        name: name.to_owned(),
-        class: class.to_owned(),
-        options: map,
-    })
+    Ok(KeyspaceReplication { name: name.to_owned(), class: class.to_owned(), options: map })
 }
 
 /// Parses the complete stdout (optionally with stderr) of `nodetool describering KEYSPACE`.
@@ -334,31 +290,20 @@ pub fn parse_describering(text: &str) -> Result<Vec<TokenRange>, RingError> {
     match first.strip_prefix("Schema Version:") {
         Some(version) if !version.trim().is_empty() => {}
         _ => {
-            return Err(line_error(
-                first_no,
-                first,
-                "expected `Schema Version:<uuid>`",
-            ));
+            return Err(line_error(first_no, first, "expected `Schema Version:<uuid>`"));
         }
     }
     match body.next() {
         Some((_, "TokenRange:")) => {}
         Some((line_no, line)) => return Err(line_error(line_no, line, "expected `TokenRange:`")),
         None => {
-            return Err(RingError::Missing {
-                command,
-                what: "`TokenRange:` header",
-            });
+            return Err(RingError::Missing { command, what: "`TokenRange:` header" });
         }
     }
-    let ranges = body
-        .map(|(line_no, line)| parse_range_line(line).map_err(|p| line_error(line_no, line, &p)))
-        .collect::<Result<Vec<_>, _>>()?;
+    let ranges =
+        body.map(|(line_no, line)| parse_range_line(line).map_err(|p| line_error(line_no, line, &p))).collect::<Result<Vec<_>, _>>()?;
     if ranges.is_empty() {
-        return Err(RingError::Missing {
-            command,
-            what: "token range",
-        });
+        return Err(RingError::Missing { command, what: "token range" });
     }
     Ok(ranges)
 }
@@ -370,19 +315,13 @@ fn parse_range_line(line: &str) -> Result<TokenRange, String> {
         .and_then(|l| l.strip_prefix("TokenRange("))
         .and_then(|l| l.strip_suffix(')'))
         .ok_or("expected `\\tTokenRange(...)`")?;
-    let rest = inner
-        .strip_prefix("start_token:")
-        .ok_or("expected `start_token:`")?;
-    let (start, rest) = rest
-        .split_once(", end_token:")
-        .ok_or("expected `, end_token:`")?;
+    let rest = inner.strip_prefix("start_token:").ok_or("expected `start_token:`")?;
+    let (start, rest) = rest.split_once(", end_token:").ok_or("expected `, end_token:`")?;
     // CASSANDRA-15682 added the `, ` before `endpoints:`; early 4.0 builds glued them on.
     let (end, rest) = split_field(rest, "endpoints:[")?;
     let (hosts, rest) = split_field(rest, "rpc_endpoints:[")?;
     let (_rpcs, rest) = split_field(rest, "endpoint_details:[")?;
-    let details = rest
-        .strip_suffix(']')
-        .ok_or("`endpoint_details` list is not closed")?;
+    let details = rest.strip_suffix(']').ok_or("`endpoint_details` list is not closed")?;
     for (what, token) in [("start", start), ("end", end)] {
         if token.is_empty() || token.contains([' ', ',', '[', ']']) {
             return Err(format!("bad {what} token `{token}`"));
@@ -390,30 +329,18 @@ fn parse_range_line(line: &str) -> Result<TokenRange, String> {
     }
     let endpoints = parse_details(details)?;
     // endpoints and endpoint_details come from one loop: any disagreement means garbling.
-    let listed = parse_list(
-        hosts
-            .strip_suffix(']')
-            .ok_or("`endpoints` list is not closed")?,
-    )
-    .iter()
-    .map(|h| host_of(h).ok_or_else(|| format!("bad endpoint `{h}`")))
-    .collect::<Result<Vec<_>, _>>()?;
+    let listed = parse_list(hosts.strip_suffix(']').ok_or("`endpoints` list is not closed")?)
+        .iter()
+        .map(|h| host_of(h).ok_or_else(|| format!("bad endpoint `{h}`")))
+        .collect::<Result<Vec<_>, _>>()?;
     let detailed: Vec<&str> = endpoints.iter().map(|r| r.address.as_str()).collect();
     if listed != detailed {
-        return Err(format!(
-            "`endpoints` [{}] disagree with `endpoint_details` [{}]",
-            listed.join(", "),
-            detailed.join(", ")
-        ));
+        return Err(format!("`endpoints` [{}] disagree with `endpoint_details` [{}]", listed.join(", "), detailed.join(", ")));
     }
     if endpoints.is_empty() {
         return Err("range has no replica".into());
     }
-    Ok(TokenRange {
-        start: start.to_owned(),
-        end: end.to_owned(),
-        endpoints,
-    })
+    Ok(TokenRange { start: start.to_owned(), end: end.to_owned(), endpoints })
 }
 
 /// Splits `<value>[, ]<marker>...` at the marker, returning the value (with the list's
@@ -426,18 +353,12 @@ fn split_field<'a>(text: &'a str, marker: &str) -> Result<(&'a str, &'a str), St
 
 /// Finds `marker` not preceded by `rpc_` (so `endpoints:[` never matches inside `rpc_endpoints:[`).
 fn find_marker(text: &str, marker: &str) -> Option<usize> {
-    text.match_indices(marker)
-        .map(|(at, _)| at)
-        .find(|&at| !text[..at].ends_with("rpc_"))
+    text.match_indices(marker).map(|(at, _)| at).find(|&at| !text[..at].ends_with("rpc_"))
 }
 
 /// Splits a Java `List.toString()` body (`a, b, c`) into its items.
 fn parse_list(body: &str) -> Vec<&str> {
-    if body.is_empty() {
-        Vec::new()
-    } else {
-        body.split(", ").collect()
-    }
+    if body.is_empty() { Vec::new() } else { body.split(", ").collect() }
 }
 
 /// Parses `EndpointDetails(host:H, datacenter:D, rack:R), EndpointDetails(...)`.
@@ -445,32 +366,22 @@ fn parse_details(body: &str) -> Result<Vec<Replica>, String> {
     let mut replicas = Vec::new();
     let mut rest = body;
     while !rest.is_empty() {
-        let item = rest
-            .strip_prefix("EndpointDetails(host:")
-            .ok_or("expected `EndpointDetails(host:` in `endpoint_details`")?;
+        let item = rest.strip_prefix("EndpointDetails(host:").ok_or("expected `EndpointDetails(host:` in `endpoint_details`")?;
         let close = item.find(')').ok_or("`EndpointDetails(` is not closed")?;
         let (fields, after) = (&item[..close], &item[close + 1..]);
         rest = after.strip_prefix(", ").unwrap_or(after);
         if !after.is_empty() && rest.len() == after.len() {
             return Err("expected `, ` between `EndpointDetails`".into());
         }
-        let (host, fields) = fields.split_once(", datacenter:").ok_or_else(|| {
-            format!("`EndpointDetails(host:{fields})` has no datacenter (snitch returned null)")
-        })?;
-        let (datacenter, rack) = fields
-            .split_once(", rack:")
-            .ok_or_else(|| format!("`EndpointDetails` of `{host}` has no rack"))?;
+        let (host, fields) = fields
+            .split_once(", datacenter:")
+            .ok_or_else(|| format!("`EndpointDetails(host:{fields})` has no datacenter (snitch returned null)"))?;
+        let (datacenter, rack) = fields.split_once(", rack:").ok_or_else(|| format!("`EndpointDetails` of `{host}` has no rack"))?;
         let address = host_of(host).ok_or_else(|| format!("bad host `{host}`"))?;
         if datacenter.is_empty() || rack.is_empty() {
-            return Err(format!(
-                "`EndpointDetails` of `{host}` has an empty datacenter or rack"
-            ));
+            return Err(format!("`EndpointDetails` of `{host}` has an empty datacenter or rack"));
         }
-        replicas.push(Replica {
-            address: address.to_owned(),
-            datacenter: datacenter.to_owned(),
-            rack: rack.to_owned(),
-        });
+        replicas.push(Replica { address: address.to_owned(), datacenter: datacenter.to_owned(), rack: rack.to_owned() });
     }
     Ok(replicas)
 }
@@ -495,9 +406,7 @@ fn host_of(cell: &str) -> Option<&str> {
     };
     let plausible = !host.is_empty()
         && !host.starts_with(['.', '-'])
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
+        && host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
     plausible.then_some(host)
 }
 
@@ -520,11 +429,7 @@ mod tests {
     fn range_line_reads_tokens_and_replicas_in_order() {
         let r = parse_range_line(RANGE).unwrap();
         assert_eq!((r.start.as_str(), r.end.as_str()), ("-9", "-3"));
-        let hosts: Vec<_> = r
-            .endpoints
-            .iter()
-            .map(|e| (e.address.as_str(), e.rack.as_str()))
-            .collect();
+        let hosts: Vec<_> = r.endpoints.iter().map(|e| (e.address.as_str(), e.rack.as_str())).collect();
         assert_eq!(hosts, [("10.0.0.2", "r2"), ("10.0.0.3", "r3")]);
     }
 
@@ -534,10 +439,7 @@ mod tests {
             .replace(", endpoints:[", "endpoints:[")
             .replace(", rpc_endpoints:[", "rpc_endpoints:[")
             .replace(", endpoint_details:[", "endpoint_details:[");
-        assert_eq!(
-            parse_range_line(&glued).unwrap(),
-            parse_range_line(RANGE).unwrap()
-        );
+        assert_eq!(parse_range_line(&glued).unwrap(), parse_range_line(RANGE).unwrap());
     }
 
     #[test]
@@ -550,10 +452,7 @@ mod tests {
 
     #[test]
     fn range_line_whose_lists_disagree_is_refused() {
-        let line = RANGE.replace(
-            "endpoints:[10.0.0.2, 10.0.0.3]",
-            "endpoints:[10.0.0.2, 10.0.0.4]",
-        );
+        let line = RANGE.replace("endpoints:[10.0.0.2, 10.0.0.3]", "endpoints:[10.0.0.2, 10.0.0.4]");
         let err = parse_range_line(&line).unwrap_err();
         assert!(err.contains("disagree"), "{err}");
     }
@@ -561,23 +460,14 @@ mod tests {
     #[test]
     fn details_without_datacenter_are_refused() {
         let line = RANGE.replace("host:10.0.0.3, datacenter:dc1, rack:r3", "host:10.0.0.3");
-        assert!(
-            parse_range_line(&line)
-                .unwrap_err()
-                .contains("no datacenter")
-        );
+        assert!(parse_range_line(&line).unwrap_err().contains("no datacenter"));
     }
 
     #[test]
     fn keyspace_line_takes_short_or_qualified_class() {
-        let short = parse_keyspace_line(
-            "\tapp -> Replication class: NetworkTopologyStrategy {dc1=3, dc2=3}",
-        )
-        .unwrap();
-        let long = parse_keyspace_line(
-            "\tapp -> Replication class: org.apache.cassandra.locator.NetworkTopologyStrategy {dc1=3, dc2=3}",
-        )
-        .unwrap();
+        let short = parse_keyspace_line("\tapp -> Replication class: NetworkTopologyStrategy {dc1=3, dc2=3}").unwrap();
+        let long =
+            parse_keyspace_line("\tapp -> Replication class: org.apache.cassandra.locator.NetworkTopologyStrategy {dc1=3, dc2=3}").unwrap();
         assert_eq!(short, long);
         assert_eq!(short.options.get("dc2").map(String::as_str), Some("3"));
         let local = parse_keyspace_line("\tsystem -> Replication class: LocalStrategy {}").unwrap();
@@ -588,14 +478,8 @@ mod tests {
     #[test]
     fn host_of_accepts_every_printed_form_only() {
         assert_eq!(host_of("10.0.0.1:7000"), Some("10.0.0.1"));
-        assert_eq!(
-            host_of("[2001:db8:0:0:0:0:0:11]:7000"),
-            Some("2001:db8:0:0:0:0:0:11")
-        );
-        assert_eq!(
-            host_of("2001:db8:0:0:0:0:0:11"),
-            Some("2001:db8:0:0:0:0:0:11")
-        );
+        assert_eq!(host_of("[2001:db8:0:0:0:0:0:11]:7000"), Some("2001:db8:0:0:0:0:0:11"));
+        assert_eq!(host_of("2001:db8:0:0:0:0:0:11"), Some("2001:db8:0:0:0:0:0:11"));
         assert_eq!(host_of("10.0.0.1:x"), None);
         assert_eq!(host_of("a b"), None);
     }

@@ -217,26 +217,16 @@ enum Expect {
 /// up by address). Fails on anything that is not a well-formed status listing,
 /// including nodetool's own failure messages.
 pub fn parse_status(text: &str) -> Result<Vec<StatusNode>, StatusParseError> {
-    let mut numbered = text
-        .lines()
-        .map(str::trim_end)
-        .enumerate()
-        .map(|(i, l)| (i + 1, l));
+    let mut numbered = text.lines().map(str::trim_end).enumerate().map(|(i, l)| (i + 1, l));
     let Some((first_no, first)) = numbered.clone().find(|(_, l)| !l.is_empty()) else {
         return Err(StatusParseError::Empty);
     };
     // nodetool's own failure text wins over every layout complaint: it says what went wrong.
     if let Some((line_no, line)) = numbered.find(|(_, l)| is_nodetool_failure(l)) {
-        return Err(StatusParseError::NodetoolFailed {
-            line_no,
-            line: line.to_owned(),
-        });
+        return Err(StatusParseError::NodetoolFailed { line_no, line: line.to_owned() });
     }
     if !text.lines().any(|l| l.starts_with("Datacenter:")) {
-        return Err(StatusParseError::NoDatacenter {
-            line_no: first_no,
-            line: first.to_owned(),
-        });
+        return Err(StatusParseError::NoDatacenter { line_no: first_no, line: first.to_owned() });
     }
     let mut nodes = Vec::new();
     let mut expect = Expect::Datacenter;
@@ -246,11 +236,7 @@ pub fn parse_status(text: &str) -> Result<Vec<StatusNode>, StatusParseError> {
     for (index, raw) in text.lines().enumerate() {
         let line_no = index + 1;
         let line = raw.trim_end();
-        let fail = |problem: LineProblem| StatusParseError::Line {
-            line_no,
-            line: line.to_owned(),
-            problem,
-        };
+        let fail = |problem: LineProblem| StatusParseError::Line { line_no, line: line.to_owned(), problem };
         if let Some(name) = line.strip_prefix("Datacenter:") {
             close_block(&block)?;
             let name = name.trim();
@@ -266,11 +252,7 @@ pub fn parse_status(text: &str) -> Result<Vec<StatusNode>, StatusParseError> {
                 if line.is_empty() {
                     continue;
                 }
-                return Err(fail(if looks_like_table_line(line) {
-                    LineProblem::RowBeforeDatacenter
-                } else {
-                    LineProblem::Unexpected
-                }));
+                return Err(fail(if looks_like_table_line(line) { LineProblem::RowBeforeDatacenter } else { LineProblem::Unexpected }));
             }
             Expect::Underline => {
                 if line.is_empty() || !line.bytes().all(|b| b == b'=') {
@@ -310,11 +292,7 @@ pub fn parse_status(text: &str) -> Result<Vec<StatusNode>, StatusParseError> {
             }
             Expect::Notes => {
                 if !line.is_empty() && !line.starts_with("Note: ") {
-                    return Err(fail(if looks_like_table_line(line) {
-                        LineProblem::RowAfterTable
-                    } else {
-                        LineProblem::Unexpected
-                    }));
+                    return Err(fail(if looks_like_table_line(line) { LineProblem::RowAfterTable } else { LineProblem::Unexpected }));
                 }
             }
         }
@@ -333,10 +311,7 @@ fn is_nodetool_failure(line: &str) -> bool {
 /// Fails when the block being closed listed no node (truncated or garbled output).
 fn close_block(block: &Option<(String, usize, usize)>) -> Result<(), StatusParseError> {
     match block {
-        Some((datacenter, line_no, 0)) => Err(StatusParseError::EmptyDatacenter {
-            line_no: *line_no,
-            datacenter: datacenter.clone(),
-        }),
+        Some((datacenter, line_no, 0)) => Err(StatusParseError::EmptyDatacenter { line_no: *line_no, datacenter: datacenter.clone() }),
         _ => Ok(()),
     }
 }
@@ -349,11 +324,7 @@ fn looks_like_table_line(line: &str) -> bool {
         || line.starts_with("Status=")
         || line.starts_with("|/")
         || line.starts_with('=')
-        || (first.chars().count() == 2
-            && first
-                .chars()
-                .next()
-                .is_some_and(|c| matches!(c, 'U' | 'D' | '?')))
+        || (first.chars().count() == 2 && first.chars().next().is_some_and(|c| matches!(c, 'U' | 'D' | '?')))
 }
 
 /// Reads the column names from a `--  Address  Load ...` row.
@@ -366,20 +337,13 @@ fn parse_header(line: &str) -> Result<Vec<Column>, LineProblem> {
     };
     let mut columns = Vec::new();
     for name in rest.split("  ").map(str::trim).filter(|s| !s.is_empty()) {
-        let column =
-            Column::from_header(name).ok_or_else(|| LineProblem::UnknownColumn(name.to_owned()))?;
+        let column = Column::from_header(name).ok_or_else(|| LineProblem::UnknownColumn(name.to_owned()))?;
         if columns.contains(&column) {
             return Err(LineProblem::DuplicateColumn(name.to_owned()));
         }
         columns.push(column);
     }
-    for required in [
-        Column::Address,
-        Column::Load,
-        Column::Owns,
-        Column::HostId,
-        Column::Rack,
-    ] {
+    for required in [Column::Address, Column::Load, Column::Owns, Column::HostId, Column::Rack] {
         if !columns.contains(&required) {
             return Err(LineProblem::MissingColumn(required.name()));
         }
@@ -450,13 +414,10 @@ fn parse_row(line: &str, columns: &[Column], datacenter: &str) -> Result<StatusN
             node.rack = rack.to_owned();
             continue;
         }
-        let cell = cells
-            .next()
-            .ok_or(LineProblem::MissingCell(column.name()))?;
+        let cell = cells.next().ok_or(LineProblem::MissingCell(column.name()))?;
         match column {
             Column::Address => {
-                let (address, port) =
-                    split_address(cell).ok_or_else(|| LineProblem::BadAddress(cell.to_owned()))?;
+                let (address, port) = split_address(cell).ok_or_else(|| LineProblem::BadAddress(cell.to_owned()))?;
                 node.address = address;
                 node.port = port;
             }
@@ -472,10 +433,7 @@ fn parse_row(line: &str, columns: &[Column], datacenter: &str) -> Result<StatusN
                 }
             }
             Column::Tokens => {
-                node.tokens = Some(
-                    cell.parse::<u32>()
-                        .map_err(|_| LineProblem::BadTokens(cell.to_owned()))?,
-                );
+                node.tokens = Some(cell.parse::<u32>().map_err(|_| LineProblem::BadTokens(cell.to_owned()))?);
             }
             Column::Owns => {
                 if cell != "?" {
@@ -515,10 +473,7 @@ fn is_decimal(text: &str) -> bool {
 
 /// The units of `FileUtils.stringifyFileSize` (binary since 3.6, decimal names before).
 fn is_size_unit(unit: &str) -> bool {
-    matches!(
-        unit,
-        "bytes" | "KiB" | "MiB" | "GiB" | "TiB" | "KB" | "MB" | "GB" | "TB"
-    )
+    matches!(unit, "bytes" | "KiB" | "MiB" | "GiB" | "TiB" | "KB" | "MB" | "GB" | "TB")
 }
 
 /// Splits a printed address into host and `-pp` port.
@@ -538,20 +493,13 @@ fn split_address(cell: &str) -> Option<(String, Option<u16>)> {
             is_host(host).then_some(())?;
             Some((host.to_owned(), Some(port.parse().ok()?)))
         }
-        _ => cell
-            .parse::<Ipv6Addr>()
-            .ok()
-            .map(|_| (cell.to_owned(), None)),
+        _ => cell.parse::<Ipv6Addr>().ok().map(|_| (cell.to_owned(), None)),
     }
 }
 
 /// An IPv4 address or a DNS name (nodetool `-r`): letters, digits, `-`, `_` and dots.
 fn is_host(text: &str) -> bool {
-    !text.is_empty()
-        && !text.starts_with(['.', '-'])
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+    !text.is_empty() && !text.starts_with(['.', '-']) && text.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
 }
 
 #[cfg(test)]
@@ -561,22 +509,10 @@ mod tests {
     #[test]
     fn split_address_handles_every_printed_form() {
         assert_eq!(split_address("127.0.0.1"), Some(("127.0.0.1".into(), None)));
-        assert_eq!(
-            split_address("127.0.0.1:7000"),
-            Some(("127.0.0.1".into(), Some(7000)))
-        );
-        assert_eq!(
-            split_address("[2001:db8:0:0:0:0:0:11]:7000"),
-            Some(("2001:db8:0:0:0:0:0:11".into(), Some(7000)))
-        );
-        assert_eq!(
-            split_address("2001:db8:0:0:0:0:0:11"),
-            Some(("2001:db8:0:0:0:0:0:11".into(), None))
-        );
-        assert_eq!(
-            split_address("node1.example:7000"),
-            Some(("node1.example".into(), Some(7000)))
-        );
+        assert_eq!(split_address("127.0.0.1:7000"), Some(("127.0.0.1".into(), Some(7000))));
+        assert_eq!(split_address("[2001:db8:0:0:0:0:0:11]:7000"), Some(("2001:db8:0:0:0:0:0:11".into(), Some(7000))));
+        assert_eq!(split_address("2001:db8:0:0:0:0:0:11"), Some(("2001:db8:0:0:0:0:0:11".into(), None)));
+        assert_eq!(split_address("node1.example:7000"), Some(("node1.example".into(), Some(7000))));
         assert_eq!(split_address("127.0.0.1:70000"), None);
         assert_eq!(split_address("[::1]"), None);
         assert_eq!(split_address("a:b:c"), None);
@@ -597,27 +533,9 @@ mod tests {
 
     #[test]
     fn header_columns_are_read_by_name() {
-        let columns =
-            parse_header("--  Address    Load       Owns (effective)  Host ID   Token   Rack ")
-                .expect("valid header");
-        assert_eq!(
-            columns,
-            vec![
-                Column::Address,
-                Column::Load,
-                Column::Owns,
-                Column::HostId,
-                Column::Token,
-                Column::Rack
-            ]
-        );
-        assert_eq!(
-            parse_header("--  Address  Load  Owns  Host ID  Rack  Zone"),
-            Err(LineProblem::UnknownColumn("Zone".into()))
-        );
-        assert_eq!(
-            parse_header("--  Address  Load  Host ID  Rack"),
-            Err(LineProblem::MissingColumn("Owns"))
-        );
+        let columns = parse_header("--  Address    Load       Owns (effective)  Host ID   Token   Rack ").expect("valid header");
+        assert_eq!(columns, vec![Column::Address, Column::Load, Column::Owns, Column::HostId, Column::Token, Column::Rack]);
+        assert_eq!(parse_header("--  Address  Load  Owns  Host ID  Rack  Zone"), Err(LineProblem::UnknownColumn("Zone".into())));
+        assert_eq!(parse_header("--  Address  Load  Host ID  Rack"), Err(LineProblem::MissingColumn("Owns")));
     }
 }

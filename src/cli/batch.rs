@@ -91,7 +91,10 @@ pub fn plan(inventory: &Inventory, args: &BatchArgs, connect: &ConnectArgs) -> R
         let transports = super::session::connect(inventory, connect).await?;
         crate::preflight::topology::collect(inventory, &transports, &args.ignore_keyspaces, std::time::Duration::from_secs(60))
             .await
-            .map_err(|e| CommandError::new(ErrorKind::Preflight, format!("cannot read the topology for `--batch {}`: {e}", args.batch.name())).hinted("`--batch node` needs no topology"))
+            .map_err(|e| {
+                CommandError::new(ErrorKind::Preflight, format!("cannot read the topology for `--batch {}`: {e}", args.batch.name()))
+                    .hinted("`--batch node` needs no topology")
+            })
     })?;
     let batches = plan_on(inventory, &topology, args)?;
     Ok(BatchPlan { mode: args.batch, topology: Some(topology), batches })
@@ -107,11 +110,18 @@ pub fn plan_on(inventory: &Inventory, topology: &Topology, args: &BatchArgs) -> 
         dc_parallel: args.dc_parallel,
         fallback: args.fallback,
     };
-    let named = |addresses: &[String]| addresses.iter().map(|a| names.get(a.as_str()).map_or_else(|| a.clone(), |n| format!("{n} ({a})"))).collect::<Vec<_>>().join(", ");
+    let named = |addresses: &[String]| {
+        addresses.iter().map(|a| names.get(a.as_str()).map_or_else(|| a.clone(), |n| format!("{n} ({a})"))).collect::<Vec<_>>().join(", ")
+    };
     let batches = plan_batches(topology, &order, &options).map_err(|e| match e {
         PlanError::Unsafe(u) => CommandError::new(
             ErrorKind::Preflight,
-            format!("`--batch {}` is not provably safe: {u}; the batch: {}; the replicas: {}", args.batch.name(), named(&u.batch), named(&u.replicas_in_batch)),
+            format!(
+                "`--batch {}` is not provably safe: {u}; the batch: {}; the replicas: {}",
+                args.batch.name(),
+                named(&u.batch),
+                named(&u.replicas_in_batch)
+            ),
         )
         .hinted("`--batch auto` builds only batches it can prove safe")
         .hinted("`--fallback` splits an unsafe rack into safe batches; `--batch node` restarts one node at a time")
@@ -120,6 +130,9 @@ pub fn plan_on(inventory: &Inventory, topology: &Topology, args: &BatchArgs) -> 
     })?;
     Ok(batches
         .into_iter()
-        .map(|b| PlannedBatch { nodes: b.nodes.iter().map(|a| names.get(a.as_str()).map_or_else(|| a.clone(), |n| n.to_string())).collect(), why: b.why })
+        .map(|b| PlannedBatch {
+            nodes: b.nodes.iter().map(|a| names.get(a.as_str()).map_or_else(|| a.clone(), |n| n.to_string())).collect(),
+            why: b.why,
+        })
         .collect())
 }

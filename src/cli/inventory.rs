@@ -81,7 +81,11 @@ pub fn cmd_inventory(cmd: &InventoryCommand) -> Result<i32, CommandError> {
                 println!("{}", serde_json::to_string_pretty(&hosts).expect("BUG: hosts serialize"));
             } else {
                 let cluster = cluster.clone().or_else(|| group.clone()).unwrap_or_else(|| "cluster".into());
-                let command = format!("ringmaster inventory from-ansible {}{}", file.display(), group.as_ref().map(|g| format!(" --group {g}")).unwrap_or_default());
+                let command = format!(
+                    "ringmaster inventory from-ansible {}{}",
+                    file.display(),
+                    group.as_ref().map(|g| format!(" --group {g}")).unwrap_or_default()
+                );
                 print!("{}", ansible_toml(&cluster, &command, &hosts, inv.has_passwords));
             }
             Ok(exit::OK)
@@ -113,9 +117,13 @@ pub fn cmd_inventory(cmd: &InventoryCommand) -> Result<i32, CommandError> {
                 ))
                 .hinted("check the command by hand on that node, or give it with `--nodetool-command`"));
             }
-            let nodes = parse_status(&output.stdout_str()).map_err(|e| CommandError::failed(format!("`nodetool status` on `{seed}`: {e}")))?;
+            let nodes =
+                parse_status(&output.stdout_str()).map_err(|e| CommandError::failed(format!("`nodetool status` on `{seed}`: {e}")))?;
             if *json {
-                println!("{}", serde_json::to_string_pretty(&serde_json::json!({"seed": seed, "nodes": nodes})).expect("BUG: nodes serialize"));
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({"seed": seed, "nodes": nodes})).expect("BUG: nodes serialize")
+                );
             } else {
                 print!("{}", discovered_toml(cluster, seed, *transport, &nodes));
             }
@@ -161,7 +169,11 @@ fn discovered_toml(cluster: &str, seed: &str, via: Via, nodes: &[StatusNode]) ->
         }
         out.push_str(&format!("[[node]]\nname = {}\naddress = {}\n", q(&node_name(&n.address)), q(&n.address)));
         let state = format!("{}{}", n.status, n.state);
-        out.push_str(&format!("# host id {}, {state} in the view of {seed}{}\n", n.host_id, if n.is_up_normal() { "" } else { "  <-- NOT UN" }));
+        out.push_str(&format!(
+            "# host id {}, {state} in the view of {seed}{}\n",
+            n.host_id,
+            if n.is_up_normal() { "" } else { "  <-- NOT UN" }
+        ));
     }
     out
 }
@@ -259,7 +271,8 @@ struct Host {
     groups: Vec<String>,
 }
 
-const PASSWORD_VARS: [&str; 5] = ["ansible_password", "ansible_ssh_pass", "ansible_ssh_password", "ansible_become_pass", "ansible_become_password"];
+const PASSWORD_VARS: [&str; 5] =
+    ["ansible_password", "ansible_ssh_pass", "ansible_ssh_password", "ansible_become_pass", "ansible_become_password"];
 
 impl Ansible {
     fn group(&mut self, name: &str) -> &mut Group {
@@ -345,7 +358,8 @@ impl Ansible {
             // Ansible's precedence: `all`, then groups by depth (parents before children,
             // same depth by name), then the host's own vars.
             let mut groups: Vec<String> = Vec::new();
-            let mut todo: Vec<String> = self.groups.iter().filter(|g| g.hosts.iter().any(|(h, _)| *h == name)).map(|g| g.name.clone()).collect();
+            let mut todo: Vec<String> =
+                self.groups.iter().filter(|g| g.hosts.iter().any(|(h, _)| *h == name)).map(|g| g.name.clone()).collect();
             while let Some(g) = todo.pop() {
                 if groups.contains(&g) {
                     continue;
@@ -474,7 +488,8 @@ fn parse_ansible(path: &Path, text: &str) -> Result<Ansible, CommandError> {
     let mut inv = Ansible::default();
     let yaml = matches!(path.extension().and_then(|e| e.to_str()), Some("yml" | "yaml"));
     if yaml {
-        let doc: YVal = serde_saphyr::from_str(text).map_err(|e| CommandError::usage(format!("{}: not a YAML inventory: {e}", path.display())))?;
+        let doc: YVal =
+            serde_saphyr::from_str(text).map_err(|e| CommandError::usage(format!("{}: not a YAML inventory: {e}", path.display())))?;
         let YVal::Map(top) = doc else {
             return Err(CommandError::usage(format!("{}: a YAML inventory is a mapping of groups", path.display())));
         };
@@ -524,7 +539,11 @@ fn parse_ansible(path: &Path, text: &str) -> Result<Ansible, CommandError> {
                 let mut vars = Vars::new();
                 for w in rest {
                     let Some((k, v)) = w.split_once('=') else {
-                        return Err(CommandError::usage(format!("{}:{}: expected `key=value` after host `{host}`, found `{w}`", path.display(), i + 1)));
+                        return Err(CommandError::usage(format!(
+                            "{}:{}: expected `key=value` after host `{host}`, found `{w}`",
+                            path.display(),
+                            i + 1
+                        )));
                     };
                     vars.push((k.to_string(), v.to_string()));
                 }
@@ -545,12 +564,19 @@ fn ansible_toml(cluster: &str, command: &str, hosts: &[Host], has_passwords: boo
     if has_passwords {
         out.push_str("# the Ansible inventory sets password variables; ringmaster never copies them: use SSH keys\n");
     }
-    out.push_str(&format!("cluster = {}\n# secrets = \"secrets.toml\"   # keystore/truststore passwords, chmod 600\n\n[defaults]\ntransport = \"ssh\"\n", q(cluster)));
+    out.push_str(&format!(
+        "cluster = {}\n# secrets = \"secrets.toml\"   # keystore/truststore passwords, chmod 600\n\n[defaults]\ntransport = \"ssh\"\n",
+        q(cluster)
+    ));
     if hosts.iter().any(|h| h.port.is_some_and(|p| p != 22)) {
         out.push_str("# some hosts use another SSH port: put the `Host` blocks below into an ssh_config file and name it here\n# ssh_config = \"ssh_config\"\n");
     }
     for h in hosts {
-        out.push_str(&format!("\n[[node]]\nname = {}\naddress = {}   # must be the address `nodetool status` shows\n", q(&node_name(&h.name)), q(&h.address)));
+        out.push_str(&format!(
+            "\n[[node]]\nname = {}\naddress = {}   # must be the address `nodetool status` shows\n",
+            q(&node_name(&h.name)),
+            q(&h.address)
+        ));
         let dest = match &h.user {
             Some(u) => format!("{u}@{}", h.address),
             None => h.address.clone(),

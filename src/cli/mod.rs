@@ -105,8 +105,8 @@ pub fn run() -> i32 {
 
 /// Developer logs through tracing, filtered by `RINGMASTER_LOG`, quiet by default.
 fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("RINGMASTER_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off"));
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("RINGMASTER_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off"));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 

@@ -48,13 +48,19 @@ pub fn cmd_plan(args: &PlanArgs) -> Result<i32, CommandError> {
         match rendered {
             Ok(list) => {
                 for (i, r) in list.iter().enumerate() {
-                    passes[i]["nodes"].as_array_mut().expect("BUG: built as array").push(json!({"node": node.name, "config": node.config_path, "changed": r.changed, "diff": r.diff}));
+                    passes[i]["nodes"]
+                        .as_array_mut()
+                        .expect("BUG: built as array")
+                        .push(json!({"node": node.name, "config": node.config_path, "changed": r.changed, "diff": r.diff}));
                 }
             }
             Err(e) => {
                 problems += 1;
                 for p in &mut passes {
-                    p["nodes"].as_array_mut().expect("BUG: built as array").push(json!({"node": node.name, "config": node.config_path, "error": secrets.redact(&e)}));
+                    p["nodes"]
+                        .as_array_mut()
+                        .expect("BUG: built as array")
+                        .push(json!({"node": node.name, "config": node.config_path, "error": secrets.redact(&e)}));
                 }
             }
         }

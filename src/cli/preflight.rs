@@ -66,7 +66,13 @@ pub async fn connect_each(inventory: &Inventory, args: &ConnectArgs) -> BTreeMap
 }
 
 /// Runs every preflight check and returns the report.
-pub fn report(inventory: &Inventory, workflow: &Workflow, secrets: &Secrets, connect: &ConnectArgs, options: Options) -> Result<Report, CommandError> {
+pub fn report(
+    inventory: &Inventory,
+    workflow: &Workflow,
+    secrets: &Secrets,
+    connect: &ConnectArgs,
+    options: Options,
+) -> Result<Report, CommandError> {
     let rt = super::runtime()?;
     Ok(rt.block_on(async {
         let transports = connect_each(inventory, connect).await;

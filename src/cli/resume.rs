@@ -30,11 +30,8 @@ pub fn find_run(journal: &Journal, id: Option<&str>) -> Result<Run, CommandError
     };
     run.ok_or_else(|| {
         let what = id.map(|i| format!("no run `{i}` in the journal")).unwrap_or_else(|| "no run in the journal".into());
-        CommandError::usage(format!(
-            "{what} `{}`",
-            journal.path().map(|p| p.display().to_string()).unwrap_or_default()
-        ))
-        .hinted("start one with `ringmaster run -i cluster.toml`, or name the journal with `--journal PATH`")
+        CommandError::usage(format!("{what} `{}`", journal.path().map(|p| p.display().to_string()).unwrap_or_default()))
+            .hinted("start one with `ringmaster run -i cluster.toml`, or name the journal with `--journal PATH`")
     })
 }
 
@@ -61,13 +58,25 @@ pub fn cmd_resume(journal: Option<PathBuf>, args: &ResumeArgs) -> Result<i32, Co
     let secrets = Secrets::load(inventory.secrets.as_deref())?;
     session::lock(&journal, &run, &inventory, args.connect.break_lock)?;
     let append = |node: Option<&str>, pass: Option<&str>, phase: &str, detail| {
-        let ev = NewEvent { node: node.map(str::to_string), pass: pass.map(str::to_string), phase: phase.into(), kind: EventKind::Info, detail, reverts: None };
+        let ev = NewEvent {
+            node: node.map(str::to_string),
+            pass: pass.map(str::to_string),
+            phase: phase.into(),
+            kind: EventKind::Info,
+            detail,
+            reverts: None,
+        };
         journal.append(&run.id, &ev)
     };
     match state {
         RunState::Running => {
             // The previous process ended without journaling why: it was killed or crashed.
-            append(None, None, RUN_PHASE, json!({"event": "interrupted", "signal": null, "detected": "at resume: the previous process ended without a word (killed, crashed or lost its terminal)", "last_seq": events.last().map(|e| e.seq)}))?;
+            append(
+                None,
+                None,
+                RUN_PHASE,
+                json!({"event": "interrupted", "signal": null, "detected": "at resume: the previous process ended without a word (killed, crashed or lost its terminal)", "last_seq": events.last().map(|e| e.seq)}),
+            )?;
         }
         RunState::Failed => {
             // A retry starts the failed node's pass again from the beginning; every phase
@@ -98,7 +107,12 @@ pub fn cmd_resume(journal: Option<PathBuf>, args: &ResumeArgs) -> Result<i32, Co
         }
         RunState::Interrupted | RunState::Finished | RunState::Undoing | RunState::Undone => {}
     }
-    append(None, None, RUN_PHASE, json!({"event": "resumed", "pid": std::process::id(), "host": session::hostname(), "user": session::username(), "previous_state": format!("{state:?}").to_lowercase()}))?;
+    append(
+        None,
+        None,
+        RUN_PHASE,
+        json!({"event": "resumed", "pid": std::process::id(), "host": session::hostname(), "user": session::username(), "previous_state": format!("{state:?}").to_lowercase()}),
+    )?;
     eprintln!("resuming run {} of cluster `{}`", run.id, inventory.cluster);
     let mode = if undo_started(&events) { session::Mode::Undo { force: false } } else { session::Mode::Forward };
     session::drive(&journal, run, &inventory, &workflow, &secrets, &args.connect, mode)

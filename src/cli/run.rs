@@ -98,10 +98,12 @@ pub fn start(
         eprint!("{}", secrets.redact(&report.render(false)));
     }
     if !blockers.is_empty() {
-        let list: Vec<_> = blockers.iter().map(|b| json!({"node": b.node, "check": b.check, "message": secrets.redact(&b.message)})).collect();
+        let list: Vec<_> =
+            blockers.iter().map(|b| json!({"node": b.node, "check": b.check, "message": secrets.redact(&b.message)})).collect();
         session::append_run_event(journal, &run.id, EventKind::Fail, json!({"event": "refused", "blockers": list}))?;
         journal.release_lock(&inventory.cluster, &run.id)?;
-        let listed = blockers.iter().map(|b| format!("{}: {}", b.node.as_deref().unwrap_or("cluster"), b.message)).collect::<Vec<_>>().join("\n  ");
+        let listed =
+            blockers.iter().map(|b| format!("{}: {}", b.node.as_deref().unwrap_or("cluster"), b.message)).collect::<Vec<_>>().join("\n  ");
         return Err(crate::error::CommandError::new(
             crate::error::ErrorKind::Preflight,
             secrets.redact(&format!("preflight found {} blocker(s); nothing was touched:\n  {listed}", blockers.len())),

@@ -57,7 +57,15 @@ pub fn cmd_runs(journal: Option<PathBuf>, args: &RunsArgs) -> Result<i32, Comman
     }
     println!("{:<38} {:<16} {:<26} {:<20} {:<12} EVENTS", "RUN", "CLUSTER", "STARTED", "OPERATOR", "STATE");
     for r in &rows {
-        println!("{:<38} {:<16} {:<26} {:<20} {:<12} {}", r.id, r.cluster, r.started, format!("{}@{}", r.operator, r.host), r.state, r.events);
+        println!(
+            "{:<38} {:<16} {:<26} {:<20} {:<12} {}",
+            r.id,
+            r.cluster,
+            r.started,
+            format!("{}@{}", r.operator, r.host),
+            r.state,
+            r.events
+        );
     }
     Ok(exit::OK)
 }

@@ -109,31 +109,19 @@ pub enum SandboxCommand {
 /// Runs a sandbox subcommand and returns the process exit code.
 pub fn cmd_sandbox(args: &SandboxArgs) -> Result<i32, SandboxError> {
     match &args.command {
-        SandboxCommand::Init {
-            dir,
-            nodes,
-            dcs,
-            racks,
-            tokens,
-            keyspaces,
-            start_delay,
-            force,
-            ssh_config,
-        } => {
-            let topology = TopologyOptions {
-                dcs: *dcs,
-                racks: *racks,
-                keyspaces: keyspaces.clone(),
-                tokens: *tokens,
-            };
-            let report = sandbox::init::init_with(&InitOptions {
-                dir: dir.clone(),
-                nodes: *nodes,
-                start_delay: *start_delay,
-                force: *force,
-                ringmaster_exe: None,
-                ssh_config: ssh_config.as_ref().map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone())),
-            }, &topology)?;
+        SandboxCommand::Init { dir, nodes, dcs, racks, tokens, keyspaces, start_delay, force, ssh_config } => {
+            let topology = TopologyOptions { dcs: *dcs, racks: *racks, keyspaces: keyspaces.clone(), tokens: *tokens };
+            let report = sandbox::init::init_with(
+                &InitOptions {
+                    dir: dir.clone(),
+                    nodes: *nodes,
+                    start_delay: *start_delay,
+                    force: *force,
+                    ringmaster_exe: None,
+                    ssh_config: ssh_config.as_ref().map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone())),
+                },
+                &topology,
+            )?;
             println!(
                 "sandbox with {} nodes ({}) in `{}`\ninventory: {}\nnext: ringmaster run -i {}",
                 report.nodes.len(),
@@ -148,18 +136,10 @@ pub fn cmd_sandbox(args: &SandboxArgs) -> Result<i32, SandboxError> {
         SandboxCommand::Stop { dir, node } => sandbox::stop(dir, node).map(|()| 0),
         SandboxCommand::Start { dir, node } => sandbox::start(dir, node).map(|up| wake_later(dir, up)),
         SandboxCommand::Wake { dir, at_ms } => sandbox::wake(dir, *at_ms).map(|()| 0),
-        SandboxCommand::Nodetool { dir, node, args } => sandbox::nodetool(
-            dir,
-            node,
-            args,
-            &mut std::io::stdout().lock(),
-            &mut std::io::stderr().lock(),
-        ),
-        SandboxCommand::Set {
-            dir,
-            node,
-            start_delay,
-        } => sandbox::set_start_delay(dir, node.as_deref(), *start_delay).map(|()| 0),
+        SandboxCommand::Nodetool { dir, node, args } => {
+            sandbox::nodetool(dir, node, args, &mut std::io::stdout().lock(), &mut std::io::stderr().lock())
+        }
+        SandboxCommand::Set { dir, node, start_delay } => sandbox::set_start_delay(dir, node.as_deref(), *start_delay).map(|()| 0),
     }
 }
 

@@ -71,7 +71,12 @@ pub fn confirm(yes: bool, what: &str) -> Result<bool, CommandError> {
 }
 
 /// Appends a run-level event (no node, no pass).
-pub fn append_run_event(journal: &Journal, run: &crate::journal::RunId, kind: EventKind, detail: serde_json::Value) -> Result<crate::journal::Event, crate::journal::JournalError> {
+pub fn append_run_event(
+    journal: &Journal,
+    run: &crate::journal::RunId,
+    kind: EventKind,
+    detail: serde_json::Value,
+) -> Result<crate::journal::Event, crate::journal::JournalError> {
     journal.append(run, &NewEvent { node: None, pass: None, phase: RUN_PHASE.into(), kind, detail, reverts: None })
 }
 
@@ -184,7 +189,12 @@ pub fn lock(journal: &Journal, run: &Run, inventory: &Inventory, break_lock: boo
                 ErrorKind::Locked,
                 format!(
                     "cluster `{}` is locked by run {} (pid {} on {}, user {}, since {})",
-                    inventory.cluster, h.run_id, h.pid, h.host, h.user, format_ms(h.acquired_at)
+                    inventory.cluster,
+                    h.run_id,
+                    h.pid,
+                    h.host,
+                    h.user,
+                    format_ms(h.acquired_at)
                 ),
             )
             .hinted("wait for that run to finish, or stop it (Ctrl-C stops it at the next safe point)"));
@@ -194,7 +204,12 @@ pub fn lock(journal: &Journal, run: &Run, inventory: &Inventory, break_lock: boo
                 ErrorKind::Locked,
                 format!(
                     "cluster `{}` is locked by run {} (pid {} on {}, user {}, since {}), whose process is gone",
-                    inventory.cluster, h.run_id, h.pid, h.host, h.user, format_ms(h.acquired_at)
+                    inventory.cluster,
+                    h.run_id,
+                    h.pid,
+                    h.host,
+                    h.user,
+                    format_ms(h.acquired_at)
                 ),
             )
             .hinted(format!("`ringmaster resume {}` continues that run", h.run_id))
@@ -241,7 +256,9 @@ pub fn drive(
         let events = journal.events(&run_id)?;
         let from = events
             .iter()
-            .rposition(|e| e.node.is_none() && matches!(e.detail.get("event").and_then(|v| v.as_str()), Some("started" | "resumed" | "undo_started")))
+            .rposition(|e| {
+                e.node.is_none() && matches!(e.detail.get("event").and_then(|v| v.as_str()), Some("started" | "resumed" | "undo_started"))
+            })
             .unwrap_or(events.len());
         events[from..].iter().for_each(emit_event);
     }
@@ -250,8 +267,7 @@ pub fn drive(
     let result = rt.block_on(async {
         install_signal_handlers(stop.clone());
         let transports = connect(inventory, args).await?;
-        let mut driver = Driver::new(journal, run, inventory, workflow, secrets, transports, &ui, stop)
-            .map_err(CommandError::failed)?;
+        let mut driver = Driver::new(journal, run, inventory, workflow, secrets, transports, &ui, stop).map_err(CommandError::failed)?;
         if args.events_json {
             driver.on_event = Some(Box::new(emit_event));
         }
@@ -273,7 +289,8 @@ pub fn drive(
     let outcome = match result {
         Ok(o) => o,
         Err(e) => {
-            let stopped = append_run_event(journal, &run_id, EventKind::Info, json!({"event": "stopped", "error": secrets.redact(&e.message)}));
+            let stopped =
+                append_run_event(journal, &run_id, EventKind::Info, json!({"event": "stopped", "error": secrets.redact(&e.message)}));
             if let (true, Ok(ev)) = (args.events_json, &stopped) {
                 emit_event(ev);
             }
@@ -357,11 +374,7 @@ fn report_failure(rm: &str, run: &str, node: &str, pass: &str, state: &str, evid
 
 fn install_signal_handlers(stop: Arc<StopFlag>) {
     use tokio::signal::unix::{SignalKind, signal};
-    for (kind, name) in [
-        (SignalKind::interrupt(), "SIGINT"),
-        (SignalKind::terminate(), "SIGTERM"),
-        (SignalKind::hangup(), "SIGHUP"),
-    ] {
+    for (kind, name) in [(SignalKind::interrupt(), "SIGINT"), (SignalKind::terminate(), "SIGTERM"), (SignalKind::hangup(), "SIGHUP")] {
         let stop = stop.clone();
         if let Ok(mut s) = signal(kind) {
             tokio::spawn(async move {

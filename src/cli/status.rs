@@ -26,8 +26,7 @@ pub struct StatusArgs {
 pub fn cmd_status(journal: Option<PathBuf>, args: &StatusArgs) -> Result<i32, CommandError> {
     let path = super::journal_path(journal);
     if !path.exists() {
-        return Err(CommandError::usage(format!("no journal at `{}`", path.display()))
-            .hinted("name the journal with `--journal PATH`"));
+        return Err(CommandError::usage(format!("no journal at `{}`", path.display())).hinted("name the journal with `--journal PATH`"));
     }
     let journal = Journal::open(&path)?;
     let run = find_run(&journal, args.run.as_deref())?;
@@ -49,7 +48,8 @@ pub fn cmd_status(journal: Option<PathBuf>, args: &StatusArgs) -> Result<i32, Co
                 .map(|p| (p.name.clone(), json!(phase_name(replay(&events, &n.name, &p.name, workflow.drain_before_restart).state()))))
                 .collect();
             for stage in &undo {
-                let phase = if stage.nodes.contains(&n.name) { phase_name(replay_undo(&events, &n.name, &stage.name).state()) } else { "-" };
+                let phase =
+                    if stage.nodes.contains(&n.name) { phase_name(replay_undo(&events, &n.name, &stage.name).state()) } else { "-" };
                 passes.insert(stage.name.clone(), json!(phase));
             }
             json!({"node": n.name, "address": n.address, "passes": passes})

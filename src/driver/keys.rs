@@ -52,7 +52,11 @@ impl Driver<'_> {
             if node.keystore_source.is_none() && node.truststore_source.is_none() {
                 continue;
             }
-            let done = self.events.borrow().iter().any(|e| e.node.as_deref() == Some(&node.name) && e.phase == STAGE_KEYS && e.kind == EventKind::Ok);
+            let done = self
+                .events
+                .borrow()
+                .iter()
+                .any(|e| e.node.as_deref() == Some(&node.name) && e.phase == STAGE_KEYS && e.kind == EventKind::Ok);
             if done {
                 continue;
             }
@@ -63,10 +67,17 @@ impl Driver<'_> {
                     return Ok(Some(self.stage_failed(node)));
                 }
             };
-            let dir = std::path::Path::new(&files[0].target).parent().map(|p| p.display().to_string()).unwrap_or_else(|| node.ssl_dir.clone());
+            let dir =
+                std::path::Path::new(&files[0].target).parent().map(|p| p.display().to_string()).unwrap_or_else(|| node.ssl_dir.clone());
             let listed: Vec<Json> = files.iter().map(|f| json!({"path": f.target, "sha256": f.sha256})).collect();
             self.ui.status(&format!("[{KEYS_PASS}] {}: {STAGE_KEYS}", node.name));
-            self.append(Some(&node.name), Some(KEYS_PASS), STAGE_KEYS, EventKind::Enter, json!({"dir": dir, "owner": node.key_owner, "group": node.key_group, "files": listed}))?;
+            self.append(
+                Some(&node.name),
+                Some(KEYS_PASS),
+                STAGE_KEYS,
+                EventKind::Enter,
+                json!({"dir": dir, "owner": node.key_owner, "group": node.key_group, "files": listed}),
+            )?;
             let t = self.transport(&node.name)?.clone();
             let result = self.install(node, &t, &dir, &files).await.unwrap_or_else(|e| PhaseResult::Fail(json!({"error": e.to_string()})));
             self.crash.point(&format!("after acting {} {KEYS_PASS} {STAGE_KEYS}", node.name));
@@ -92,8 +103,11 @@ impl Driver<'_> {
         let mut out = Vec::new();
         for (source, key) in [(&node.keystore_source, "keystore"), (&node.truststore_source, "truststore")] {
             let Some(source) = source else { continue };
-            let target = self.configured_path(node, key).ok_or_else(|| format!("the workflow sets no `{key}` path for `{}`, so there is nowhere to stage `{}`", node.name, source.display()))?;
-            let bytes = std::fs::read(source).map_err(|e| format!("cannot read `{}` (the {key} source of `{}`): {e}", source.display(), node.name))?;
+            let target = self.configured_path(node, key).ok_or_else(|| {
+                format!("the workflow sets no `{key}` path for `{}`, so there is nowhere to stage `{}`", node.name, source.display())
+            })?;
+            let bytes = std::fs::read(source)
+                .map_err(|e| format!("cannot read `{}` (the {key} source of `{}`): {e}", source.display(), node.name))?;
             out.push(Staged { source: source.clone(), target, sha256: sha256_hex(&bytes), bytes });
         }
         Ok(out)

@@ -14,7 +14,7 @@ mod health;
 mod keys;
 mod phases;
 
-pub use health::{judge_un, View};
+pub use health::{View, judge_un};
 pub use keys::{KEYS_PASS, STAGE_KEYS};
 
 use std::sync::Arc;
@@ -59,14 +59,23 @@ pub fn undo_plan(events: &[Event], workflow: &Workflow) -> Vec<UndoStage> {
             if matches!(replay(events, node, &pass.name, workflow.drain_before_restart).state(), State::RolledBack {}) {
                 continue;
             }
-            let newest = events.iter().filter(|x| x.node.as_ref() == Some(node) && x.pass.as_deref() == Some(&pass.name)).map(|x| x.seq).max().unwrap_or(e.seq);
+            let newest = events
+                .iter()
+                .filter(|x| x.node.as_ref() == Some(node) && x.pass.as_deref() == Some(&pass.name))
+                .map(|x| x.seq)
+                .max()
+                .unwrap_or(e.seq);
             nodes.push((newest, node.clone()));
         }
         if nodes.is_empty() {
             continue;
         }
         nodes.sort_by_key(|n| std::cmp::Reverse(n.0));
-        stages.push(UndoStage { pass_index, name: format!("{UNDO_PREFIX}{}", pass.name), nodes: nodes.into_iter().map(|(_, n)| n).collect() });
+        stages.push(UndoStage {
+            pass_index,
+            name: format!("{UNDO_PREFIX}{}", pass.name),
+            nodes: nodes.into_iter().map(|(_, n)| n).collect(),
+        });
     }
     stages
 }
@@ -275,14 +284,7 @@ impl<'a> Driver<'a> {
         let detail = redact_json(self.secrets, detail);
         let ev = self.journal.append(
             &self.run.id,
-            &NewEvent {
-                node: node.map(str::to_string),
-                pass: pass.map(str::to_string),
-                phase: phase.to_string(),
-                kind,
-                detail,
-                reverts,
-            },
+            &NewEvent { node: node.map(str::to_string), pass: pass.map(str::to_string), phase: phase.to_string(), kind, detail, reverts },
         )?;
         self.events.borrow_mut().push(ev.clone());
         if let Some(on_event) = &self.on_event {
@@ -403,7 +405,13 @@ impl<'a> Driver<'a> {
                 }
                 if let Some(failed) = gate.failed() {
                     // Another node of the batch failed: schedule nothing more here.
-                    self.append(Some(&node.name), Some(&pass.name), "halted", EventKind::Info, json!({"event": "halted", "because": failed, "next_phase": node::phase_name(&state)}))?;
+                    self.append(
+                        Some(&node.name),
+                        Some(&pass.name),
+                        "halted",
+                        EventKind::Info,
+                        json!({"event": "halted", "because": failed, "next_phase": node::phase_name(&state)}),
+                    )?;
                     return Ok(None);
                 }
             }
@@ -440,7 +448,13 @@ impl<'a> Driver<'a> {
         let pass = ctx.pass;
         if phase == "pending" {
             // Scheduling a node is a decision, not an action: one `ok` records it.
-            self.append(Some(&node.name), Some(&pass.name), phase, EventKind::Ok, json!({"position": ctx.position + 1, "of": self.inventory.nodes.len(), "batch": ctx.batch + 1}))?;
+            self.append(
+                Some(&node.name),
+                Some(&pass.name),
+                phase,
+                EventKind::Ok,
+                json!({"position": ctx.position + 1, "of": self.inventory.nodes.len(), "batch": ctx.batch + 1}),
+            )?;
             return Ok(true);
         }
         let repeat = open_enter(&self.events.borrow(), &node.name, &pass.name, phase).cloned();
@@ -468,7 +482,12 @@ impl<'a> Driver<'a> {
                     .borrow()
                     .iter()
                     .rev()
-                    .find(|e| e.node.as_deref() == Some(&node.name) && e.pass.as_ref() == Some(undone_pass) && e.phase == "edit" && e.kind == EventKind::Ok)
+                    .find(|e| {
+                        e.node.as_deref() == Some(&node.name)
+                            && e.pass.as_ref() == Some(undone_pass)
+                            && e.phase == "edit"
+                            && e.kind == EventKind::Ok
+                    })
                     .map(|e| e.seq)
             })
             .flatten();
@@ -539,7 +558,12 @@ fn compile(patterns: &[String]) -> Vec<regex::Regex> {
 fn interruptible(state: &State) -> bool {
     !matches!(
         state,
-        State::AwaitUn {} | State::VerifyLog {} | State::Rollback {} | State::RollbackRestart {} | State::RollbackAwaitUn {} | State::RollbackVerify {}
+        State::AwaitUn {}
+            | State::VerifyLog {}
+            | State::Rollback {}
+            | State::RollbackRestart {}
+            | State::RollbackAwaitUn {}
+            | State::RollbackVerify {}
     )
 }
 
@@ -597,10 +621,9 @@ fn open_enter<'e>(events: &'e [Event], node: &str, pass: &str, phase: &str) -> O
     let mut open = None;
     for e in events.iter().filter(|e| e.node.as_deref() == Some(node) && e.pass.as_deref() == Some(pass)) {
         match e.kind {
-            EventKind::Enter if e.phase == phase
-                && open.is_none() => {
-                    open = Some(e);
-                }
+            EventKind::Enter if e.phase == phase && open.is_none() => {
+                open = Some(e);
+            }
             EventKind::Ok | EventKind::Fail => open = None,
             EventKind::Info if e.phase == "retry" => open = None,
             _ => {}

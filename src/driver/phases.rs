@@ -342,7 +342,13 @@ impl Driver<'_> {
         futures::stream::iter(futures).buffered(crate::preflight::PREFLIGHT_PARALLELISM).collect().await
     }
 
-    async fn verify_log(&self, ctx: &StepCtx<'_>, t: &Transport, restart_phase: &str, need_success: bool) -> Result<PhaseResult, TransportError> {
+    async fn verify_log(
+        &self,
+        ctx: &StepCtx<'_>,
+        t: &Transport,
+        restart_phase: &str,
+        need_success: bool,
+    ) -> Result<PhaseResult, TransportError> {
         let node = ctx.node;
         let offset = self.restart_offset(ctx, restart_phase);
         let bytes = t.read_file(&node.log_path, 0).await?;
@@ -366,17 +372,18 @@ impl Driver<'_> {
         }
         let listener_line = text.lines().rev().find(|l| l.contains("Listening on ")).map(str::to_string);
         if restart_phase == "restart"
-            && let Some(re) = &ctx.pass.listener {
-                let re = regex::Regex::new(re).expect("BUG: validated");
-                if !listener_line.as_deref().is_some_and(|l| re.is_match(l)) {
-                    problems.push(format!(
-                        "the storage listener of `{}` does not match `{}` (found: {})",
-                        node.name,
-                        re.as_str(),
-                        listener_line.as_deref().unwrap_or("no listener line")
-                    ));
-                }
+            && let Some(re) = &ctx.pass.listener
+        {
+            let re = regex::Regex::new(re).expect("BUG: validated");
+            if !listener_line.as_deref().is_some_and(|l| re.is_match(l)) {
+                problems.push(format!(
+                    "the storage listener of `{}` does not match `{}` (found: {})",
+                    node.name,
+                    re.as_str(),
+                    listener_line.as_deref().unwrap_or("no listener line")
+                ));
             }
+        }
         if !found.errors.is_empty() {
             problems.push(format!("`{}` logged {} error line(s) after the restart", node.name, found.errors.len()));
         }
@@ -404,11 +411,12 @@ impl Driver<'_> {
             let bytes = t.read_file(&backup, 0).await?;
             let sha = sha256_hex(&bytes);
             if let Some(expected) = self.journaled_backup_sha(&node.name)
-                && expected != sha {
-                    return Ok(PhaseResult::Fail(json!({
-                        "error": format!("the backup `{backup}` on `{}` changed since it was made (sha256 {sha}, journaled {expected}); not restoring it", node.name),
-                    })));
-                }
+                && expected != sha
+            {
+                return Ok(PhaseResult::Fail(json!({
+                    "error": format!("the backup `{backup}` on `{}` changed since it was made (sha256 {sha}, journaled {expected}); not restoring it", node.name),
+                })));
+            }
             t.write_file_atomic(&node.config_path, &bytes, 0o644).await?;
             Ok(PhaseResult::Ok(json!({"restored_from": backup, "sha256": sha})))
         } else {
@@ -438,4 +446,3 @@ fn tail(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
 }
-

@@ -82,30 +82,33 @@ pub fn document(pm: &PostMortem) -> Vec<Block> {
         phases.sort_by_key(|p| super::model::phase_rank(p));
         let mut header: Vec<String> = vec!["node".into(), "result".into(), "attempts".into(), "restarts".into(), "restart to UN".into()];
         header.extend(phases.iter().cloned());
-        let rows = pass
-            .nodes
-            .iter()
-            .map(|row| {
-                let un = row
-                    .restart_to_un_ms
-                    .iter()
-                    .map(|(phase, ms)| if phase == "await_un" { format_duration_ms(*ms) } else { format!("{} ({phase})", format_duration_ms(*ms)) })
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                let mut cells = vec![
-                    vec![c(row.node.clone())],
-                    vec![if row.result == "done" { t(row.result.clone()) } else { b(row.result.clone()) }],
-                    vec![t(row.attempts.to_string())],
-                    vec![t(row.restarts.to_string())],
-                    vec![t(if un.is_empty() { "-".into() } else { un })],
-                ];
-                for p in &phases {
-                    let cell = row.phase_ms.iter().find(|(q, _)| q == p).map(|(_, ms)| format_duration_ms(*ms)).unwrap_or_else(|| "-".into());
-                    cells.push(vec![t(cell)]);
-                }
-                cells
-            })
-            .collect();
+        let rows =
+            pass.nodes
+                .iter()
+                .map(|row| {
+                    let un =
+                        row.restart_to_un_ms
+                            .iter()
+                            .map(|(phase, ms)| {
+                                if phase == "await_un" { format_duration_ms(*ms) } else { format!("{} ({phase})", format_duration_ms(*ms)) }
+                            })
+                            .collect::<Vec<_>>()
+                            .join(", ");
+                    let mut cells = vec![
+                        vec![c(row.node.clone())],
+                        vec![if row.result == "done" { t(row.result.clone()) } else { b(row.result.clone()) }],
+                        vec![t(row.attempts.to_string())],
+                        vec![t(row.restarts.to_string())],
+                        vec![t(if un.is_empty() { "-".into() } else { un })],
+                    ];
+                    for p in &phases {
+                        let cell =
+                            row.phase_ms.iter().find(|(q, _)| q == p).map(|(_, ms)| format_duration_ms(*ms)).unwrap_or_else(|| "-".into());
+                        cells.push(vec![t(cell)]);
+                    }
+                    cells
+                })
+                .collect();
         out.push(Block::Table { header, rows });
     }
 
@@ -156,7 +159,8 @@ pub fn document(pm: &PostMortem) -> Vec<Block> {
                 .iter()
                 .map(|r| {
                     let steps = r.steps.iter().map(|(p, k)| format!("{p} {k}")).collect::<Vec<_>>().join(", ");
-                    let mut line = vec![c(r.node.clone()), t(" in pass "), c(r.pass.clone()), t(format!(": {steps}; ended ")), b(r.result.clone())];
+                    let mut line =
+                        vec![c(r.node.clone()), t(" in pass "), c(r.pass.clone()), t(format!(": {steps}; ended ")), b(r.result.clone())];
                     for (seq, reverts) in &r.reverts {
                         line.push(t(format!("; seq {seq} reverts seq {reverts}")));
                     }
@@ -176,7 +180,9 @@ pub fn document(pm: &PostMortem) -> Vec<Block> {
     }
     let interrupted = pm.bars.iter().filter(|b| b.outcome == BarOutcome::Interrupted).count();
     if interrupted > 0 {
-        out.push(Block::Para(vec![t(format!("{interrupted} phase(s) were entered and never journaled an outcome before being entered again or the journal ended."))]));
+        out.push(Block::Para(vec![t(format!(
+            "{interrupted} phase(s) were entered and never journaled an outcome before being entered again or the journal ended."
+        ))]));
     }
     out
 }

@@ -183,7 +183,8 @@ impl Axis {
 
 /// Picks a tick step giving at most about ten ticks over `ms`.
 fn tick_step(ms: i64) -> i64 {
-    const STEPS: [i64; 16] = [50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 30_000, 60_000, 120_000, 300_000, 600_000, 1_800_000, 3_600_000, 7_200_000];
+    const STEPS: [i64; 16] =
+        [50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 30_000, 60_000, 120_000, 300_000, 600_000, 1_800_000, 3_600_000, 7_200_000];
     STEPS.iter().copied().find(|s| ms / s <= 10).unwrap_or(21_600_000)
 }
 
@@ -209,7 +210,12 @@ fn timeline(pm: &PostMortem) -> String {
         }
         while t <= span.t1 {
             let x = axis.x(t);
-            let _ = writeln!(s, "<line class=\"grid\" x1=\"{x:.1}\" y1=\"{AXIS_H}\" x2=\"{x:.1}\" y2=\"{bottom}\"/><text x=\"{x:.1}\" y=\"{}\" text-anchor=\"middle\">+{}</text>", AXIS_H - 8.0, esc(&format_duration_ms(t - start)));
+            let _ = writeln!(
+                s,
+                "<line class=\"grid\" x1=\"{x:.1}\" y1=\"{AXIS_H}\" x2=\"{x:.1}\" y2=\"{bottom}\"/><text x=\"{x:.1}\" y=\"{}\" text-anchor=\"middle\">+{}</text>",
+                AXIS_H - 8.0,
+                esc(&format_duration_ms(t - start))
+            );
             t += step;
         }
         if let Some(next) = axis.spans.get(i + 1) {
@@ -267,16 +273,33 @@ fn timeline(pm: &PostMortem) -> String {
     }
     for n in &pm.notes {
         let x = axis.x(n.at);
-        let _ = writeln!(s, "<line class=\"mark\" x1=\"{x:.1}\" y1=\"{AXIS_H}\" x2=\"{x:.1}\" y2=\"{bottom}\"><title>{}</title></line>", esc(&format!("seq {}: {}", n.seq, n.text)));
+        let _ = writeln!(
+            s,
+            "<line class=\"mark\" x1=\"{x:.1}\" y1=\"{AXIS_H}\" x2=\"{x:.1}\" y2=\"{bottom}\"><title>{}</title></line>",
+            esc(&format!("seq {}: {}", n.seq, n.text))
+        );
     }
     // Legend.
     let ly = bottom + 20.0;
     let mut lx = LABEL_W;
-    for (class, label) in [("ok", "ok"), ("fail", "failed"), ("interrupted", "interrupted (no outcome journaled)"), ("ok rollback", "rollback phase")] {
-        let _ = writeln!(s, "<rect class=\"legend {class}\" x=\"{lx}\" y=\"{}\" width=\"14\" height=\"10\"/><text x=\"{}\" y=\"{ly}\">{label}</text>", ly - 9.0, lx + 18.0);
+    for (class, label) in
+        [("ok", "ok"), ("fail", "failed"), ("interrupted", "interrupted (no outcome journaled)"), ("ok rollback", "rollback phase")]
+    {
+        let _ = writeln!(
+            s,
+            "<rect class=\"legend {class}\" x=\"{lx}\" y=\"{}\" width=\"14\" height=\"10\"/><text x=\"{}\" y=\"{ly}\">{label}</text>",
+            ly - 9.0,
+            lx + 18.0
+        );
         lx += 40.0 + label.len() as f64 * 6.0;
     }
-    let _ = writeln!(s, "<line class=\"mark\" x1=\"{lx}\" y1=\"{}\" x2=\"{lx}\" y2=\"{}\"/><text x=\"{}\" y=\"{ly}\">run event (failed, retry, resumed, interrupted)</text>", ly - 11.0, ly + 2.0, lx + 6.0);
+    let _ = writeln!(
+        s,
+        "<line class=\"mark\" x1=\"{lx}\" y1=\"{}\" x2=\"{lx}\" y2=\"{}\"/><text x=\"{}\" y=\"{ly}\">run event (failed, retry, resumed, interrupted)</text>",
+        ly - 11.0,
+        ly + 2.0,
+        lx + 6.0
+    );
     s.push_str("</svg>\n");
     s
 }

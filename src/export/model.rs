@@ -141,8 +141,18 @@ pub struct PostMortem {
 }
 
 /// The phases in the order a pass walks them; anything else sorts after.
-const PHASE_ORDER: [&str; 10] =
-    ["backup", "edit", "drain", "restart", "await_un", "verify_log", "rollback", "rollback_restart", "rollback_await_un", "rollback_verify"];
+const PHASE_ORDER: [&str; 10] = [
+    "backup",
+    "edit",
+    "drain",
+    "restart",
+    "await_un",
+    "verify_log",
+    "rollback",
+    "rollback_restart",
+    "rollback_await_un",
+    "rollback_verify",
+];
 
 pub(crate) fn phase_rank(phase: &str) -> usize {
     PHASE_ORDER.iter().position(|p| *p == phase).unwrap_or(PHASE_ORDER.len())
@@ -172,7 +182,8 @@ impl PostMortem {
         let state = run_state(events);
         let bars = bars(events);
         let passes = passes(events, workflow.as_ref(), drain, &bars);
-        let failures = events.iter().filter(|e| e.kind == EventKind::Fail).map(failure).filter(|f| f.node.is_some() || f.error.is_some()).collect();
+        let failures =
+            events.iter().filter(|e| e.kind == EventKind::Fail).map(failure).filter(|f| f.node.is_some() || f.error.is_some()).collect();
         let rollbacks = rollbacks(events);
         let notes = notes(events);
         let outcome = outcome(state, &rollbacks, &notes, &passes);
@@ -214,7 +225,16 @@ fn bars(events: &[Event]) -> Vec<Bar> {
                     bars[idx].end = events[..i].last().map(|p| p.at).unwrap_or(e.at).max(bars[idx].start);
                 }
                 open.insert(key, bars.len());
-                bars.push(Bar { node: node.clone(), pass: pass.clone(), phase: e.phase.clone(), seq: e.seq, start: e.at, end: e.at, outcome: BarOutcome::Interrupted, error: None });
+                bars.push(Bar {
+                    node: node.clone(),
+                    pass: pass.clone(),
+                    phase: e.phase.clone(),
+                    seq: e.seq,
+                    start: e.at,
+                    end: e.at,
+                    outcome: BarOutcome::Interrupted,
+                    error: None,
+                });
             }
             EventKind::Ok | EventKind::Fail => {
                 if let Some(idx) = open.remove(&key) {
@@ -226,9 +246,10 @@ fn bars(events: &[Event]) -> Vec<Bar> {
             }
             EventKind::Info => {
                 if e.phase == "retry"
-                    && let Some(idx) = open.remove(&key) {
-                        bars[idx].end = e.at.max(bars[idx].start);
-                    }
+                    && let Some(idx) = open.remove(&key)
+                {
+                    bars[idx].end = e.at.max(bars[idx].start);
+                }
             }
         }
     }
@@ -242,18 +263,20 @@ fn passes(events: &[Event], workflow: Option<&Workflow>, drain: bool, bars: &[Ba
     let mut names: Vec<String> = workflow.map(|w| w.passes.iter().map(|p| p.name.clone()).collect()).unwrap_or_default();
     for e in events {
         if let Some(p) = &e.pass
-            && !names.contains(p) {
-                names.push(p.clone());
-            }
+            && !names.contains(p)
+        {
+            names.push(p.clone());
+        }
     }
     let mut out = Vec::new();
     for name in names {
         let mut nodes: Vec<String> = Vec::new();
         for e in events.iter().filter(|e| e.pass.as_deref() == Some(&name)) {
             if let Some(n) = &e.node
-                && !nodes.contains(n) {
-                    nodes.push(n.clone());
-                }
+                && !nodes.contains(n)
+            {
+                nodes.push(n.clone());
+            }
         }
         if nodes.is_empty() {
             continue;
@@ -271,14 +294,25 @@ fn passes(events: &[Event], workflow: Option<&Workflow>, drain: bool, bars: &[Ba
                 }
                 let mut phase_ms: Vec<(String, i64)> = phase_ms.into_iter().collect();
                 phase_ms.sort_by_key(|(p, _)| phase_rank(p));
-                let restarts = events.iter().filter(mine).filter(|e| e.kind == EventKind::Ok && matches!(e.phase.as_str(), "restart" | "rollback_restart")).count();
+                let restarts = events
+                    .iter()
+                    .filter(mine)
+                    .filter(|e| e.kind == EventKind::Ok && matches!(e.phase.as_str(), "restart" | "rollback_restart"))
+                    .count();
                 let restart_to_un_ms = events
                     .iter()
                     .filter(mine)
                     .filter(|e| e.kind == EventKind::Ok && matches!(e.phase.as_str(), "await_un" | "rollback_await_un"))
                     .filter_map(|e| e.detail.get("elapsed_ms").and_then(Json::as_i64).map(|ms| (e.phase.clone(), ms)))
                     .collect();
-                NodeRow { result: phase_name(machine.state()).to_string(), attempts: 1 + retries, phase_ms, restarts, restart_to_un_ms, node }
+                NodeRow {
+                    result: phase_name(machine.state()).to_string(),
+                    attempts: 1 + retries,
+                    phase_ms,
+                    restarts,
+                    restart_to_un_ms,
+                    node,
+                }
             })
             .collect();
         out.push(PassView { name, undo, nodes: rows });
@@ -295,7 +329,8 @@ fn failure(e: &Event) -> Failure {
         .flatten()
         .filter_map(|ev| {
             let line = text(ev, "line")?;
-            let context = ev.get("context").and_then(Json::as_array).into_iter().flatten().filter_map(|c| c.as_str().map(str::to_string)).collect();
+            let context =
+                ev.get("context").and_then(Json::as_array).into_iter().flatten().filter_map(|c| c.as_str().map(str::to_string)).collect();
             Some((line, context))
         })
         .collect();
@@ -375,7 +410,9 @@ fn notes(events: &[Event]) -> Vec<Note> {
                 e.pass.as_deref().unwrap_or("-"),
                 text(d, "was").unwrap_or_default()
             ),
-            "lock_taken_over" => format!("cluster lock taken over (explicit: {})", d.get("explicit").map(Json::to_string).unwrap_or_default()),
+            "lock_taken_over" => {
+                format!("cluster lock taken over (explicit: {})", d.get("explicit").map(Json::to_string).unwrap_or_default())
+            }
             "undo_started" => "`ringmaster rollback` started undoing the run".into(),
             "failed" => format!(
                 "run failed: `{}` in pass `{}` ended {}",

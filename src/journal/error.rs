@@ -161,9 +161,6 @@ pub enum JournalError {
 pub fn format_unix_ms(ms: i64) -> String {
     let formatted = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        });
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok());
     formatted.unwrap_or_else(|| format!("{ms} ms after the unix epoch"))
 }

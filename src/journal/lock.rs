@@ -30,26 +30,16 @@ impl Journal {
                          fingerprint = excluded.fingerprint, pid = excluded.pid, host = excluded.host,
                          user = excluded.user, acquired_at = excluded.acquired_at
                      WHERE locks.run_id = excluded.run_id",
-                    params![
-                        cluster,
-                        holder.fingerprint,
-                        holder.run_id.0,
-                        holder.pid,
-                        holder.host,
-                        holder.user,
-                        holder.acquired_at,
-                    ],
+                    params![cluster, holder.fingerprint, holder.run_id.0, holder.pid, holder.host, holder.user, holder.acquired_at,],
                 )
                 .map_err(self.sql("take the cluster lock"))?;
             if changed == 1 {
                 return Ok(());
             }
             match self.holder_in(tx, cluster)? {
-                Some(other) => Err(JournalError::LockHeld {
-                    path: self.label.clone(),
-                    cluster: cluster.to_owned(),
-                    holder: Box::new(other),
-                }),
+                Some(other) => {
+                    Err(JournalError::LockHeld { path: self.label.clone(), cluster: cluster.to_owned(), holder: Box::new(other) })
+                }
                 // Unreachable under the write lock, but say so rather than panic.
                 None => Err(JournalError::Sqlite {
                     path: self.label.clone(),
@@ -72,10 +62,7 @@ impl Journal {
     pub fn release_lock(&self, cluster: &str, run: &RunId) -> Result<()> {
         self.write("release the cluster lock", |tx| {
             let removed = tx
-                .execute(
-                    "DELETE FROM locks WHERE cluster = ?1 AND run_id = ?2",
-                    params![cluster, run.0],
-                )
+                .execute("DELETE FROM locks WHERE cluster = ?1 AND run_id = ?2", params![cluster, run.0])
                 .map_err(self.sql("release the cluster lock"))?;
             match self.holder_in(tx, cluster)? {
                 Some(holder) if removed == 0 => Err(JournalError::LockNotOwned {
@@ -94,27 +81,22 @@ impl Journal {
     pub fn break_lock(&self, cluster: &str) -> Result<Option<LockHolder>> {
         self.write("break the cluster lock", |tx| {
             let holder = self.holder_in(tx, cluster)?;
-            tx.execute("DELETE FROM locks WHERE cluster = ?1", [cluster])
-                .map_err(self.sql("break the cluster lock"))?;
+            tx.execute("DELETE FROM locks WHERE cluster = ?1", [cluster]).map_err(self.sql("break the cluster lock"))?;
             Ok(holder)
         })
     }
 
     fn holder_in(&self, conn: &Connection, cluster: &str) -> Result<Option<LockHolder>> {
-        conn.query_row(
-            "SELECT run_id, fingerprint, pid, host, user, acquired_at FROM locks WHERE cluster = ?1",
-            [cluster],
-            |row| {
-                Ok(LockHolder {
-                    run_id: RunId(row.get(0)?),
-                    fingerprint: row.get(1)?,
-                    pid: pid_column(row, 2)?,
-                    host: row.get(3)?,
-                    user: row.get(4)?,
-                    acquired_at: row.get(5)?,
-                })
-            },
-        )
+        conn.query_row("SELECT run_id, fingerprint, pid, host, user, acquired_at FROM locks WHERE cluster = ?1", [cluster], |row| {
+            Ok(LockHolder {
+                run_id: RunId(row.get(0)?),
+                fingerprint: row.get(1)?,
+                pid: pid_column(row, 2)?,
+                host: row.get(3)?,
+                user: row.get(4)?,
+                acquired_at: row.get(5)?,
+            })
+        })
         .optional()
         .map_err(self.sql("read the cluster lock"))
     }

@@ -26,11 +26,8 @@ pub(super) struct Migration {
 }
 
 /// Every migration, in order; `version` is the position counted from 1.
-pub(super) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "0001_create_journal",
-    sql: include_str!("../../migrations/0001_create_journal.sql"),
-}];
+pub(super) const MIGRATIONS: &[Migration] =
+    &[Migration { version: 1, name: "0001_create_journal", sql: include_str!("../../migrations/0001_create_journal.sql") }];
 
 /// Returns the schema version this binary migrates journals to.
 pub(super) fn latest_version() -> i64 {
@@ -39,29 +36,16 @@ pub(super) fn latest_version() -> i64 {
 
 /// Brings the journal at `conn` up to [`latest_version`], or refuses a newer one.
 pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), JournalError> {
-    let open_err = |source| JournalError::Open {
-        path: path.to_path_buf(),
-        source,
-    };
-    let too_new = |found| JournalError::TooNew {
-        path: path.to_path_buf(),
-        found,
-        known: latest_version(),
-    };
+    let open_err = |source| JournalError::Open { path: path.to_path_buf(), source };
+    let too_new = |found| JournalError::TooNew { path: path.to_path_buf(), found, known: latest_version() };
 
     let current = user_version(conn).map_err(open_err)?;
     if current > latest_version() {
         return Err(too_new(current));
     }
     for m in MIGRATIONS.iter().filter(|m| m.version > current) {
-        let fail = |source| JournalError::Migrate {
-            path: path.to_path_buf(),
-            migration: m.name,
-            source,
-        };
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(fail)?;
+        let fail = |source| JournalError::Migrate { path: path.to_path_buf(), migration: m.name, source };
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(fail)?;
         // Re-read under the write lock: another process may have migrated meanwhile.
         let now = user_version(&tx).map_err(fail)?;
         if now > latest_version() {
@@ -71,8 +55,7 @@ pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), JournalE
             continue;
         }
         tx.execute_batch(m.sql).map_err(fail)?;
-        tx.pragma_update(None, "user_version", m.version)
-            .map_err(fail)?;
+        tx.pragma_update(None, "user_version", m.version).map_err(fail)?;
         tx.commit().map_err(fail)?;
         tracing::debug!(journal = %path.display(), migration = m.name, "applied migration");
     }
@@ -92,21 +75,9 @@ mod tests {
     fn versions_count_up_from_one_and_names_carry_the_number() {
         for (i, m) in MIGRATIONS.iter().enumerate() {
             let expected = i64::try_from(i).expect("few migrations") + 1;
-            assert_eq!(
-                m.version, expected,
-                "migration `{}` is out of order",
-                m.name
-            );
-            assert!(
-                m.name.starts_with(&format!("{expected:04}_")),
-                "migration `{}` should be named `{expected:04}_verb_noun`",
-                m.name
-            );
-            assert!(
-                m.sql.trim_start().starts_with("--"),
-                "migration `{}` must open with a comment saying why",
-                m.name
-            );
+            assert_eq!(m.version, expected, "migration `{}` is out of order", m.name);
+            assert!(m.name.starts_with(&format!("{expected:04}_")), "migration `{}` should be named `{expected:04}_verb_noun`", m.name);
+            assert!(m.sql.trim_start().starts_with("--"), "migration `{}` must open with a comment saying why", m.name);
         }
     }
 
@@ -137,16 +108,10 @@ mod tests {
     #[test]
     fn newer_schema_is_refused_naming_both_versions() {
         let mut conn = Connection::open_in_memory().expect("in-memory sqlite");
-        conn.pragma_update(None, "user_version", latest_version() + 1)
-            .expect("set user_version");
+        conn.pragma_update(None, "user_version", latest_version() + 1).expect("set user_version");
         let err = migrate(&mut conn, Path::new("/x/journal.db")).expect_err("newer schema");
-        assert!(
-            matches!(err, JournalError::TooNew { found, known, .. } if found == latest_version() + 1 && known == latest_version())
-        );
+        assert!(matches!(err, JournalError::TooNew { found, known, .. } if found == latest_version() + 1 && known == latest_version()));
         let msg = err.to_string();
-        assert!(
-            msg.contains("`/x/journal.db`") && msg.contains("newer ringmaster"),
-            "{msg}"
-        );
+        assert!(msg.contains("`/x/journal.db`") && msg.contains("newer ringmaster"), "{msg}");
     }
 }

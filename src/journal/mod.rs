@@ -25,10 +25,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rusqlite::types::Type;
-use rusqlite::{
-    Connection, ErrorCode, OpenFlags, OptionalExtension, Row, Transaction, TransactionBehavior,
-    params,
-};
+use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Row, Transaction, TransactionBehavior, params};
 
 pub use error::{JournalError, format_unix_ms};
 pub use types::{Event, EventKind, LockHolder, NewEvent, NewRun, ParseEventKindError, Run, RunId};
@@ -42,8 +39,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// What error messages call a journal that has no file.
 const IN_MEMORY: &str = ":memory:";
 
-const RUN_COLUMNS: &str =
-    "id, cluster, started_at, operator, host, pid, command, inventory_path, inventory, workflow";
+const RUN_COLUMNS: &str = "id, cluster, started_at, operator, host, pid, command, inventory_path, inventory, workflow";
 const EVENT_COLUMNS: &str = "run_id, seq, at, node, pass, phase, kind, detail, reverts";
 
 /// An open journal; the only writer of ringmaster's state.
@@ -70,23 +66,14 @@ impl Journal {
             })?;
         }
         // No SQLITE_OPEN_URI: a path is always a file name, never a `file:` URI.
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn =
-            Connection::open_with_flags(path, flags).map_err(|source| JournalError::Open {
-                path: path.to_path_buf(),
-                source,
-            })?;
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(|source| JournalError::Open { path: path.to_path_buf(), source })?;
         Self::setup(conn, Some(path.to_path_buf()))
     }
 
     /// Opens a fresh, migrated journal that lives in memory only (for tests and demos).
     pub fn open_in_memory() -> Result<Journal> {
-        let conn = Connection::open_in_memory().map_err(|source| JournalError::Open {
-            path: PathBuf::from(IN_MEMORY),
-            source,
-        })?;
+        let conn = Connection::open_in_memory().map_err(|source| JournalError::Open { path: PathBuf::from(IN_MEMORY), source })?;
         Self::setup(conn, None)
     }
 
@@ -94,31 +81,20 @@ impl Journal {
         let label = path.clone().unwrap_or_else(|| PathBuf::from(IN_MEMORY));
         let fail = |op| {
             let label = label.clone();
-            move |source| JournalError::Sqlite {
-                path: label,
-                op,
-                source,
-            }
+            move |source| JournalError::Sqlite { path: label, op, source }
         };
         // The busy timeout first: switching to WAL needs a lock another opener may hold.
-        conn.busy_timeout(BUSY_TIMEOUT)
-            .map_err(fail("set the busy timeout"))?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(fail("set the busy timeout"))?;
         let mode = enable_wal(&conn).map_err(fail("switch to WAL mode"))?;
         if path.is_some() && !mode.eq_ignore_ascii_case("wal") {
             // Some network file systems cannot do WAL; the rollback journal is still
             // correct (busy_timeout + IMMEDIATE transactions), only slower.
             tracing::warn!(journal = %label.display(), mode, "journal is not in WAL mode");
         }
-        conn.pragma_update(None, "synchronous", "FULL")
-            .map_err(fail("set synchronous=FULL"))?;
-        conn.pragma_update(None, "foreign_keys", true)
-            .map_err(fail("enable foreign keys"))?;
+        conn.pragma_update(None, "synchronous", "FULL").map_err(fail("set synchronous=FULL"))?;
+        conn.pragma_update(None, "foreign_keys", true).map_err(fail("enable foreign keys"))?;
         migrate::migrate(&mut conn, &label)?;
-        Ok(Journal {
-            conn: Mutex::new(conn),
-            path,
-            label,
-        })
+        Ok(Journal { conn: Mutex::new(conn), path, label })
     }
 
     /// Returns the journal's file, or `None` for an in-memory journal.
@@ -177,12 +153,7 @@ impl Journal {
                 .query_row("SELECT COALESCE(MAX(seq), 0) FROM events WHERE run_id = ?1", [&run.0], |r| r.get(0))
                 .map_err(self.sql("number an event"))?;
             if let Some(reverts) = ev.reverts.filter(|r| !(1..=last).contains(r)) {
-                return Err(JournalError::InvalidReverts {
-                    path: self.label.clone(),
-                    run_id: run.0.clone(),
-                    reverts,
-                    last,
-                });
+                return Err(JournalError::InvalidReverts { path: self.label.clone(), run_id: run.0.clone(), reverts, last });
             }
             let event = Event {
                 run_id: run.clone(),
@@ -226,9 +197,7 @@ impl Journal {
         if prefix.is_empty() {
             return Ok(None);
         }
-        let sql = format!(
-            "SELECT {RUN_COLUMNS} FROM runs WHERE substr(id, 1, length(?1)) = ?1 ORDER BY id"
-        );
+        let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE substr(id, 1, length(?1)) = ?1 ORDER BY id");
         let mut found = self.query(&sql, [&prefix], run_from_row, "look up a run")?;
         if found.len() > 1 {
             return Err(JournalError::AmbiguousRunId {
@@ -248,9 +217,7 @@ impl Journal {
 
     /// Returns the newest run, of `cluster` if given.
     pub fn latest_run(&self, cluster: Option<&str>) -> Result<Option<Run>> {
-        let sql = format!(
-            "SELECT {RUN_COLUMNS} FROM runs WHERE ?1 IS NULL OR cluster = ?1 ORDER BY started_at DESC, id DESC LIMIT 1"
-        );
+        let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE ?1 IS NULL OR cluster = ?1 ORDER BY started_at DESC, id DESC LIMIT 1");
         let mut found = self.query(&sql, [cluster], run_from_row, "find the latest run")?;
         Ok(found.pop())
     }
@@ -258,21 +225,13 @@ impl Journal {
     /// Locks the connection; a panic in another thread cannot leave a transaction open
     /// (rusqlite rolls back on drop), so a poisoned mutex is still safe to use.
     fn conn(&self) -> MutexGuard<'_, Connection> {
-        self.conn
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Runs `f` in an IMMEDIATE transaction and commits it if `f` succeeds.
-    fn write<T>(
-        &self,
-        op: &'static str,
-        f: impl FnOnce(&Transaction<'_>) -> Result<T>,
-    ) -> Result<T> {
+    fn write<T>(&self, op: &'static str, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
         let mut conn = self.conn();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(self.sql(op))?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(self.sql(op))?;
         let out = f(&tx)?;
         tx.commit().map_err(self.sql(op))?;
         Ok(out)
@@ -289,40 +248,26 @@ impl Journal {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(sql).map_err(self.sql(op))?;
         let rows = stmt.query_map(params, map).map_err(self.sql(op))?;
-        rows.collect::<rusqlite::Result<Vec<T>>>()
-            .map_err(self.sql(op))
+        rows.collect::<rusqlite::Result<Vec<T>>>().map_err(self.sql(op))
     }
 
     /// Fails with `UnknownRun` unless `run` exists.
     fn require_run(&self, conn: &Connection, run: &RunId) -> Result<()> {
-        let exists = conn
-            .query_row("SELECT 1 FROM runs WHERE id = ?1", [&run.0], |_| Ok(()))
-            .optional()
-            .map_err(self.sql("look up a run"))?;
+        let exists =
+            conn.query_row("SELECT 1 FROM runs WHERE id = ?1", [&run.0], |_| Ok(())).optional().map_err(self.sql("look up a run"))?;
         match exists {
             Some(()) => Ok(()),
-            None => Err(JournalError::UnknownRun {
-                path: self.label.clone(),
-                run_id: run.0.clone(),
-            }),
+            None => Err(JournalError::UnknownRun { path: self.label.clone(), run_id: run.0.clone() }),
         }
     }
 
     /// Returns a mapper from a SQLite error to a `JournalError` naming this journal and `op`.
     fn sql(&self, op: &'static str) -> impl Fn(rusqlite::Error) -> JournalError + '_ {
-        move |source| JournalError::Sqlite {
-            path: self.label.clone(),
-            op,
-            source,
-        }
+        move |source| JournalError::Sqlite { path: self.label.clone(), op, source }
     }
 
     fn to_json(&self, what: &'static str, value: &serde_json::Value) -> Result<String> {
-        serde_json::to_string(value).map_err(|source| JournalError::Json {
-            path: self.label.clone(),
-            what,
-            source,
-        })
+        serde_json::to_string(value).map_err(|source| JournalError::Json { path: self.label.clone(), what, source })
     }
 }
 
@@ -336,22 +281,13 @@ pub fn default_path() -> PathBuf {
 }
 
 /// [`default_path`] with the environment and home directory passed in, for tests.
-fn path_from_env(
-    var: impl Fn(&str) -> Option<std::ffi::OsString>,
-    home: Option<PathBuf>,
-) -> PathBuf {
-    let set = |name| {
-        var(name)
-            .filter(|v: &std::ffi::OsString| !v.is_empty())
-            .map(PathBuf::from)
-    };
+fn path_from_env(var: impl Fn(&str) -> Option<std::ffi::OsString>, home: Option<PathBuf>) -> PathBuf {
+    let set = |name| var(name).filter(|v: &std::ffi::OsString| !v.is_empty()).map(PathBuf::from);
     if let Some(explicit) = set("RINGMASTER_JOURNAL") {
         return explicit;
     }
     // The XDG spec says a relative XDG_STATE_HOME is invalid and must be ignored.
-    let state = set("XDG_STATE_HOME")
-        .filter(|p| p.is_absolute())
-        .or_else(|| home.map(|h| h.join(".local").join("state")));
+    let state = set("XDG_STATE_HOME").filter(|p| p.is_absolute()).or_else(|| home.map(|h| h.join(".local").join("state")));
     match state {
         Some(dir) => dir.join("ringmaster").join("journal.db"),
         None => PathBuf::from("ringmaster-journal.db"),
@@ -368,10 +304,7 @@ fn enable_wal(conn: &Connection) -> rusqlite::Result<String> {
     let deadline = Instant::now() + BUSY_TIMEOUT;
     loop {
         match conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0)) {
-            Err(e)
-                if e.sqlite_error_code() == Some(ErrorCode::DatabaseBusy)
-                    && Instant::now() < deadline =>
-            {
+            Err(e) if e.sqlite_error_code() == Some(ErrorCode::DatabaseBusy) && Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(5));
             }
             result => return result,
@@ -381,24 +314,20 @@ fn enable_wal(conn: &Connection) -> rusqlite::Result<String> {
 
 /// Returns the current time in unix milliseconds (0 if the clock is before 1970).
 fn now_ms() -> i64 {
-    let since = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
+    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// Reads a TEXT column holding JSON.
 fn json_column(row: &Row<'_>, idx: usize) -> rusqlite::Result<serde_json::Value> {
     let text: String = row.get(idx)?;
-    serde_json::from_str(&text)
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, Type::Text, Box::new(e)))
+    serde_json::from_str(&text).map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, Type::Text, Box::new(e)))
 }
 
 /// Reads an INTEGER column holding a process id.
 fn pid_column(row: &Row<'_>, idx: usize) -> rusqlite::Result<u32> {
     let pid: i64 = row.get(idx)?;
-    u32::try_from(pid)
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, Type::Integer, Box::new(e)))
+    u32::try_from(pid).map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, Type::Integer, Box::new(e)))
 }
 
 fn run_from_row(row: &Row<'_>) -> rusqlite::Result<Run> {
@@ -425,9 +354,7 @@ fn event_from_row(row: &Row<'_>) -> rusqlite::Result<Event> {
         node: row.get(3)?,
         pass: row.get(4)?,
         phase: row.get(5)?,
-        kind: kind
-            .parse()
-            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(6, Type::Text, Box::new(e)))?,
+        kind: kind.parse().map_err(|e| rusqlite::Error::FromSqlConversionFailure(6, Type::Text, Box::new(e)))?,
         detail: json_column(row, 7)?,
         reverts: row.get(8)?,
     })

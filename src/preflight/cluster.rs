@@ -61,7 +61,8 @@ fn ring(ctx: &Context<'_>, views: &[(String, Result<String, String>)], report: &
         } else {
             report.node(from, "status_un", Severity::Blocker, format!("in the view of `{from}`, {}: every node must be UN in every view before the first restart; bring it up (or fix the inventory) and wait until `nodetool status` shows UN everywhere", not_un.join(", ")));
         }
-        let moving: Vec<String> = rows.iter().filter(|r| r.state != "N").map(|r| format!("{} is {}{}", r.address, r.status, r.state)).collect();
+        let moving: Vec<String> =
+            rows.iter().filter(|r| r.state != "N").map(|r| format!("{} is {}{}", r.address, r.status, r.state)).collect();
         if moving.is_empty() {
             report.node(from, "ring_movement", Severity::Ok, format!("no node joining, leaving or moving in the view of `{from}`"));
         } else {
@@ -136,7 +137,12 @@ fn release(ctx: &Context<'_>, views: &[(String, Result<String, String>)], report
         let parsed = result.as_ref().ok().and_then(|t| parse_version(t));
         let Some((major, minor, full)) = parsed else {
             let why = result.as_ref().err().cloned().unwrap_or_else(|| "no `ReleaseVersion:` line".into());
-            report.node(from, "release", Severity::Blocker, format!("cannot tell the Cassandra release of `{from}` from `nodetool version` ({why})"));
+            report.node(
+                from,
+                "release",
+                Severity::Blocker,
+                format!("cannot tell the Cassandra release of `{from}` from `nodetool version` ({why})"),
+            );
             continue;
         };
         lines.entry((major, minor)).or_default().push(from.clone());
@@ -149,7 +155,13 @@ fn release(ctx: &Context<'_>, views: &[(String, Result<String, String>)], report
     }
     if lines.len() > 1 {
         let mixed = lines.iter().map(|((a, b), nodes)| format!("{a}.{b} on {}", nodes.join(", "))).collect::<Vec<_>>().join("; ");
-        report.cluster("release", Severity::Blocker, format!("the nodes run different release lines ({mixed}): finish the upgrade so every node runs one release line, then roll out TLS"));
+        report.cluster(
+            "release",
+            Severity::Blocker,
+            format!(
+                "the nodes run different release lines ({mixed}): finish the upgrade so every node runs one release line, then roll out TLS"
+            ),
+        );
     }
     let Some(((major, minor), _)) = lines.iter().next_back() else { return };
     if lines.len() != 1 || *major < 4 {
@@ -158,7 +170,8 @@ fn release(ctx: &Context<'_>, views: &[(String, Result<String, String>)], report
     let release = if (*major, *minor) == (4, 0) { Release::V4_0 } else { Release::V4_1Plus };
     release_keys(ctx, release, report);
     // Cassandra streams whole SSTables zero-copy only over unencrypted connections.
-    let encrypts = ctx.workflow.passes.iter().any(|p| p.settings.iter().any(|(k, v)| k == "internode_encryption" && v.as_str() != Some("none")));
+    let encrypts =
+        ctx.workflow.passes.iter().any(|p| p.settings.iter().any(|(k, v)| k == "internode_encryption" && v.as_str() != Some("none")));
     if encrypts {
         report.cluster("sstable_streaming", Severity::Warning, "once internode encryption is on, Cassandra no longer streams entire SSTables (zero-copy streaming needs plaintext connections): bootstrap, rebuild and repair stream slower; watch any that run in the window");
     }
@@ -172,8 +185,19 @@ fn release_keys(ctx: &Context<'_>, release: Release, report: &mut Report) {
     for pass in &ctx.workflow.passes {
         let Ok(settings) = pass.render(node, ctx.secrets) else { continue };
         match yaml::edit_server_encryption("<release probe>", probe.as_bytes(), &settings, &EditOptions { release: Some(release) }) {
-            Ok(_) => report.cluster("release_keys", Severity::Ok, format!("every key of pass `{}` exists in Cassandra {release}", pass.name)),
-            Err(e) => report.cluster("release_keys", Severity::Blocker, format!("pass `{}` of workflow `{}` does not fit Cassandra {release}: {}; use a workflow written for this release", pass.name, ctx.workflow.name, ctx.secrets.redact(&e.to_string()))),
+            Ok(_) => {
+                report.cluster("release_keys", Severity::Ok, format!("every key of pass `{}` exists in Cassandra {release}", pass.name))
+            }
+            Err(e) => report.cluster(
+                "release_keys",
+                Severity::Blocker,
+                format!(
+                    "pass `{}` of workflow `{}` does not fit Cassandra {release}: {}; use a workflow written for this release",
+                    pass.name,
+                    ctx.workflow.name,
+                    ctx.secrets.redact(&e.to_string())
+                ),
+            ),
         }
     }
 }

@@ -60,7 +60,14 @@ async fn keystore_checks(ctx: &Context<'_>, node: &Node, report: &mut Report) ->
     let name = &node.name;
     let path = str_setting(ctx, node, "keystore")?;
     let Some(password) = ctx.secrets.get(name, "keystore_password") else {
-        report.node(name, "keystore", Severity::Blocker, format!("no keystore password for `{name}`: set `keystore_password` in the secrets file or RINGMASTER_SECRET_KEYSTORE_PASSWORD"));
+        report.node(
+            name,
+            "keystore",
+            Severity::Blocker,
+            format!(
+                "no keystore password for `{name}`: set `keystore_password` in the secrets file or RINGMASTER_SECRET_KEYSTORE_PASSWORD"
+            ),
+        );
         return None;
     };
     let (bytes, shown) = match read_store(ctx, node, &path, node.keystore_source.as_deref()).await {
@@ -108,9 +115,27 @@ async fn keystore_checks(ctx: &Context<'_>, node: &Node, report: &mut Report) ->
     let now = ctx.options.now;
     let warn = ctx.options.expiry_warning.as_secs() as i64;
     if leaf.not_after < now {
-        report.node(name, "cert_expiry", Severity::Blocker, format!("the certificate of `{name}` ({}) expired on {}: issue a new certificate for `{name}` and rebuild its keystore", leaf.subject, date(leaf.not_after)));
+        report.node(
+            name,
+            "cert_expiry",
+            Severity::Blocker,
+            format!(
+                "the certificate of `{name}` ({}) expired on {}: issue a new certificate for `{name}` and rebuild its keystore",
+                leaf.subject,
+                date(leaf.not_after)
+            ),
+        );
     } else if leaf.not_before > now {
-        report.node(name, "cert_expiry", Severity::Blocker, format!("the certificate of `{name}` ({}) is not valid before {}: check the clock of the CA, or wait", leaf.subject, date(leaf.not_before)));
+        report.node(
+            name,
+            "cert_expiry",
+            Severity::Blocker,
+            format!(
+                "the certificate of `{name}` ({}) is not valid before {}: check the clock of the CA, or wait",
+                leaf.subject,
+                date(leaf.not_before)
+            ),
+        );
     } else if leaf.not_after - now < warn {
         report.node(name, "cert_expiry", Severity::Warning, format!("the certificate of `{name}` ({}) expires on {} (in {} days, under the {}-day threshold): renew it soon; a hot reload picks up the new keystore", leaf.subject, date(leaf.not_after), days(leaf.not_after - now), days(warn)));
     } else {
@@ -162,11 +187,21 @@ async fn truststore_checks(ctx: &Context<'_>, node: &Node, report: &mut Report) 
             None
         }
         Ok(s) => {
-            report.node(name, "truststore", Severity::Ok, format!("truststore {shown} opens with its password ({}, {} certificate(s))", s.kind, s.anchors().len()));
+            report.node(
+                name,
+                "truststore",
+                Severity::Ok,
+                format!("truststore {shown} opens with its password ({}, {} certificate(s))", s.kind, s.anchors().len()),
+            );
             Some(s)
         }
         Err(e) => {
-            report.node(name, "truststore", Severity::Blocker, format!("truststore {shown} of `{name}`: {e}; check `truststore_password` for `{name}` in the secrets file"));
+            report.node(
+                name,
+                "truststore",
+                Severity::Blocker,
+                format!("truststore {shown} of `{name}`: {e}; check `truststore_password` for `{name}` in the secrets file"),
+            );
             None
         }
     }
@@ -287,7 +322,12 @@ pub async fn check(ctx: &Context<'_>, report: &mut Report) {
         let problems = verdicts.entry(key).or_insert_with(|| chain_problems(&found, &anchors)).clone();
         let path = str_setting(ctx, node, "truststore").unwrap_or_default();
         if problems.is_empty() {
-            report.node(&node.name, "chain", Severity::Ok, format!("the truststore of `{}` verifies every node's certificate by signature", node.name));
+            report.node(
+                &node.name,
+                "chain",
+                Severity::Ok,
+                format!("the truststore of `{}` verifies every node's certificate by signature", node.name),
+            );
         } else {
             report.node(&node.name, "chain", Severity::Blocker, format!(
                 "truststore `{path}` of `{}`: {}; import the CA that issued those certificates (`keytool -importcert -alias ca -file ca.pem -keystore {path}`) and install the same truststore on every node",

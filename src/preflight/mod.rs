@@ -90,7 +90,11 @@ impl Report {
     }
     /// Returns the findings of `severity` for `check`, as (node, message).
     pub fn of(&self, check: &str, severity: Severity) -> Vec<(Option<&str>, &str)> {
-        self.findings.iter().filter(|f| f.check == check && f.severity == severity).map(|f| (f.node.as_deref(), f.message.as_str())).collect()
+        self.findings
+            .iter()
+            .filter(|f| f.check == check && f.severity == severity)
+            .map(|f| (f.node.as_deref(), f.message.as_str()))
+            .collect()
     }
     /// Returns the report as a text table; `all` includes the `ok` rows.
     pub fn render(&self, all: bool) -> String {
@@ -99,7 +103,13 @@ impl Report {
         let check_w = rows.iter().map(|f| f.check.len()).max().unwrap_or(5).max(5);
         let mut out = String::new();
         for f in rows {
-            out.push_str(&format!("{:<7}  {:<node_w$}  {:<check_w$}  {}\n", f.severity.to_string(), f.node.as_deref().unwrap_or("-"), f.check, f.message));
+            out.push_str(&format!(
+                "{:<7}  {:<node_w$}  {:<check_w$}  {}\n",
+                f.severity.to_string(),
+                f.node.as_deref().unwrap_or("-"),
+                f.check,
+                f.message
+            ));
         }
         let count = |s| self.findings.iter().filter(|f| f.severity == s).count();
         out.push_str(&format!(

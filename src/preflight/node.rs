@@ -38,20 +38,50 @@ pub async fn check(ctx: &Context<'_>, node: &Node, report: &mut Report) {
             bytes
         }
         Err(TransportError::NotFound { .. }) => {
-            report.node(name, "config", Severity::Blocker, format!("`{}` does not exist on `{name}`: set `config_path` of `{name}` in the inventory to its cassandra.yaml", node.config_path));
+            report.node(
+                name,
+                "config",
+                Severity::Blocker,
+                format!(
+                    "`{}` does not exist on `{name}`: set `config_path` of `{name}` in the inventory to its cassandra.yaml",
+                    node.config_path
+                ),
+            );
             return;
         }
         Err(e) => {
-            report.node(name, "config", Severity::Blocker, format!("cannot read `{}`: {e}; give the SSH user read access (or `sudo = true`)", node.config_path));
+            report.node(
+                name,
+                "config",
+                Severity::Blocker,
+                format!("cannot read `{}`: {e}; give the SSH user read access (or `sudo = true`)", node.config_path),
+            );
             return;
         }
     };
     match render_passes(node, &config, ctx.workflow, ctx.secrets) {
-        Ok(passes) => report.node(name, "render", Severity::Ok, format!(
-            "every pass renders on `{name}` ({})",
-            passes.iter().map(|p| format!("{}: {}", p.pass, if p.changed { "changes the block" } else { "no change" })).collect::<Vec<_>>().join(", ")
-        )),
-        Err(e) => report.node(name, "render", Severity::Blocker, format!("the workflow cannot be applied to `{}` on `{name}`: {e}; fix the file (or the workflow) and run preflight again", node.config_path)),
+        Ok(passes) => report.node(
+            name,
+            "render",
+            Severity::Ok,
+            format!(
+                "every pass renders on `{name}` ({})",
+                passes
+                    .iter()
+                    .map(|p| format!("{}: {}", p.pass, if p.changed { "changes the block" } else { "no change" }))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ),
+        Err(e) => report.node(
+            name,
+            "render",
+            Severity::Blocker,
+            format!(
+                "the workflow cannot be applied to `{}` on `{name}`: {e}; fix the file (or the workflow) and run preflight again",
+                node.config_path
+            ),
+        ),
     }
     backup_space(ctx, node, t, config.len() as u64, report).await;
     let backup = format!("{}{}", node.config_path, ctx.workflow.backup_suffix);
@@ -85,8 +115,25 @@ async fn backup_space(ctx: &Context<'_>, node: &Node, t: &crate::transport::Tran
         _ => None,
     };
     match available {
-        None => report.node(name, "backup_space", Severity::Warning, format!("cannot tell the free space of `{dir}` on `{name}` (`df -Pk` failed); make sure {} KiB are free for the backup", need / 1024)),
-        Some(a) if a < need => report.node(name, "backup_space", Severity::Blocker, format!("`{dir}` on `{name}` has {} KiB free, the backup and the edit need {} KiB: free some space there", a / 1024, need / 1024)),
+        None => report.node(
+            name,
+            "backup_space",
+            Severity::Warning,
+            format!(
+                "cannot tell the free space of `{dir}` on `{name}` (`df -Pk` failed); make sure {} KiB are free for the backup",
+                need / 1024
+            ),
+        ),
+        Some(a) if a < need => report.node(
+            name,
+            "backup_space",
+            Severity::Blocker,
+            format!(
+                "`{dir}` on `{name}` has {} KiB free, the backup and the edit need {} KiB: free some space there",
+                a / 1024,
+                need / 1024
+            ),
+        ),
         Some(a) => report.node(name, "backup_space", Severity::Ok, format!("`{dir}` on `{name}` has {} MiB free", a / 1024 / 1024)),
     }
 }
@@ -95,7 +142,8 @@ async fn backup_space(ctx: &Context<'_>, node: &Node, t: &crate::transport::Tran
 mod tests {
     #[test]
     fn df_available_is_the_fourth_column_in_kib() {
-        let out = "Filesystem     1024-blocks     Used Available Capacity Mounted on\n/dev/sda1        41152812 20581108  18436888      53% /\n";
+        let out =
+            "Filesystem     1024-blocks     Used Available Capacity Mounted on\n/dev/sda1        41152812 20581108  18436888      53% /\n";
         assert_eq!(super::parse_df_available(out), Some(18_436_888 * 1024));
         assert_eq!(super::parse_df_available("df: no such file\n"), None);
     }

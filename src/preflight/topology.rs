@@ -19,7 +19,12 @@ use crate::transport::Transport;
 
 /// Reads the topology through the first node that answers; `ignore` names keyspaces not
 /// to count. The error says which node answered what.
-pub async fn collect(inventory: &Inventory, transports: &BTreeMap<String, Transport>, ignore: &[String], timeout: Duration) -> Result<Topology, String> {
+pub async fn collect(
+    inventory: &Inventory,
+    transports: &BTreeMap<String, Transport>,
+    ignore: &[String],
+    timeout: Duration,
+) -> Result<Topology, String> {
     let mut tried = Vec::new();
     for node in &inventory.nodes {
         let Some(t) = transports.get(&node.name) else {
@@ -47,7 +52,10 @@ pub async fn collect(inventory: &Inventory, transports: &BTreeMap<String, Transp
         let mut nodes = Vec::new();
         for n in &inventory.nodes {
             let row = rows.iter().find(|r| r.address == n.address).ok_or_else(|| {
-                format!("`{}` ({}) is not in `nodetool status` on `{}`, so its datacenter and rack are unknown", n.name, n.address, node.name)
+                format!(
+                    "`{}` ({}) is not in `nodetool status` on `{}`, so its datacenter and rack are unknown",
+                    n.name, n.address, node.name
+                )
             })?;
             nodes.push(Placement { address: n.address.clone(), datacenter: row.datacenter.clone(), rack: row.rack.clone() });
         }

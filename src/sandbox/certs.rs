@@ -9,12 +9,10 @@
 use std::net::IpAddr;
 use std::path::Path;
 
-use p12_keystore::{
-    Certificate, KeyStore, KeyStoreEntry, Pkcs12ImportPolicy, PrivateKey, PrivateKeyChain,
-};
+use p12_keystore::{Certificate, KeyStore, KeyStoreEntry, Pkcs12ImportPolicy, PrivateKey, PrivateKeyChain};
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose, SanType,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    SanType,
 };
 use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
@@ -40,9 +38,7 @@ impl Ca {
 }
 
 fn cert_error(what: &str, err: impl std::fmt::Display) -> SandboxError {
-    SandboxError::Certificates {
-        detail: format!("{what}: {err}"),
-    }
+    SandboxError::Certificates { detail: format!("{what}: {err}") }
 }
 
 fn validity(params: &mut CertificateParams, days: i64) {
@@ -62,74 +58,42 @@ pub fn new_ca(cluster: &str) -> Result<Ca, SandboxError> {
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
     validity(&mut params, 3650);
-    let cert = params
-        .self_signed(&key)
-        .map_err(|e| cert_error("self-signing the CA", e))?;
+    let cert = params.self_signed(&key).map_err(|e| cert_error("self-signing the CA", e))?;
     let pem = cert.pem();
     let cert = Certificate::from_der(cert.der()).map_err(|e| cert_error("re-reading the CA", e))?;
-    Ok(Ca {
-        issuer: Issuer::new(params, key),
-        cert,
-        pem,
-    })
+    Ok(Ca { issuer: Issuer::new(params, key), cert, pem })
 }
 
 /// Builds the PKCS12 keystore of one node: its key and a CA-signed certificate
 /// (CN=`node`, SAN IP `address` and DNS `node`), chain included, protected by `password`.
-pub fn node_keystore(
-    ca: &Ca,
-    node: &str,
-    address: IpAddr,
-    password: &str,
-) -> Result<Vec<u8>, SandboxError> {
+pub fn node_keystore(ca: &Ca, node: &str, address: IpAddr, password: &str) -> Result<Vec<u8>, SandboxError> {
     let key = KeyPair::generate().map_err(|e| cert_error("generating a node key", e))?;
     let mut params = CertificateParams::default();
     let mut dn = DistinguishedName::new();
     dn.push(DnType::OrganizationName, "ringmaster sandbox");
     dn.push(DnType::CommonName, node);
     params.distinguished_name = dn;
-    params.subject_alt_names = vec![
-        SanType::IpAddress(address),
-        SanType::DnsName(
-            node.try_into()
-                .map_err(|e| cert_error("node name as a DNS name", e))?,
-        ),
-    ];
-    params.key_usages = vec![
-        KeyUsagePurpose::DigitalSignature,
-        KeyUsagePurpose::KeyEncipherment,
-    ];
-    params.extended_key_usages = vec![
-        ExtendedKeyUsagePurpose::ServerAuth,
-        ExtendedKeyUsagePurpose::ClientAuth,
-    ];
+    params.subject_alt_names =
+        vec![SanType::IpAddress(address), SanType::DnsName(node.try_into().map_err(|e| cert_error("node name as a DNS name", e))?)];
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
     params.use_authority_key_identifier_extension = true;
     validity(&mut params, 825);
-    let cert = params
-        .signed_by(&key, &ca.issuer)
-        .map_err(|e| cert_error("signing a node certificate", e))?;
-    let leaf = Certificate::from_der(cert.der())
-        .map_err(|e| cert_error("re-reading a node certificate", e))?;
-    let private = PrivateKey::from_der(&key.serialize_der())
-        .map_err(|e| cert_error("wrapping a node key", e))?;
+    let cert = params.signed_by(&key, &ca.issuer).map_err(|e| cert_error("signing a node certificate", e))?;
+    let leaf = Certificate::from_der(cert.der()).map_err(|e| cert_error("re-reading a node certificate", e))?;
+    let private = PrivateKey::from_der(&key.serialize_der()).map_err(|e| cert_error("wrapping a node key", e))?;
     let key_id = Sha256::digest(cert.der()).to_vec();
     let chain = PrivateKeyChain::new(key_id, private, [leaf, ca.cert.clone()]);
     let mut store = KeyStore::new();
     store.add_entry(node, KeyStoreEntry::PrivateKeyChain(chain));
-    store
-        .writer(password)
-        .write()
-        .map_err(|e| cert_error("writing a keystore", e))
+    store.writer(password).write().map_err(|e| cert_error("writing a keystore", e))
 }
 
 /// Builds the shared PKCS12 truststore: one trusted-certificate entry for the CA.
 pub fn truststore(ca: &Ca, password: &str) -> Result<Vec<u8>, SandboxError> {
     let mut store = KeyStore::new();
     store.add_entry(CA_ALIAS, KeyStoreEntry::Certificate(ca.cert.clone()));
-    store
-        .writer(password)
-        .write()
-        .map_err(|e| cert_error("writing the truststore", e))
+    store.writer(password).write().map_err(|e| cert_error("writing the truststore", e))
 }
 
 /// Why a store could not be opened, in the JDK's terms.
@@ -164,9 +128,7 @@ pub fn read_store(path: &Path) -> Result<Vec<u8>, StoreFailure> {
 pub fn open_store(bytes: &[u8], password: &str) -> Result<KeyStore, StoreFailure> {
     use p12_keystore::error::Error;
     KeyStore::from_pkcs12(bytes, password, Pkcs12ImportPolicy::Strict).map_err(|e| match e {
-        Error::MacError(_) | Error::UnpadError | Error::Pkcs5Error(_) => {
-            StoreFailure::WrongPassword
-        }
+        Error::MacError(_) | Error::UnpadError | Error::Pkcs5Error(_) => StoreFailure::WrongPassword,
         _ => StoreFailure::InvalidFormat,
     })
 }
@@ -231,30 +193,19 @@ mod tests {
     #[test]
     fn keystore_round_trip_and_chain() {
         let ca = new_ca("test").expect("ca");
-        let ks = node_keystore(&ca, "node2", "127.0.0.2".parse().expect("ip"), "s3cret")
-            .expect("keystore");
+        let ks = node_keystore(&ca, "node2", "127.0.0.2".parse().expect("ip"), "s3cret").expect("keystore");
         let ts = truststore(&ca, "tru5t").expect("truststore");
 
         let store = open_store(&ks, "s3cret").expect("opens with its password");
         let leaf = leaf_cert(&store).expect("leaf");
-        assert!(
-            leaf.subject_text.contains("CN=node2"),
-            "{}",
-            leaf.subject_text
-        );
+        assert!(leaf.subject_text.contains("CN=node2"), "{}", leaf.subject_text);
         assert_eq!(leaf.ip_sans, vec!["127.0.0.2".to_string()]);
 
         let trusted = trusted_certs(&open_store(&ts, "tru5t").expect("truststore opens"));
         assert_eq!(trusted.len(), 1);
         assert_eq!(trusted[0].subject, leaf.issuer, "leaf is issued by the CA");
 
-        assert_eq!(
-            open_store(&ks, "wrong").unwrap_err(),
-            StoreFailure::WrongPassword
-        );
-        assert_eq!(
-            open_store(b"not a keystore", "x").unwrap_err(),
-            StoreFailure::InvalidFormat
-        );
+        assert_eq!(open_store(&ks, "wrong").unwrap_err(), StoreFailure::WrongPassword);
+        assert_eq!(open_store(b"not a keystore", "x").unwrap_err(), StoreFailure::InvalidFormat);
     }
 }

@@ -49,11 +49,7 @@ impl ClusterView<'_> {
     /// The snitch class the dynamic snitch wraps: SimpleSnitch for one DC `datacenter1` and
     /// one rack `rack1`, else GossipingPropertyFileSnitch (what `init` writes in the yaml).
     pub fn snitch(&self) -> &'static str {
-        if self
-            .nodes
-            .iter()
-            .all(|n| n.dc == "datacenter1" && n.rack == "rack1")
-        {
+        if self.nodes.iter().all(|n| n.dc == "datacenter1" && n.rack == "rack1") {
             "org.apache.cassandra.locator.SimpleSnitch"
         } else {
             "org.apache.cassandra.locator.GossipingPropertyFileSnitch"
@@ -79,19 +75,11 @@ impl ClusterView<'_> {
     /// `getLiveMembers()` then `getUnreachableMembers()`, each in its Java set's order.
     pub fn gossip_order(&self) -> (Vec<usize>, Vec<usize>) {
         let by_address = |list: &mut Vec<usize>| {
-            list.sort_by_key(|&i| {
-                self.nodes[i]
-                    .address
-                    .parse::<std::net::Ipv4Addr>()
-                    .map(u32::from)
-                    .unwrap_or(0)
-            });
+            list.sort_by_key(|&i| self.nodes[i].address.parse::<std::net::Ipv4Addr>().map(u32::from).unwrap_or(0));
         };
         // liveEndpoints is a sorted set without the local node; getLiveMembers copies it into
         // a HashSet and adds the local node last.
-        let mut live: Vec<usize> = (0..self.nodes.len())
-            .filter(|&i| i != self.me && self.live[i])
-            .collect();
+        let mut live: Vec<usize> = (0..self.nodes.len()).filter(|&i| i != self.me && self.live[i]).collect();
         by_address(&mut live);
         live.push(self.me);
         let initial = topology::java_hashmap_copy_capacity(live.len() - 1).max(16);
@@ -109,29 +97,17 @@ impl ClusterView<'_> {
     }
 
     fn hash_ordered(&self, members: &[usize], buckets: usize) -> Vec<usize> {
-        let hashes: Vec<i32> = members
-            .iter()
-            .map(|&i| topology::java_endpoint_hash(&self.nodes[i].address, STORAGE_PORT))
-            .collect();
-        topology::java_hash_order(&hashes, buckets)
-            .into_iter()
-            .map(|k| members[k])
-            .collect()
+        let hashes: Vec<i32> = members.iter().map(|&i| topology::java_endpoint_hash(&self.nodes[i].address, STORAGE_PORT)).collect();
+        topology::java_hash_order(&hashes, buckets).into_iter().map(|k| members[k]).collect()
     }
 
     /// `effectiveOwnership(null)`'s IllegalStateException message, if it throws.
     pub fn ownership_problem(&self) -> Option<&'static str> {
-        let user: Vec<&KeyspaceDef> = self
-            .keyspaces
-            .iter()
-            .filter(|k| !topology::is_system_keyspace(&k.name))
-            .collect();
+        let user: Vec<&KeyspaceDef> = self.keyspaces.iter().filter(|k| !topology::is_system_keyspace(&k.name)).collect();
         let first = user.first()?;
         user.iter()
             .any(|k| k.replication != first.replication)
-            .then_some(
-                "Non-system keyspaces don't have the same replication settings, effective ownership information is meaningless",
-            )
+            .then_some("Non-system keyspaces don't have the same replication settings, effective ownership information is meaningless")
     }
 }
 
@@ -169,9 +145,7 @@ pub fn describecluster(view: &ClusterView<'_>) -> String {
     let dcs: std::collections::BTreeSet<&str> = view.nodes.iter().map(|n| n.dc.as_str()).collect();
     for dc in dcs {
         let members = view.nodes.iter().enumerate().filter(|(_, n)| n.dc == dc);
-        let (total, down_here) = members.fold((0, 0), |(t, d), (i, _)| {
-            (t + 1, d + usize::from(!view.live[i]))
-        });
+        let (total, down_here) = members.fold((0, 0), |(t, d), (i, _)| (t + 1, d + usize::from(!view.live[i])));
         let _ = writeln!(out, "\t{dc} #Nodes: {total} #Down: {down_here}");
     }
     out.push_str("\nDatabase versions:\n");
@@ -179,12 +153,7 @@ pub fn describecluster(view: &ClusterView<'_>) -> String {
     let _ = write!(out, "\t{RELEASE_VERSION}: {}\n\n", java_list(&hosts));
     out.push_str("Keyspaces:\n");
     for ks in topology::keyspaces_in_schema_order(view.keyspaces) {
-        let _ = writeln!(
-            out,
-            "\t{} -> Replication class: {}",
-            ks.name,
-            ks.replication.info()
-        );
+        let _ = writeln!(out, "\t{} -> Replication class: {}", ks.name, ks.replication.info());
     }
     if let Some(problem) = view.ownership_problem() {
         let _ = write!(out, "\nNote: {problem}\n");
@@ -194,10 +163,7 @@ pub fn describecluster(view: &ClusterView<'_>) -> String {
 
 /// The keyspace's replication, or `None` when it does not exist.
 pub fn find_keyspace(user: &[KeyspaceDef], name: &str) -> Option<Replication> {
-    topology::all_keyspaces(user)
-        .into_iter()
-        .find(|k| k.name == name)
-        .map(|k| k.replication)
+    topology::all_keyspaces(user).into_iter().find(|k| k.name == name).map(|k| k.replication)
 }
 
 /// Renders `nodetool describering KEYSPACE` for a keyspace that exists and is not local.
@@ -206,15 +172,8 @@ pub fn describering(view: &ClusterView<'_>, ring: &Ring, replication: &Replicati
     for range in ranges_in_map_order(ring.ranges(replication)) {
         let nodes: Vec<&topology::RingNode> = range.replicas.iter().map(|&i| &ring.nodes[i]).collect();
         let addresses: Vec<String> = nodes.iter().map(|n| n.address.clone()).collect();
-        let details: Vec<String> = nodes
-            .iter()
-            .map(|n| {
-                format!(
-                    "EndpointDetails(host:{}, datacenter:{}, rack:{})",
-                    n.address, n.dc, n.rack
-                )
-            })
-            .collect();
+        let details: Vec<String> =
+            nodes.iter().map(|n| format!("EndpointDetails(host:{}, datacenter:{}, rack:{})", n.address, n.dc, n.rack)).collect();
         let _ = writeln!(
             out,
             "\tTokenRange(start_token:{}, end_token:{}, endpoints:{}, rpc_endpoints:{}, endpoint_details:{})",
@@ -237,22 +196,13 @@ pub fn ranges_in_map_order(ranges: Vec<topology::RangeReplicas>) -> Vec<topology
     let n = ranges.len();
     // Token order with the wrapping range (index 0) moved to the end.
     let inserted: Vec<usize> = (1..n).chain((n > 0).then_some(0)).collect();
-    let hashes: Vec<i32> = inserted
-        .iter()
-        .map(|&i| {
-            long_hash(ranges[i].start)
-                .wrapping_mul(31)
-                .wrapping_add(long_hash(ranges[i].end))
-        })
-        .collect();
+    let hashes: Vec<i32> =
+        inserted.iter().map(|&i| long_hash(ranges[i].start).wrapping_mul(31).wrapping_add(long_hash(ranges[i].end))).collect();
     // HashMap(int) starts at tableSizeFor(n) and doubles past three quarters.
     let buckets = topology::java_hashmap_grown_capacity(n.max(1).next_power_of_two(), n);
     let order = topology::java_hash_order(&hashes, buckets);
     let mut slots: Vec<Option<topology::RangeReplicas>> = ranges.into_iter().map(Some).collect();
-    order
-        .into_iter()
-        .filter_map(|k| slots[inserted[k]].take())
-        .collect()
+    order.into_iter().filter_map(|k| slots[inserted[k]].take()).collect()
 }
 
 /// Renders a minimal `nodetool tablestats` / `cfstats`: the keyspace blocks without tables,
@@ -296,28 +246,24 @@ mod tests {
     #[test]
     fn describecluster_matches_the_5_0_layout() {
         let nodes = nodes(3);
-        let view = ClusterView {
-            cluster_name: "sandbox",
-            nodes: &nodes,
-            keyspaces: &[],
-            me: 0,
-            live: vec![true, true, false],
-        };
+        let view = ClusterView { cluster_name: "sandbox", nodes: &nodes, keyspaces: &[], me: 0, live: vec![true, true, false] };
         let text = describecluster(&view);
         let version = view.schema_version();
-        let expected =
-            "Cluster Information:\n\tName: sandbox\n\tSnitch: org.apache.cassandra.locator.SimpleSnitch\n\
+        let expected = "Cluster Information:\n\tName: sandbox\n\tSnitch: org.apache.cassandra.locator.SimpleSnitch\n\
              \tDynamicEndPointSnitch: enabled\n\tPartitioner: org.apache.cassandra.dht.Murmur3Partitioner\n\
              \tSchema versions:\n";
         assert!(text.starts_with(expected), "{text}");
         assert!(text.contains(&format!("\t\t{version}: [127.0.0.2, 127.0.0.1]\n\n")), "{text}");
         assert!(text.contains("\t\tUNREACHABLE: [127.0.0.3]\n\n"), "{text}");
-        assert!(text.contains(
-            "Stats for all nodes:\n\tLive: 2\n\tJoining: 0\n\tMoving: 0\n\tLeaving: 0\n\tUnreachable: 1\n\
+        assert!(
+            text.contains(
+                "Stats for all nodes:\n\tLive: 2\n\tJoining: 0\n\tMoving: 0\n\tLeaving: 0\n\tUnreachable: 1\n\
              \nData Centers: \n\tdatacenter1 #Nodes: 3 #Down: 1\n\
              \nDatabase versions:\n\t5.0.2: [127.0.0.2:7000, 127.0.0.1:7000, 127.0.0.3:7000]\n\n\
              Keyspaces:\n\tsystem_schema -> Replication class: LocalStrategy {}\n"
-        ), "{text}");
+            ),
+            "{text}"
+        );
         assert!(text.ends_with("\tsystem_traces -> Replication class: SimpleStrategy {replication_factor=2}\n"), "{text}");
         let cstar_name = regex::Regex::new(r"(?m)^\s*Name:\s*(.*)$").unwrap();
         assert_eq!(&cstar_name.captures(&text).unwrap()[1], "sandbox");
@@ -330,33 +276,23 @@ mod tests {
             topology::parse_keyspace_spec("a:SimpleStrategy:3").unwrap(),
             topology::parse_keyspace_spec("b:SimpleStrategy:2").unwrap(),
         ];
-        let view = ClusterView {
-            cluster_name: "sandbox",
-            nodes: &nodes,
-            keyspaces: &ks,
-            me: 1,
-            live: vec![true; 3],
-        };
+        let view = ClusterView { cluster_name: "sandbox", nodes: &nodes, keyspaces: &ks, me: 1, live: vec![true; 3] };
         let text = describecluster(&view);
-        assert!(text.ends_with("\nNote: Non-system keyspaces don't have the same replication settings, effective ownership information is meaningless\n"), "{text}");
+        assert!(
+            text.ends_with(
+                "\nNote: Non-system keyspaces don't have the same replication settings, effective ownership information is meaningless\n"
+            ),
+            "{text}"
+        );
         assert!(!text.contains("UNREACHABLE"));
     }
 
     #[test]
     fn schema_version_is_a_v3_uuid_that_follows_the_schema() {
         let nodes = nodes(1);
-        let a = ClusterView {
-            cluster_name: "x",
-            nodes: &nodes,
-            keyspaces: &[],
-            me: 0,
-            live: vec![true],
-        };
+        let a = ClusterView { cluster_name: "x", nodes: &nodes, keyspaces: &[], me: 0, live: vec![true] };
         let ks = vec![topology::parse_keyspace_spec("a:SimpleStrategy:3").unwrap()];
-        let b = ClusterView {
-            keyspaces: &ks,
-            ..a.clone()
-        };
+        let b = ClusterView { keyspaces: &ks, ..a.clone() };
         assert_ne!(a.schema_version(), b.schema_version());
         assert_eq!(a.schema_version().as_bytes()[14], b'3');
     }

@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use super::topology::{self, KeyspaceDef, Replication};
 use super::{
-    NodeConfig, STOCK_YAML, SandboxConfig, SandboxError, Session, certs, config_path,
-    keystore_path, log_path, node_root, ssl_dir, truststore_path, write_json,
+    NodeConfig, STOCK_YAML, SandboxConfig, SandboxError, Session, certs, config_path, keystore_path, log_path, node_root, ssl_dir,
+    truststore_path, write_json,
 };
 
 /// The cluster name of every sandbox (inventory `cluster` and yaml `cluster_name`).
@@ -54,12 +54,7 @@ pub struct TopologyOptions {
 
 impl Default for TopologyOptions {
     fn default() -> Self {
-        Self {
-            dcs: 1,
-            racks: 1,
-            keyspaces: Vec::new(),
-            tokens: topology::NUM_TOKENS,
-        }
+        Self { dcs: 1, racks: 1, keyspaces: Vec::new(), tokens: topology::NUM_TOKENS }
     }
 }
 
@@ -79,51 +74,34 @@ pub struct InitReport {
 
 fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> SandboxError {
     let path = path.to_owned();
-    move |source| SandboxError::Io {
-        action,
-        path,
-        source,
-    }
+    move |source| SandboxError::Io { action, path, source }
 }
 
 fn random_bytes(n: usize) -> Result<Vec<u8>, SandboxError> {
     let path = Path::new("/dev/urandom");
     let mut buf = vec![0u8; n];
-    std::fs::File::open(path)
-        .and_then(|mut f| f.read_exact(&mut buf))
-        .map_err(io("read", path))?;
+    std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut buf)).map_err(io("read", path))?;
     Ok(buf)
 }
 
 fn random_password() -> Result<String, SandboxError> {
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
     // 256 % 57 leaves a slight bias; with 24 characters the password still carries >130 bits.
-    Ok(random_bytes(24)?
-        .iter()
-        .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
-        .collect())
+    Ok(random_bytes(24)?.iter().map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()])).collect())
 }
 
 /// Creates a file that must stay private: mode 0600 from the first byte.
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), SandboxError> {
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(io("create", path))?;
+    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path).map_err(io("create", path))?;
     // An existing file keeps its old mode through open(); force it.
-    f.set_permissions(std::fs::Permissions::from_mode(0o600))
-        .map_err(io("chmod", path))?;
+    f.set_permissions(std::fs::Permissions::from_mode(0o600)).map_err(io("chmod", path))?;
     f.write_all(bytes).map_err(io("write", path))
 }
 
 fn mkdir(path: &Path, mode: Option<u32>) -> Result<(), SandboxError> {
     std::fs::create_dir_all(path).map_err(io("create directory", path))?;
     if let Some(mode) = mode {
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-            .map_err(io("chmod", path))?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(io("chmod", path))?;
     }
     Ok(())
 }
@@ -167,13 +145,8 @@ pub fn node_yaml_with_snitch(node_address: &str, seeds: &str, snitch: Option<&st
 fn inventory(dir: &Path, exe: &Path, nodes: &[NodeConfig], ssh_config: Option<&Path>) -> String {
     let d = dir.display().to_string();
     let node_path = |rest: &str| toml_str(&format!("{d}/nodes/{{node}}/{rest}"));
-    let command = |sub: &str| {
-        toml_str(&format!(
-            "{} sandbox {sub} --dir {} {{node}}",
-            shell_quote(&exe.display().to_string()),
-            shell_quote(&d)
-        ))
-    };
+    let command =
+        |sub: &str| toml_str(&format!("{} sandbox {sub} --dir {} {{node}}", shell_quote(&exe.display().to_string()), shell_quote(&d)));
     let mut out = format!(
         "cluster = {}\nsecrets = \"secrets.toml\"            # relative to the inventory file\n\n[defaults]\n\
          transport = {}\nconfig_path = {}\nlog_path = {}\nssl_dir = {}\nrestart_command = {}\nnodetool_command = {}\n\
@@ -193,11 +166,7 @@ fn inventory(dir: &Path, exe: &Path, nodes: &[NodeConfig], ssh_config: Option<&P
         toml_str(&crate::host::group_of_gid()),
     );
     for n in nodes {
-        out.push_str(&format!(
-            "\n[[node]]\nname = {}\naddress = {}\n",
-            toml_str(&n.name),
-            toml_str(&n.address)
-        ));
+        out.push_str(&format!("\n[[node]]\nname = {}\naddress = {}\n", toml_str(&n.name), toml_str(&n.address)));
     }
     out
 }
@@ -235,17 +204,10 @@ fn check_topology(nodes: usize, topo: &TopologyOptions) -> Result<(), SandboxErr
         return invalid(format!("`--tokens {}` must be between 2 and 256", topo.tokens));
     }
     if topo.dcs == 0 || topo.dcs > nodes {
-        return invalid(format!(
-            "`--dcs {}` must be between 1 and the number of nodes ({nodes})",
-            topo.dcs
-        ));
+        return invalid(format!("`--dcs {}` must be between 1 and the number of nodes ({nodes})", topo.dcs));
     }
     if topo.racks == 0 || topo.racks * topo.dcs > nodes {
-        return invalid(format!(
-            "`--racks {}` per DC needs at least {} nodes, there are {nodes}",
-            topo.racks,
-            topo.racks * topo.dcs
-        ));
+        return invalid(format!("`--racks {}` per DC needs at least {} nodes, there are {nodes}", topo.racks, topo.racks * topo.dcs));
     }
     let dc_names: Vec<String> = (0..topo.dcs).map(|d| topology::dc_name(d, topo.dcs)).collect();
     let mut seen = std::collections::HashSet::new();
@@ -256,11 +218,7 @@ fn check_topology(nodes: usize, topo: &TopologyOptions) -> Result<(), SandboxErr
         if let Replication::NetworkTopologyStrategy { datacenters } = &ks.replication
             && let Some(dc) = datacenters.keys().find(|dc| !dc_names.contains(dc))
         {
-            return invalid(format!(
-                "keyspace `{}` names datacenter `{dc}`, the sandbox has {}",
-                ks.name,
-                dc_names.join(", ")
-            ));
+            return invalid(format!("keyspace `{}` names datacenter `{dc}`, the sandbox has {}", ks.name, dc_names.join(", ")));
         }
     }
     Ok(())
@@ -278,10 +236,7 @@ pub fn init_with(opts: &InitOptions, topo: &TopologyOptions) -> Result<InitRepor
     check_topology(opts.nodes, topo)?;
     mkdir(&opts.dir, None)?;
     let dir = std::fs::canonicalize(&opts.dir).map_err(io("resolve", &opts.dir))?;
-    let non_empty = std::fs::read_dir(&dir)
-        .map_err(io("list", &dir))?
-        .next()
-        .is_some();
+    let non_empty = std::fs::read_dir(&dir).map_err(io("list", &dir))?.next().is_some();
     if non_empty && !opts.force {
         return Err(SandboxError::NotEmpty { dir });
     }
@@ -299,10 +254,7 @@ pub fn init_with(opts: &InitOptions, topo: &TopologyOptions) -> Result<InitRepor
     let truststore = certs::truststore(&ca, &truststore_password)?;
 
     let names: Vec<String> = (1..=opts.nodes).map(|i| format!("node{i}")).collect();
-    let seeds = (0..opts.nodes.min(3))
-        .map(|i| format!("{}:7000", topology::node_address(i)))
-        .collect::<Vec<_>>()
-        .join(",");
+    let seeds = (0..opts.nodes.min(3)).map(|i| format!("{}:7000", topology::node_address(i))).collect::<Vec<_>>().join(",");
     let simple = topo.dcs == 1 && topo.racks == 1;
     let snitch = (!simple).then_some(GOSSIPING_SNITCH);
     let mut nodes = Vec::with_capacity(names.len());
@@ -315,31 +267,18 @@ pub fn init_with(opts: &InitOptions, topo: &TopologyOptions) -> Result<InitRepor
         let yaml = config_path(&dir, name);
         let mut text = node_yaml_with_snitch(&address, &seeds, snitch);
         if topo.tokens != topology::NUM_TOKENS {
-            text = text.replacen(
-                &format!("\nnum_tokens: {}\n", topology::NUM_TOKENS),
-                &format!("\nnum_tokens: {}\n", topo.tokens),
-                1,
-            );
+            text = text.replacen(&format!("\nnum_tokens: {}\n", topology::NUM_TOKENS), &format!("\nnum_tokens: {}\n", topo.tokens), 1);
         }
         std::fs::write(&yaml, text).map_err(io("write", &yaml))?;
         if !simple {
             let props = yaml.with_file_name("cassandra-rackdc.properties");
             std::fs::write(&props, rackdc_properties(&dc, &rack)).map_err(io("write", &props))?;
         }
-        let ip = address.parse().map_err(|_| SandboxError::InvalidOption {
-            detail: format!("bad address `{address}`"),
-        })?;
-        write_private(
-            &keystore_path(&dir, name),
-            &certs::node_keystore(&ca, name, ip, &keystore_password)?,
-        )?;
+        let ip = address.parse().map_err(|_| SandboxError::InvalidOption { detail: format!("bad address `{address}`") })?;
+        write_private(&keystore_path(&dir, name), &certs::node_keystore(&ca, name, ip, &keystore_password)?)?;
         write_private(&truststore_path(&dir, name), &truststore)?;
         let log = log_path(&dir, name);
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log)
-            .map_err(io("create", &log))?;
+        std::fs::OpenOptions::new().create(true).append(true).open(&log).map_err(io("create", &log))?;
         let id = random_bytes(18 + 8 * topo.tokens)?;
         let tokens = id[18..]
             .chunks_exact(8)
@@ -347,8 +286,7 @@ pub fn init_with(opts: &InitOptions, topo: &TopologyOptions) -> Result<InitRepor
             // Long.MIN_VALUE is the partitioner's minimum, never a node token.
             .map(|t| if t == i64::MIN { i64::MAX } else { t })
             .collect();
-        let host_id =
-            uuid::Builder::from_random_bytes(id[..16].try_into().unwrap_or([0; 16])).into_uuid();
+        let host_id = uuid::Builder::from_random_bytes(id[..16].try_into().unwrap_or([0; 16])).into_uuid();
         nodes.push(NodeConfig {
             name: name.clone(),
             address,
@@ -364,12 +302,8 @@ pub fn init_with(opts: &InitOptions, topo: &TopologyOptions) -> Result<InitRepor
     }
     write_private(
         &dir.join("secrets.toml"),
-        format!(
-            "keystore_password = {}\ntruststore_password = {}\n",
-            toml_str(&keystore_password),
-            toml_str(&truststore_password)
-        )
-        .as_bytes(),
+        format!("keystore_password = {}\ntruststore_password = {}\n", toml_str(&keystore_password), toml_str(&truststore_password))
+            .as_bytes(),
     )?;
     let config = SandboxConfig {
         cluster_name: CLUSTER_NAME.to_owned(),
@@ -388,11 +322,7 @@ pub fn init_with(opts: &InitOptions, topo: &TopologyOptions) -> Result<InitRepor
         session.start(i, 0)?;
     }
     session.save()?;
-    Ok(InitReport {
-        dir,
-        inventory: inventory_path,
-        nodes: names,
-    })
+    Ok(InitReport { dir, inventory: inventory_path, nodes: names })
 }
 
 #[cfg(test)]
@@ -403,19 +333,12 @@ mod tests {
     fn node_yaml_changes_exactly_three_lines() {
         let stock = String::from_utf8_lossy(STOCK_YAML);
         let yaml = node_yaml("127.0.0.2", "127.0.0.1:7000,127.0.0.2:7000");
-        let changed: Vec<(&str, &str)> = stock
-            .lines()
-            .zip(yaml.lines())
-            .filter(|(a, b)| a != b)
-            .collect();
+        let changed: Vec<(&str, &str)> = stock.lines().zip(yaml.lines()).filter(|(a, b)| a != b).collect();
         assert_eq!(
             changed,
             vec![
                 ("cluster_name: 'Test Cluster'", "cluster_name: 'sandbox'"),
-                (
-                    "      - seeds: \"127.0.0.1:7000\"",
-                    "      - seeds: \"127.0.0.1:7000,127.0.0.2:7000\""
-                ),
+                ("      - seeds: \"127.0.0.1:7000\"", "      - seeds: \"127.0.0.1:7000,127.0.0.2:7000\""),
                 ("listen_address: localhost", "listen_address: 127.0.0.2"),
             ]
         );
@@ -444,14 +367,8 @@ mod tests {
         assert_eq!(v["cluster"].as_str(), Some("sandbox"));
         assert_eq!(v["secrets"].as_str(), Some("secrets.toml"));
         assert_eq!(v["defaults"]["transport"].as_str(), Some("local"));
-        assert_eq!(
-            v["defaults"]["config_path"].as_str(),
-            Some("/tmp/sb/nodes/{node}/etc/cassandra/cassandra.yaml")
-        );
-        assert_eq!(
-            v["defaults"]["restart_command"].as_str(),
-            Some("'/bin/ring master' sandbox restart --dir '/tmp/sb' {node}")
-        );
+        assert_eq!(v["defaults"]["config_path"].as_str(), Some("/tmp/sb/nodes/{node}/etc/cassandra/cassandra.yaml"));
+        assert_eq!(v["defaults"]["restart_command"].as_str(), Some("'/bin/ring master' sandbox restart --dir '/tmp/sb' {node}"));
         assert_eq!(v["node"][0]["address"].as_str(), Some("127.0.0.1"));
     }
 }

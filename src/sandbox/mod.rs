@@ -45,10 +45,7 @@ use model::{Endpoint, Link, Refusal};
 use node::{NodeState, ProcessStatus, endpoint, line};
 
 /// The stock 5.0.2 cassandra.yaml every node starts from.
-pub const STOCK_YAML: &[u8] = include_bytes!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/fixtures/cassandra-5.0.2.yaml"
-));
+pub const STOCK_YAML: &[u8] = include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/cassandra-5.0.2.yaml"));
 /// The simulated Cassandra release (`nodetool version`).
 pub const RELEASE_VERSION: &str = "5.0.2";
 /// The internode storage port.
@@ -68,9 +65,7 @@ pub enum SandboxError {
     },
     #[error("`{path}` is not valid sandbox state: {detail}")]
     State { path: PathBuf, detail: String },
-    #[error(
-        "`{dir}` is not a sandbox (no `sandbox.json`); run `ringmaster sandbox init --dir {dir}` first"
-    )]
+    #[error("`{dir}` is not a sandbox (no `sandbox.json`); run `ringmaster sandbox init --dir {dir}` first")]
     NotASandbox { dir: PathBuf },
     #[error("`{dir}` is not empty; pass `--force` to initialise a sandbox there anyway")]
     NotEmpty { dir: PathBuf },
@@ -118,9 +113,7 @@ impl NodeConfig {
         if !self.tokens.is_empty() {
             return self.tokens.clone();
         }
-        (0..topology::NUM_TOKENS)
-            .map(|k| topology::murmur3_token(format!("{}/{k}", self.host_id).as_bytes()))
-            .collect()
+        (0..topology::NUM_TOKENS).map(|k| topology::murmur3_token(format!("{}/{k}", self.host_id).as_bytes())).collect()
     }
 }
 
@@ -142,12 +135,7 @@ impl SandboxConfig {
         topology::Ring::new(
             self.nodes
                 .iter()
-                .map(|n| topology::RingNode {
-                    address: n.address.clone(),
-                    dc: n.dc.clone(),
-                    rack: n.rack.clone(),
-                    tokens: n.ring_tokens(),
-                })
+                .map(|n| topology::RingNode { address: n.address.clone(), dc: n.dc.clone(), rack: n.rack.clone(), tokens: n.ring_tokens() })
                 .collect(),
         )
     }
@@ -155,9 +143,7 @@ impl SandboxConfig {
     /// Returns true when the cluster has one DC named `datacenter1` and one rack `rack1`,
     /// i.e. the stock `SimpleSnitch` describes it.
     pub fn is_simple_topology(&self) -> bool {
-        self.nodes
-            .iter()
-            .all(|n| n.dc == "datacenter1" && n.rack == "rack1")
+        self.nodes.iter().all(|n| n.dc == "datacenter1" && n.rack == "rack1")
     }
 }
 
@@ -191,31 +177,18 @@ fn state_path(dir: &Path, node: &str) -> PathBuf {
 
 /// Now, in unix milliseconds (the sandbox's clock).
 pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// Writes a file through a temporary sibling and a rename, so readers never see half of it.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SandboxError> {
     let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).map_err(|source| SandboxError::Io {
-        action: "write",
-        path: tmp.clone(),
-        source,
-    })?;
-    std::fs::rename(&tmp, path).map_err(|source| SandboxError::Io {
-        action: "replace",
-        path: path.to_owned(),
-        source,
-    })
+    std::fs::write(&tmp, bytes).map_err(|source| SandboxError::Io { action: "write", path: tmp.clone(), source })?;
+    std::fs::rename(&tmp, path).map_err(|source| SandboxError::Io { action: "replace", path: path.to_owned(), source })
 }
 
 fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), SandboxError> {
-    let mut text = serde_json::to_vec_pretty(value).map_err(|e| SandboxError::State {
-        path: path.to_owned(),
-        detail: e.to_string(),
-    })?;
+    let mut text = serde_json::to_vec_pretty(value).map_err(|e| SandboxError::State { path: path.to_owned(), detail: e.to_string() })?;
     text.push(b'\n');
     write_atomic(path, &text)
 }
@@ -261,11 +234,7 @@ impl Session {
     }
 
     fn open_locked(dir: &Path, mode: libc::c_int) -> Result<Self, SandboxError> {
-        let dir = std::path::absolute(dir).map_err(|source| SandboxError::Io {
-            action: "resolve",
-            path: dir.to_owned(),
-            source,
-        })?;
+        let dir = std::path::absolute(dir).map_err(|source| SandboxError::Io { action: "resolve", path: dir.to_owned(), source })?;
         let config_file = dir.join("sandbox.json");
         if !config_file.is_file() {
             return Err(SandboxError::NotASandbox { dir });
@@ -276,35 +245,16 @@ impl Session {
             .truncate(false)
             .write(true)
             .open(&lock_path)
-            .map_err(|source| SandboxError::Io {
-                action: "open",
-                path: lock_path.clone(),
-                source,
-            })?;
+            .map_err(|source| SandboxError::Io { action: "open", path: lock_path.clone(), source })?;
         // SAFETY: flock on a file descriptor we own; it is released when `lock` is dropped.
         if unsafe { libc::flock(lock.as_raw_fd(), mode) } != 0 {
             let source = std::io::Error::last_os_error();
-            return Err(SandboxError::Io {
-                action: "lock",
-                path: lock_path,
-                source,
-            });
+            return Err(SandboxError::Io { action: "lock", path: lock_path, source });
         }
-        let bytes = std::fs::read(&config_file).map_err(|source| SandboxError::Io {
-            action: "read",
-            path: config_file.clone(),
-            source,
-        })?;
+        let bytes = std::fs::read(&config_file).map_err(|source| SandboxError::Io { action: "read", path: config_file.clone(), source })?;
         let config: SandboxConfig =
-            serde_json::from_slice(&bytes).map_err(|e| SandboxError::State {
-                path: config_file.clone(),
-                detail: e.to_string(),
-            })?;
-        let states = config
-            .nodes
-            .iter()
-            .map(|n| node::load_state(&state_path(&dir, &n.name)))
-            .collect::<Result<Vec<_>, _>>()?;
+            serde_json::from_slice(&bytes).map_err(|e| SandboxError::State { path: config_file.clone(), detail: e.to_string() })?;
+        let states = config.nodes.iter().map(|n| node::load_state(&state_path(&dir, &n.name))).collect::<Result<Vec<_>, _>>()?;
         let mut session = Self {
             dir,
             config,
@@ -326,10 +276,7 @@ impl Session {
             .nodes
             .iter()
             .position(|n| n.name == node)
-            .ok_or_else(|| SandboxError::UnknownNode {
-                node: node.to_owned(),
-                dir: self.dir.clone(),
-            })
+            .ok_or_else(|| SandboxError::UnknownNode { node: node.to_owned(), dir: self.dir.clone() })
     }
 
     /// Writes every node's state.json and sandbox.json (nothing for a shared session,
@@ -414,25 +361,9 @@ impl Session {
             self.log_handshakes(p, i, t)?;
             if self.can_talk(i, p, t) {
                 let gossip = "Gossiper.java:1431";
-                let (me, peer) = (
-                    endpoint(&self.config.nodes[i].address),
-                    endpoint(&self.config.nodes[p].address),
-                );
-                self.log(
-                    i,
-                    &[line(
-                        "INFO",
-                        "GossipStage:1",
-                        t,
-                        gossip,
-                        &format!("InetAddress {peer} is now UP"),
-                    )],
-                )?;
-                let seen = if restarted {
-                    format!("Node {me} has restarted, now UP")
-                } else {
-                    format!("InetAddress {me} is now UP")
-                };
+                let (me, peer) = (endpoint(&self.config.nodes[i].address), endpoint(&self.config.nodes[p].address));
+                self.log(i, &[line("INFO", "GossipStage:1", t, gossip, &format!("InetAddress {peer} is now UP"))])?;
+                let seen = if restarted { format!("Node {me} has restarted, now UP") } else { format!("InetAddress {me} is now UP") };
                 self.log(p, &[line("INFO", "GossipStage:1", t, gossip, &seen)])?;
             }
         }
@@ -453,10 +384,7 @@ impl Session {
         let boots = usize::try_from(self.states[from].boots).unwrap_or(0);
         let port = 40_000 + (97 * from + 13 * to + boots) % 20_000;
         let remote = format!("/{}:{port}", a.address);
-        let (inbound, outbound) = (
-            "InboundConnectionInitiator.java:476",
-            "OutboundConnectionInitiator.java:253",
-        );
+        let (inbound, outbound) = ("InboundConnectionInitiator.java:476", "OutboundConnectionInitiator.java:253");
         let thread = "Messaging-EventLoop-3-1";
         let netty = "io.netty.handler.codec.DecoderException: javax.net.ssl.SSLHandshakeException";
         match refusal {
@@ -492,16 +420,7 @@ impl Session {
         let me = endpoint(&self.config.nodes[i].address);
         for p in 0..self.states.len() {
             if p != i && self.states[p].joined && self.can_talk(i, p, self.now) {
-                self.log(
-                    p,
-                    &[line(
-                        "INFO",
-                        "GossipStage:1",
-                        self.now,
-                        "Gossiper.java:1452",
-                        &format!("InetAddress {me} is now DOWN"),
-                    )],
-                )?;
+                self.log(p, &[line("INFO", "GossipStage:1", self.now, "Gossiper.java:1452", &format!("InetAddress {me} is now DOWN"))])?;
             }
         }
         Ok(())
@@ -543,11 +462,7 @@ impl Session {
                 s.last_failure = Some(failure.summary(self.now));
             }
             Ok((tls, _)) => {
-                lines.extend(node::boot_lines(
-                    self.now,
-                    &self.config.nodes[i].address,
-                    &tls,
-                ));
+                lines.extend(node::boot_lines(self.now, &self.config.nodes[i].address, &tls));
                 s.status = ProcessStatus::Running;
                 s.up_at_ms = Some(self.now.saturating_add(delay_ms));
                 s.joined = false;
@@ -562,9 +477,7 @@ impl Session {
 
     /// Returns the start delay that applies to node `i`.
     pub(crate) fn delay_ms(&self, i: usize) -> u64 {
-        self.config.nodes[i]
-            .start_delay_ms
-            .unwrap_or(self.config.start_delay_ms)
+        self.config.nodes[i].start_delay_ms.unwrap_or(self.config.start_delay_ms)
     }
 
     /// Drains node `i` (it must be up); peers see it down until its next restart.
@@ -628,11 +541,7 @@ pub fn start(dir: &Path, node: &str) -> Result<Option<u64>, SandboxError> {
 }
 
 /// Sets the start delay of one node, or the sandbox default when `node` is `None`.
-pub fn set_start_delay(
-    dir: &Path,
-    node: Option<&str>,
-    delay: Duration,
-) -> Result<(), SandboxError> {
+pub fn set_start_delay(dir: &Path, node: Option<&str>, delay: Duration) -> Result<(), SandboxError> {
     let mut s = Session::open(dir)?;
     let ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
     match node {

@@ -173,11 +173,7 @@ pub struct RawConfig {
 impl RawServerOptions {
     /// Returns the keys Cassandra would reject with `Invalid yaml. Please remove properties`.
     pub fn unknown_keys(&self) -> Vec<String> {
-        self.other
-            .keys()
-            .filter(|k| !KNOWN_SERVER_KEYS.contains(&k.as_str()))
-            .cloned()
-            .collect()
+        self.other.keys().filter(|k| !KNOWN_SERVER_KEYS.contains(&k.as_str())).cloned().collect()
     }
 }
 
@@ -219,14 +215,9 @@ impl ServerOptions {
         }
         let internode = match &raw.internode_encryption {
             None => Internode::None,
-            Some(Scalar(v)) => {
-                Internode::parse(v).ok_or_else(|| OptionsError::BadInternode(v.clone()))?
-            }
+            Some(Scalar(v)) => Internode::parse(v).ok_or_else(|| OptionsError::BadInternode(v.clone()))?,
         };
-        let legacy = raw
-            .legacy_ssl_storage_port_enabled
-            .or(raw.enable_legacy_ssl_storage_port)
-            .unwrap_or(false);
+        let legacy = raw.legacy_ssl_storage_port_enabled.or(raw.enable_legacy_ssl_storage_port).unwrap_or(false);
         if legacy && internode == Internode::None {
             return Err(OptionsError::LegacyPortWithoutEncryption);
         }
@@ -314,10 +305,7 @@ impl EffectiveTls {
     /// A certificate is trusted when it is itself a trust anchor (anchors are not checked
     /// for expiry, as with the JDK's PKIX) or its issuer is one and it has not expired.
     pub fn trusts(&self, cert: &CertInfo, now: i64) -> bool {
-        self.trusted.iter().any(|anchor| {
-            anchor.fingerprint == cert.fingerprint
-                || (anchor.subject == cert.issuer && cert.not_after > now)
-        })
+        self.trusted.iter().any(|anchor| anchor.fingerprint == cert.fingerprint || (anchor.subject == cert.issuer && cert.not_after > now))
     }
 }
 
@@ -381,9 +369,7 @@ fn handshake(from: Endpoint<'_>, to: Endpoint<'_>, now: i64) -> Result<(), Refus
     if !from.tls.trusts(server_cert, now) {
         return Err(Refusal::ServerCertUntrusted);
     }
-    if from.tls.require_endpoint_verification
-        && !server_cert.ip_sans.iter().any(|ip| ip == to.address)
-    {
+    if from.tls.require_endpoint_verification && !server_cert.ip_sans.iter().any(|ip| ip == to.address) {
         return Err(Refusal::EndpointMismatch);
     }
     if to.tls.require_client_auth {
@@ -460,35 +446,19 @@ mod tests {
             require_client_auth: false,
             require_endpoint_verification: false,
             cert: loaded.then(|| cert("node", "ca", "127.0.0.1")),
-            trusted: if loaded {
-                vec![cert("ca", "ca", "")]
-            } else {
-                vec![]
-            },
+            trusted: if loaded { vec![cert("ca", "ca", "")] } else { vec![] },
         }
     }
 
     fn talk(a: &EffectiveTls, b: &EffectiveTls) -> bool {
-        let ea = Endpoint {
-            address: "127.0.0.1",
-            dc: "datacenter1",
-            rack: "rack1",
-            tls: a,
-        };
-        let eb = Endpoint {
-            address: "127.0.0.1",
-            dc: "datacenter1",
-            rack: "rack1",
-            tls: b,
-        };
+        let ea = Endpoint { address: "127.0.0.1", dc: "datacenter1", rack: "rack1", tls: a };
+        let eb = Endpoint { address: "127.0.0.1", dc: "datacenter1", rack: "rack1", tls: b };
         can_talk(ea, eb, 1_000)
     }
 
     #[test]
     fn stock_block_without_keystore_is_unencrypted() {
-        let o = opts(
-            "server_encryption_options:\n  internode_encryption: none\n  keystore: conf/.keystore\n",
-        );
+        let o = opts("server_encryption_options:\n  internode_encryption: none\n  keystore: conf/.keystore\n");
         assert_eq!(o.policy(false), Policy::Unencrypted);
         assert_eq!(o.keystore, "conf/.keystore");
         assert_eq!(o.keystore_password, None);
@@ -502,24 +472,17 @@ mod tests {
 
     #[test]
     fn explicit_optional_false_wins_over_keystore_rule() {
-        let o =
-            opts("server_encryption_options:\n  internode_encryption: all\n  optional: false\n");
+        let o = opts("server_encryption_options:\n  internode_encryption: all\n  optional: false\n");
         assert_eq!(o.policy(true), Policy::Encrypted);
         let o = opts("server_encryption_options:\n  internode_encryption: all\n");
-        assert_eq!(
-            o.policy(true),
-            Policy::Optional,
-            "all + keystore + unset optional"
-        );
+        assert_eq!(o.policy(true), Policy::Optional, "all + keystore + unset optional");
         assert_eq!(o.policy(false), Policy::Encrypted);
     }
 
     #[test]
     fn dc_and_rack_are_always_optional() {
         for v in ["dc", "rack"] {
-            let o = opts(&format!(
-                "server_encryption_options:\n  internode_encryption: {v}\n  optional: false\n"
-            ));
+            let o = opts(&format!("server_encryption_options:\n  internode_encryption: {v}\n  optional: false\n"));
             assert_eq!(o.policy(false), Policy::Optional, "{v}");
         }
     }
@@ -537,22 +500,15 @@ mod tests {
     #[test]
     fn numeric_password_is_read_as_text() {
         let o = opts("server_encryption_options:\n  keystore_password: 123456\n");
-        assert_eq!(
-            o.keystore_password.as_ref().map(Secret::expose),
-            Some("123456")
-        );
-        assert!(
-            !format!("{o:?}").contains("123456"),
-            "passwords stay out of Debug output"
-        );
+        assert_eq!(o.keystore_password.as_ref().map(Secret::expose), Some("123456"));
+        assert!(!format!("{o:?}").contains("123456"), "passwords stay out of Debug output");
     }
 
     #[test]
     fn legacy_port_without_encryption_fails() {
-        let raw: RawConfig = serde_saphyr::from_str(
-            "server_encryption_options:\n  internode_encryption: none\n  legacy_ssl_storage_port_enabled: true\n",
-        )
-        .expect("parses");
+        let raw: RawConfig =
+            serde_saphyr::from_str("server_encryption_options:\n  internode_encryption: none\n  legacy_ssl_storage_port_enabled: true\n")
+                .expect("parses");
         let err = ServerOptions::from_raw(raw.server_encryption_options.as_ref()).unwrap_err();
         assert_eq!(err, OptionsError::LegacyPortWithoutEncryption);
     }
@@ -561,8 +517,7 @@ mod tests {
     fn stock_yaml_file_parses_to_unencrypted_defaults() {
         let text = std::str::from_utf8(super::super::STOCK_YAML).expect("utf-8");
         let raw: RawConfig = serde_saphyr::from_str(text).expect("stock yaml parses");
-        let o = ServerOptions::from_raw(raw.server_encryption_options.as_ref())
-            .expect("stock is valid");
+        let o = ServerOptions::from_raw(raw.server_encryption_options.as_ref()).expect("stock is valid");
         assert_eq!(o.internode, Internode::None);
         assert_eq!(o.explicit_optional, None);
         assert_eq!(o.truststore_password, None);
@@ -579,25 +534,13 @@ mod tests {
         let rack = tls(Internode::Rack, Some(false), true);
 
         assert!(talk(&plain, &plain));
-        assert!(
-            talk(&pass1, &plain),
-            "5.0 falls back to plaintext when optional"
-        );
+        assert!(talk(&pass1, &plain), "5.0 falls back to plaintext when optional");
         assert!(talk(&pass1, &pass1));
         assert!(talk(&pass1, &pass2));
         assert!(talk(&pass2, &pass2));
-        assert!(
-            !talk(&pass2, &plain),
-            "enforcing node refuses plaintext and cannot fall back"
-        );
-        assert!(
-            !talk(&pass2, &none_with_keystore),
-            "none never encrypts outbound"
-        );
-        assert!(
-            !talk(&all_unset, &plain),
-            "unset optional refuses plaintext"
-        );
+        assert!(!talk(&pass2, &plain), "enforcing node refuses plaintext and cannot fall back");
+        assert!(!talk(&pass2, &none_with_keystore), "none never encrypts outbound");
+        assert!(!talk(&all_unset, &plain), "unset optional refuses plaintext");
         assert!(talk(&rack, &plain), "rack does not encrypt within a rack");
     }
 
@@ -606,52 +549,24 @@ mod tests {
         let pass1 = tls(Internode::All, Some(true), true);
         let plain = tls(Internode::None, None, false);
         let link = connect(
-            Endpoint {
-                address: "127.0.0.1",
-                dc: "datacenter1",
-                rack: "rack1",
-                tls: &pass1,
-            },
-            Endpoint {
-                address: "127.0.0.2",
-                dc: "datacenter1",
-                rack: "rack1",
-                tls: &plain,
-            },
+            Endpoint { address: "127.0.0.1", dc: "datacenter1", rack: "rack1", tls: &pass1 },
+            Endpoint { address: "127.0.0.2", dc: "datacenter1", rack: "rack1", tls: &plain },
             0,
         );
-        assert_eq!(
-            link,
-            Link::Plain {
-                fallback: Some(Refusal::TlsDisabledAtPeer)
-            }
-        );
+        assert_eq!(link, Link::Plain { fallback: Some(Refusal::TlsDisabledAtPeer) });
 
         let mut stranger = tls(Internode::All, Some(false), true);
         stranger.cert = Some(cert("node", "other-ca", "127.0.0.2"));
         let pass2 = tls(Internode::All, Some(false), true);
         let link = connect(
-            Endpoint {
-                address: "127.0.0.1",
-                dc: "datacenter1",
-                rack: "rack1",
-                tls: &pass2,
-            },
-            Endpoint {
-                address: "127.0.0.2",
-                dc: "datacenter1",
-                rack: "rack1",
-                tls: &stranger,
-            },
+            Endpoint { address: "127.0.0.1", dc: "datacenter1", rack: "rack1", tls: &pass2 },
+            Endpoint { address: "127.0.0.2", dc: "datacenter1", rack: "rack1", tls: &stranger },
             0,
         );
         assert_eq!(link, Link::Refused(Refusal::ServerCertUntrusted));
 
         let mut expired = pass2.clone();
-        expired.cert = Some(CertInfo {
-            not_after: 10,
-            ..cert("node", "ca", "127.0.0.2")
-        });
+        expired.cert = Some(CertInfo { not_after: 10, ..cert("node", "ca", "127.0.0.2") });
         assert!(!talk(&pass2, &expired), "expired leaf fails PKIX");
     }
 
@@ -663,18 +578,8 @@ mod tests {
         client.cert = Some(cert("node", "other-ca", "127.0.0.1"));
         client.trusted.push(cert("other-ca", "other-ca", ""));
         let link = connect(
-            Endpoint {
-                address: "127.0.0.1",
-                dc: "datacenter1",
-                rack: "rack1",
-                tls: &client,
-            },
-            Endpoint {
-                address: "127.0.0.2",
-                dc: "datacenter1",
-                rack: "rack1",
-                tls: &server,
-            },
+            Endpoint { address: "127.0.0.1", dc: "datacenter1", rack: "rack1", tls: &client },
+            Endpoint { address: "127.0.0.2", dc: "datacenter1", rack: "rack1", tls: &server },
             0,
         );
         assert_eq!(link, Link::Refused(Refusal::ClientCertUntrusted));
@@ -683,18 +588,8 @@ mod tests {
         verifier.require_endpoint_verification = true;
         let other = tls(Internode::All, Some(false), true);
         let link = connect(
-            Endpoint {
-                address: "127.0.0.1",
-                dc: "datacenter1",
-                rack: "rack1",
-                tls: &verifier,
-            },
-            Endpoint {
-                address: "127.0.0.9",
-                dc: "datacenter1",
-                rack: "rack1",
-                tls: &other,
-            },
+            Endpoint { address: "127.0.0.1", dc: "datacenter1", rack: "rack1", tls: &verifier },
+            Endpoint { address: "127.0.0.9", dc: "datacenter1", rack: "rack1", tls: &other },
             0,
         );
         assert_eq!(link, Link::Refused(Refusal::EndpointMismatch));
@@ -705,12 +600,7 @@ mod tests {
         let rack = tls(Internode::Rack, Some(false), true);
         let dc = tls(Internode::Dc, Some(false), true);
         let plain = tls(Internode::None, None, false);
-        let at = |tls, dc, rack| Endpoint {
-            address: "127.0.0.1",
-            dc,
-            rack,
-            tls,
-        };
+        let at = |tls, dc, rack| Endpoint { address: "127.0.0.1", dc, rack, tls };
         let t = 1_000;
         // Same rack: plaintext, even towards an UNENCRYPTED peer.
         assert!(can_talk(at(&rack, "dc1", "r1"), at(&plain, "dc1", "r1"), t));
@@ -718,9 +608,7 @@ mod tests {
         // `optional: false` peer refuses plaintext back, so the pair is cut.
         assert_eq!(
             connect(at(&rack, "dc1", "r1"), at(&plain, "dc1", "r2"), t),
-            Link::Plain {
-                fallback: Some(Refusal::TlsDisabledAtPeer)
-            },
+            Link::Plain { fallback: Some(Refusal::TlsDisabledAtPeer) },
             "dc/rack are optional policies, so 5.0 falls back"
         );
         assert!(!can_talk(at(&rack, "dc1", "r1"), at(&plain, "dc1", "r2"), t));

@@ -65,39 +65,26 @@ impl NodeState {
 /// Reads a node's state file; a missing file means a node that never ran.
 pub fn load_state(path: &Path) -> Result<NodeState, SandboxError> {
     match std::fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| SandboxError::State {
-            path: path.to_owned(),
-            detail: e.to_string(),
-        }),
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| SandboxError::State { path: path.to_owned(), detail: e.to_string() }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(NodeState::default()),
-        Err(source) => Err(SandboxError::Io {
-            action: "read",
-            path: path.to_owned(),
-            source,
-        }),
+        Err(source) => Err(SandboxError::Io { action: "read", path: path.to_owned(), source }),
     }
 }
 
 /// Formats a unix-ms instant like logback's `%date{ISO8601}` in local time.
 pub fn log_timestamp(ms: u64) -> String {
     let nanos = i128::from(ms) * 1_000_000;
-    let utc = time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let utc = time::OffsetDateTime::from_unix_timestamp_nanos(nanos).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     // The local offset is unavailable in multi-threaded processes (time's soundness
     // guard); UTC is then the honest fallback.
     let local = time::UtcOffset::current_local_offset().map_or(utc, |off| utc.to_offset(off));
-    let fmt = time::macros::format_description!(
-        "[year]-[month]-[day] [hour]:[minute]:[second],[subsecond digits:3]"
-    );
+    let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second],[subsecond digits:3]");
     local.format(&fmt).unwrap_or_default()
 }
 
 /// Formats one log line (without the newline).
 pub fn line(level: &str, thread: &str, ms: u64, source: &str, msg: &str) -> String {
-    format!(
-        "{level:<5} [{thread}] {} {source} - {msg}",
-        log_timestamp(ms)
-    )
+    format!("{level:<5} [{thread}] {} {source} - {msg}", log_timestamp(ms))
 }
 
 /// Appends lines (each gets a newline) to a node's system.log, creating it if needed.
@@ -105,16 +92,8 @@ pub fn append_log(path: &Path, lines: &[String]) -> Result<(), SandboxError> {
     if lines.is_empty() {
         return Ok(());
     }
-    let io = |source| SandboxError::Io {
-        action: "append to",
-        path: path.to_owned(),
-        source,
-    };
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .map_err(io)?;
+    let io = |source| SandboxError::Io { action: "append to", path: path.to_owned(), source };
+    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(io)?;
     let mut text = lines.join("\n");
     text.push('\n');
     file.write_all(text.as_bytes()).map_err(io)
@@ -164,28 +143,13 @@ fn caused_by(out: &mut Vec<String>, exception: &str, frame: &str) {
 /// The JDK exceptions under the Cassandra layers for a store failure (Java 17 texts).
 fn jdk_causes(out: &mut Vec<String>, path: &str, failure: &StoreFailure) {
     let load = "java.base/sun.security.pkcs12.PKCS12KeyStore.engineLoad(PKCS12KeyStore.java)";
-    let open =
-        "java.base/sun.nio.fs.UnixFileSystemProvider.newByteChannel(UnixFileSystemProvider.java)";
+    let open = "java.base/sun.nio.fs.UnixFileSystemProvider.newByteChannel(UnixFileSystemProvider.java)";
     match failure {
-        StoreFailure::Missing => caused_by(
-            out,
-            &format!("java.nio.file.NoSuchFileException: {path}"),
-            open,
-        ),
-        StoreFailure::AccessDenied => caused_by(
-            out,
-            &format!("java.nio.file.AccessDeniedException: {path}"),
-            open,
-        ),
-        StoreFailure::Unreadable(text) => {
-            caused_by(out, &format!("java.io.IOException: {text}"), open)
-        }
+        StoreFailure::Missing => caused_by(out, &format!("java.nio.file.NoSuchFileException: {path}"), open),
+        StoreFailure::AccessDenied => caused_by(out, &format!("java.nio.file.AccessDeniedException: {path}"), open),
+        StoreFailure::Unreadable(text) => caused_by(out, &format!("java.io.IOException: {text}"), open),
         StoreFailure::WrongPassword => {
-            caused_by(
-                out,
-                "java.io.IOException: keystore password was incorrect",
-                load,
-            );
+            caused_by(out, "java.io.IOException: keystore password was incorrect", load);
             caused_by(
                 out,
                 "java.security.UnrecoverableKeyException: failed to decrypt safe contents entry: \
@@ -209,20 +173,13 @@ impl StartupFailure {
         let header = "Exception encountered during startup";
         let ssl = match self {
             Self::Config(msg) => {
-                return vec![line(
-                    "ERROR",
-                    "main",
-                    ms,
-                    source,
-                    &format!("{header}: {msg}"),
-                )];
+                return vec![line("ERROR", "main", ms, source, &format!("{header}: {msg}"))];
             }
             Self::Ssl(ssl) => ssl,
         };
         let mut out = vec![
             line("ERROR", "main", ms, source, header),
-            "org.apache.cassandra.exceptions.ConfigurationException: Failed to initialize SSL"
-                .to_owned(),
+            "org.apache.cassandra.exceptions.ConfigurationException: Failed to initialize SSL".to_owned(),
         ];
         out.extend(TOP_FRAMES.iter().map(|f| format!("\tat {f}")));
         caused_by(
@@ -259,14 +216,10 @@ impl StartupFailure {
 
     /// One line for `state.json` and error messages: the deepest exception text.
     pub fn summary(&self, ms: u64) -> String {
-        self.render(ms)
-            .iter()
-            .rev()
-            .find_map(|l| l.strip_prefix("Caused by: ").map(str::to_owned))
-            .unwrap_or_else(|| match self {
-                Self::Config(msg) => msg.clone(),
-                Self::Ssl(_) => "Failed to initialize SSL".to_owned(),
-            })
+        self.render(ms).iter().rev().find_map(|l| l.strip_prefix("Caused by: ").map(str::to_owned)).unwrap_or_else(|| match self {
+            Self::Config(msg) => msg.clone(),
+            Self::Ssl(_) => "Failed to initialize SSL".to_owned(),
+        })
     }
 }
 
@@ -277,23 +230,18 @@ fn resolve(node_root: &Path, configured: &str) -> PathBuf {
 }
 
 /// Loads cassandra.yaml and, unless the policy is UNENCRYPTED, opens the key material.
-pub fn load_tls(
-    config_path: &Path,
-    node_root: &Path,
-) -> Result<(EffectiveTls, ServerOptions), StartupFailure> {
+pub fn load_tls(config_path: &Path, node_root: &Path) -> Result<(EffectiveTls, ServerOptions), StartupFailure> {
     let url = format!("file:{}", config_path.display());
-    let text = std::fs::read_to_string(config_path)
-        .map_err(|_| StartupFailure::Config(format!("Cannot locate {url}")))?;
+    let text = std::fs::read_to_string(config_path).map_err(|_| StartupFailure::Config(format!("Cannot locate {url}")))?;
     let raw: RawConfig = serde_saphyr::from_str(&text).map_err(|e| {
         let first = e.to_string().lines().next().unwrap_or_default().to_owned();
         StartupFailure::Config(format!("Invalid yaml: {url}\n Error: {first}"))
     })?;
     let options = ServerOptions::from_raw(raw.server_encryption_options.as_ref()).map_err(|e| {
         StartupFailure::Config(match e {
-            OptionsError::UnknownKeys(keys) => format!(
-                "Invalid yaml. Please remove properties [{}] from your cassandra.yaml",
-                keys.join(", ")
-            ),
+            OptionsError::UnknownKeys(keys) => {
+                format!("Invalid yaml. Please remove properties [{}] from your cassandra.yaml", keys.join(", "))
+            }
             OptionsError::BadInternode(v) => format!(
                 "Invalid yaml: {url}\n Error: Cannot create property=server_encryption_options \
                  ... No enum constant org.apache.cassandra.config.EncryptionOptions.ServerEncryptionOptions.InternodeEncryption.{v}"
@@ -318,29 +266,14 @@ pub fn load_tls(
         return Ok((tls, options));
     }
     let ssl = |f| StartupFailure::Ssl(f);
-    let password = options
-        .keystore_password
-        .as_ref()
-        .map(Secret::expose)
-        .ok_or(ssl(SslFailure::MissingKeystorePassword))?;
-    let key_failure = |failure| {
-        ssl(SslFailure::KeyManager {
-            path: options.keystore.clone(),
-            failure,
-        })
-    };
+    let password = options.keystore_password.as_ref().map(Secret::expose).ok_or(ssl(SslFailure::MissingKeystorePassword))?;
+    let key_failure = |failure| ssl(SslFailure::KeyManager { path: options.keystore.clone(), failure });
     let keystore = certs::read_store(&keystore_path).map_err(key_failure)?;
     let keystore = certs::open_store(&keystore, password).map_err(key_failure)?;
     tls.cert = certs::leaf_cert(&keystore);
 
-    let trust_failure = |failure| {
-        ssl(SslFailure::TrustManager {
-            path: options.truststore.clone(),
-            failure,
-        })
-    };
-    let truststore =
-        certs::read_store(&resolve(node_root, &options.truststore)).map_err(trust_failure)?;
+    let trust_failure = |failure| ssl(SslFailure::TrustManager { path: options.truststore.clone(), failure });
+    let truststore = certs::read_store(&resolve(node_root, &options.truststore)).map_err(trust_failure)?;
     // A null truststore_password loads the PKCS12 without an integrity check, and the JDK then
     // skips the encrypted certificate bags: the node starts but trusts nobody.
     if let Some(password) = options.truststore_password.as_ref().map(Secret::expose) {
@@ -354,49 +287,27 @@ pub fn load_tls(
 pub fn boot_lines(ms: u64, address: &str, tls: &EffectiveTls) -> Vec<String> {
     let mut out = Vec::new();
     if tls.policy != Policy::Unencrypted {
-        out.push(line(
-            "INFO",
-            "main",
-            ms,
-            "SSLFactory.java:389",
-            "Internode messaging enabled TLS protocols: TLSv1.3, TLSv1.2",
-        ));
+        out.push(line("INFO", "main", ms, "SSLFactory.java:389", "Internode messaging enabled TLS protocols: TLSv1.3, TLSv1.2"));
     }
     out.push(line(
         "INFO",
         "main",
         ms,
         "InboundConnectionInitiator.java:165",
-        &format!(
-            "Listening on address: ({}), nic: lo, encryption: {}",
-            endpoint(address),
-            tls.policy.listener_word()
-        ),
+        &format!("Listening on address: ({}), nic: lo, encryption: {}", endpoint(address), tls.policy.listener_word()),
     ));
     out
 }
 
 /// The boot marker: the first line every start writes.
 pub fn boot_marker(ms: u64, config_path: &Path) -> String {
-    line(
-        "INFO",
-        "main",
-        ms,
-        "YamlConfigurationLoader.java:104",
-        &format!("Configuration location: file:{}", config_path.display()),
-    )
+    line("INFO", "main", ms, "YamlConfigurationLoader.java:104", &format!("Configuration location: file:{}", config_path.display()))
 }
 
 /// The lines written when the start delay has elapsed and the node joins the ring.
 pub fn join_lines(ms: u64, address: &str) -> Vec<String> {
     vec![
-        line(
-            "INFO",
-            "main",
-            ms,
-            "StorageService.java:3260",
-            &format!("Node {} state jump to NORMAL", endpoint(address)),
-        ),
+        line("INFO", "main", ms, "StorageService.java:3260", &format!("Node {} state jump to NORMAL", endpoint(address))),
         line(
             "INFO",
             "main",
@@ -404,42 +315,18 @@ pub fn join_lines(ms: u64, address: &str) -> Vec<String> {
             "PipelineConfigurator.java:130",
             &format!("Starting listening for CQL clients on /{address}:9042 (unencrypted)..."),
         ),
-        line(
-            "INFO",
-            "main",
-            ms,
-            "CassandraDaemon.java:744",
-            "Startup complete",
-        ),
+        line("INFO", "main", ms, "CassandraDaemon.java:744", "Startup complete"),
     ]
 }
 
 /// The lines of a SIGTERM on a running node (the StorageServiceShutdownHook).
 pub fn shutdown_lines(ms: u64, was_serving: bool) -> Vec<String> {
     let thread = "StorageServiceShutdownHook";
-    let mut out = vec![line(
-        "INFO",
-        thread,
-        ms,
-        "HintsService.java:222",
-        "Paused hints dispatch",
-    )];
+    let mut out = vec![line("INFO", thread, ms, "HintsService.java:222", "Paused hints dispatch")];
     if was_serving {
-        out.push(line(
-            "INFO",
-            thread,
-            ms,
-            "Gossiper.java:2271",
-            "Announcing shutdown",
-        ));
+        out.push(line("INFO", thread, ms, "Gossiper.java:2271", "Announcing shutdown"));
     }
-    out.push(line(
-        "INFO",
-        thread,
-        ms,
-        "MessagingService.java:622",
-        "Waiting for messaging service to quiesce",
-    ));
+    out.push(line("INFO", thread, ms, "MessagingService.java:622", "Waiting for messaging service to quiesce"));
     out
 }
 
@@ -447,34 +334,10 @@ pub fn shutdown_lines(ms: u64, was_serving: bool) -> Vec<String> {
 pub fn drain_lines(ms: u64) -> Vec<String> {
     let thread = "RMI TCP Connection(2)-127.0.0.1";
     vec![
-        line(
-            "INFO",
-            thread,
-            ms,
-            "StorageService.java:1985",
-            "DRAINING: starting drain process",
-        ),
-        line(
-            "INFO",
-            thread,
-            ms,
-            "HintsService.java:222",
-            "Paused hints dispatch",
-        ),
-        line(
-            "INFO",
-            thread,
-            ms,
-            "Gossiper.java:2271",
-            "Announcing shutdown",
-        ),
-        line(
-            "INFO",
-            thread,
-            ms,
-            "MessagingService.java:622",
-            "Waiting for messaging service to quiesce",
-        ),
+        line("INFO", thread, ms, "StorageService.java:1985", "DRAINING: starting drain process"),
+        line("INFO", thread, ms, "HintsService.java:222", "Paused hints dispatch"),
+        line("INFO", thread, ms, "Gossiper.java:2271", "Announcing shutdown"),
+        line("INFO", thread, ms, "MessagingService.java:622", "Waiting for messaging service to quiesce"),
         line("INFO", thread, ms, "StorageService.java:1985", "DRAINED"),
     ]
 }
@@ -486,30 +349,18 @@ mod tests {
     #[test]
     fn line_format_matches_logback_pattern() {
         let l = line("INFO", "main", 0, "SSLFactory.java:389", "x");
-        let re = regex::Regex::new(
-            r"^INFO  \[main\] \d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} SSLFactory\.java:389 - x$",
-        )
-        .expect("regex");
+        let re = regex::Regex::new(r"^INFO  \[main\] \d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} SSLFactory\.java:389 - x$").expect("regex");
         assert!(re.is_match(&l), "{l}");
         assert!(line("ERROR", "main", 0, "A:1", "m").starts_with("ERROR [main] "));
     }
 
     #[test]
     fn wrong_password_chain_is_exact() {
-        let failure = StartupFailure::Ssl(SslFailure::KeyManager {
-            path: "/x/node1-keystore.p12".into(),
-            failure: StoreFailure::WrongPassword,
-        });
+        let failure =
+            StartupFailure::Ssl(SslFailure::KeyManager { path: "/x/node1-keystore.p12".into(), failure: StoreFailure::WrongPassword });
         let lines = failure.render(0);
-        assert!(
-            lines[0].ends_with("CassandraDaemon.java:887 - Exception encountered during startup")
-        );
-        let chain: Vec<&str> = lines
-            .iter()
-            .filter(|l| !l.starts_with('\t'))
-            .skip(1)
-            .map(String::as_str)
-            .collect();
+        assert!(lines[0].ends_with("CassandraDaemon.java:887 - Exception encountered during startup"));
+        let chain: Vec<&str> = lines.iter().filter(|l| !l.starts_with('\t')).skip(1).map(String::as_str).collect();
         assert_eq!(
             chain,
             vec![
@@ -522,35 +373,20 @@ mod tests {
                  arise if a bad key is used during decryption.",
             ]
         );
-        assert!(
-            failure
-                .summary(0)
-                .starts_with("java.security.UnrecoverableKeyException")
-        );
+        assert!(failure.summary(0).starts_with("java.security.UnrecoverableKeyException"));
     }
 
     #[test]
     fn missing_password_has_no_ssl_exception_layer() {
         let lines = StartupFailure::Ssl(SslFailure::MissingKeystorePassword).render(0);
-        let causes: Vec<&String> = lines
-            .iter()
-            .filter(|l| l.starts_with("Caused by"))
-            .collect();
+        let causes: Vec<&String> = lines.iter().filter(|l| l.starts_with("Caused by")).collect();
         assert_eq!(causes.len(), 2);
-        assert_eq!(
-            causes[1],
-            "Caused by: java.lang.IllegalArgumentException: 'keystore_password' must be specified"
-        );
+        assert_eq!(causes[1], "Caused by: java.lang.IllegalArgumentException: 'keystore_password' must be specified");
     }
 
     #[test]
     fn state_up_and_serving() {
-        let s = NodeState {
-            status: ProcessStatus::Running,
-            up_at_ms: Some(100),
-            drained_at_ms: Some(200),
-            ..NodeState::default()
-        };
+        let s = NodeState { status: ProcessStatus::Running, up_at_ms: Some(100), drained_at_ms: Some(200), ..NodeState::default() };
         assert!(!s.is_up(99));
         assert!(s.is_up(100) && s.serving(150));
         assert!(s.is_up(250) && !s.serving(250));

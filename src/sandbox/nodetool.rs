@@ -31,19 +31,12 @@ pub struct StatusRow {
 
 /// Formats a byte count like `FileUtils.stringifyFileSize` (`#.##` and binary units).
 pub fn format_load(bytes: u64) -> String {
-    const UNITS: [(f64, &str); 4] = [
-        (1024.0 * 1024.0 * 1024.0 * 1024.0, "TiB"),
-        (1024.0 * 1024.0 * 1024.0, "GiB"),
-        (1024.0 * 1024.0, "MiB"),
-        (1024.0, "KiB"),
-    ];
+    const UNITS: [(f64, &str); 4] =
+        [(1024.0 * 1024.0 * 1024.0 * 1024.0, "TiB"), (1024.0 * 1024.0 * 1024.0, "GiB"), (1024.0 * 1024.0, "MiB"), (1024.0, "KiB")];
     // Precision loss above 2^53 bytes is irrelevant for a displayed size.
     #[allow(clippy::cast_precision_loss)]
     let value = bytes as f64;
-    let (scaled, unit) = UNITS
-        .iter()
-        .find(|(size, _)| value >= *size)
-        .map_or((value, "bytes"), |(size, unit)| (value / size, *unit));
+    let (scaled, unit) = UNITS.iter().find(|(size, _)| value >= *size).map_or((value, "bytes"), |(size, unit)| (value / size, *unit));
     let text = format!("{scaled:.2}");
     let text = text.trim_end_matches('0').trim_end_matches('.');
     format!("{text} {unit}")
@@ -69,21 +62,9 @@ pub fn render_status(dc: &str, rows: &[StatusRow]) -> String {
 /// makes TreeMap order): one block each, an empty line between blocks and at the end, every
 /// column padded to its widest cell across ALL blocks. `effective` picks the
 /// `Owns (effective)` header over `Owns`; `note` is appended as `Note: <note>`.
-pub fn render_status_dcs(
-    dcs: &[(String, Vec<StatusRow>)],
-    effective: bool,
-    note: Option<&str>,
-) -> String {
-    let header = [
-        "--",
-        "Address",
-        "Load",
-        "Tokens",
-        if effective { "Owns (effective)" } else { "Owns" },
-        "Host ID",
-        "Rack",
-    ]
-    .map(str::to_owned);
+pub fn render_status_dcs(dcs: &[(String, Vec<StatusRow>)], effective: bool, note: Option<&str>) -> String {
+    let header =
+        ["--", "Address", "Load", "Tokens", if effective { "Owns (effective)" } else { "Owns" }, "Host ID", "Rack"].map(str::to_owned);
     let cells = |r: &StatusRow| {
         vec![
             format!("{}N", if r.up { 'U' } else { 'D' }),
@@ -95,28 +76,17 @@ pub fn render_status_dcs(
             r.rack.clone(),
         ]
     };
-    let all: Vec<Vec<String>> = std::iter::once(header.to_vec())
-        .chain(dcs.iter().flat_map(|(_, rows)| rows.iter().map(cells)))
-        .collect();
-    let widths: Vec<usize> = (0..header.len())
-        .map(|c| all.iter().map(|row| row[c].chars().count()).max().unwrap_or(0))
-        .collect();
+    let all: Vec<Vec<String>> = std::iter::once(header.to_vec()).chain(dcs.iter().flat_map(|(_, rows)| rows.iter().map(cells))).collect();
+    let widths: Vec<usize> = (0..header.len()).map(|c| all.iter().map(|row| row[c].chars().count()).max().unwrap_or(0)).collect();
     let line = |row: &[String]| {
-        let padded: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .map(|(cell, w)| format!("{cell:<w$}"))
-            .collect();
+        let padded: Vec<String> = row.iter().zip(&widths).map(|(cell, w)| format!("{cell:<w$}")).collect();
         format!("{}\n", padded.join("  "))
     };
     let blocks: Vec<String> = dcs
         .iter()
         .map(|(dc, rows)| {
             let title = format!("Datacenter: {dc}");
-            let mut out = format!(
-                "{title}\n{}\nStatus=Up/Down\n|/ State=Normal/Leaving/Joining/Moving\n",
-                "=".repeat(title.len())
-            );
+            let mut out = format!("{title}\n{}\nStatus=Up/Down\n|/ State=Normal/Leaving/Joining/Moving\n", "=".repeat(title.len()));
             out.push_str(&line(&header));
             for r in rows {
                 out.push_str(&line(&cells(r)));
@@ -142,10 +112,7 @@ fn status(session: &Session, me: usize, keyspace: Option<&str>) -> Result<String
     // StorageService.effectiveOwnership: the keyspace given, else the first user keyspace
     // (all must replicate alike), else system_traces.
     let replication = match keyspace {
-        Some(name) => Some(
-            describe::find_keyspace(&config.keyspaces, name)
-                .ok_or_else(|| format!("The keyspace {name}, does not exist"))?,
-        ),
+        Some(name) => Some(describe::find_keyspace(&config.keyspaces, name).ok_or_else(|| format!("The keyspace {name}, does not exist"))?),
         None => match view.ownership_problem() {
             Some(_) => None,
             None => Some(
@@ -153,12 +120,7 @@ fn status(session: &Session, me: usize, keyspace: Option<&str>) -> Result<String
                     .keyspaces
                     .iter()
                     .find(|k| !topology::is_system_keyspace(&k.name))
-                    .map_or(
-                        topology::Replication::SimpleStrategy {
-                            replication_factor: TRACES_RF,
-                        },
-                        |k| k.replication.clone(),
-                    ),
+                    .map_or(topology::Replication::SimpleStrategy { replication_factor: TRACES_RF }, |k| k.replication.clone()),
             ),
         },
     };
@@ -181,10 +143,7 @@ fn status(session: &Session, me: usize, keyspace: Option<&str>) -> Result<String
     let mut dcs = Vec::new();
     for dc in ring.datacenters() {
         let members: Vec<usize> = (0..nodes.len()).filter(|&i| nodes[i].dc == dc).collect();
-        let keys: Vec<String> = members
-            .iter()
-            .map(|&i| format!("{}:{STORAGE_PORT}", nodes[i].address))
-            .collect();
+        let keys: Vec<String> = members.iter().map(|&i| format!("{}:{STORAGE_PORT}", nodes[i].address)).collect();
         let rows = java_hashmap_order(&keys)
             .into_iter()
             .map(|k| {
@@ -212,9 +171,7 @@ fn cluster_view(session: &Session, me: usize) -> describe::ClusterView<'_> {
         nodes: &session.config.nodes,
         keyspaces: &session.config.keyspaces,
         me,
-        live: (0..session.config.nodes.len())
-            .map(|i| i == me || session.can_talk(me, i, session.now))
-            .collect(),
+        live: (0..session.config.nodes.len()).map(|i| i == me || session.can_talk(me, i, session.now)).collect(),
     }
 }
 
@@ -228,11 +185,7 @@ Small messages                  n/a         0              6         0\n\
 Gossip messages                 n/a         0             41         0\n";
 
 fn io_err(source: std::io::Error) -> SandboxError {
-    SandboxError::Io {
-        action: "write nodetool output to",
-        path: "<stdout/stderr>".into(),
-        source,
-    }
+    SandboxError::Io { action: "write nodetool output to", path: "<stdout/stderr>".into(), source }
 }
 
 /// Runs `nodetool <args>` against a sandbox node and returns nodetool's exit code.
@@ -242,38 +195,20 @@ fn io_err(source: std::io::Error) -> SandboxError {
 /// (keyspace blocks only), `drain`, `version`, `netstats` (a sandbox node never streams: the
 /// idle output of NetStats.java). Anything else is a usage error (exit 1). A node that is down or still booting refuses the JMX connection
 /// (exit 1), as the real tool does.
-pub fn nodetool(
-    dir: &Path,
-    node: &str,
-    args: &[String],
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> Result<i32, SandboxError> {
+pub fn nodetool(dir: &Path, node: &str, args: &[String], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, SandboxError> {
     let command = args.first().map(String::as_str);
     let known = matches!(
         command,
-        Some(
-            "status" | "drain" | "version" | "netstats" | "describecluster" | "describering"
-                | "tablestats" | "cfstats"
-        )
+        Some("status" | "drain" | "version" | "netstats" | "describecluster" | "describering" | "tablestats" | "cfstats")
     );
     let missing_keyspace = command == Some("describering") && args.len() != 2;
     if !known || missing_keyspace {
         let msg = match command {
             None => "nodetool: No command specified".to_owned(),
-            Some("describering") if args.len() < 2 => {
-                "nodetool: Required parameters are missing: keyspace".to_owned()
-            }
-            Some(_) => format!(
-                "nodetool: Found unexpected parameters: [{}]",
-                args.join(", ")
-            ),
+            Some("describering") if args.len() < 2 => "nodetool: Required parameters are missing: keyspace".to_owned(),
+            Some(_) => format!("nodetool: Found unexpected parameters: [{}]", args.join(", ")),
         };
-        writeln!(
-            err,
-            "{msg}\nSee 'nodetool help' or 'nodetool help <command>'."
-        )
-        .map_err(io_err)?;
+        writeln!(err, "{msg}\nSee 'nodetool help' or 'nodetool help <command>'.").map_err(io_err)?;
         return Ok(1);
     }
     // Only `drain` changes anything; the reads share the lock.
@@ -281,11 +216,7 @@ pub fn nodetool(
     let me = session.index(node)?;
     if !session.states[me].is_up(session.now) {
         let address = &session.config.nodes[me].address;
-        writeln!(
-            err,
-            "nodetool: Failed to connect to '{address}:{JMX_PORT}' - ConnectException: 'Connection refused'."
-        )
-        .map_err(io_err)?;
+        writeln!(err, "nodetool: Failed to connect to '{address}:{JMX_PORT}' - ConnectException: 'Connection refused'.").map_err(io_err)?;
         session.save()?;
         return Ok(1);
     }
@@ -298,18 +229,11 @@ pub fn nodetool(
                 code = 1;
             }
         },
-        Some("describecluster") => out
-            .write_all(describe::describecluster(&cluster_view(&session, me)).as_bytes())
-            .map_err(io_err)?,
+        Some("describecluster") => out.write_all(describe::describecluster(&cluster_view(&session, me)).as_bytes()).map_err(io_err)?,
         Some("describering") => code = describering(&session, me, &args[1], out, err)?,
         Some("tablestats" | "cfstats") => {
-            let only: Vec<String> = args[1..]
-                .iter()
-                .filter(|a| !a.starts_with('-'))
-                .cloned()
-                .collect();
-            out.write_all(describe::tablestats(&session.config.keyspaces, &only).as_bytes())
-                .map_err(io_err)?;
+            let only: Vec<String> = args[1..].iter().filter(|a| !a.starts_with('-')).cloned().collect();
+            out.write_all(describe::tablestats(&session.config.keyspaces, &only).as_bytes()).map_err(io_err)?;
         }
         Some("drain") => session.drain(me)?,
         Some("netstats") => out.write_all(NETSTATS_IDLE.as_bytes()).map_err(io_err)?,
@@ -323,13 +247,7 @@ pub fn nodetool(
 /// `IOException` that `describeRingJMX` throws, wrapped by DescribeRing in a RuntimeException
 /// and reported by NodeTool.err (`error: ...`, `-- StackTrace --`, exit 2) after the two
 /// header lines were already printed.
-fn describering(
-    session: &Session,
-    me: usize,
-    keyspace: &str,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> Result<i32, SandboxError> {
+fn describering(session: &Session, me: usize, keyspace: &str, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, SandboxError> {
     let view = cluster_view(session, me);
     let problem = match describe::find_keyspace(&session.config.keyspaces, keyspace) {
         None => format!("No such keyspace: {keyspace}"),
@@ -338,8 +256,7 @@ fn describering(
         }
         Some(replication) => {
             let ring = session.config.ring();
-            out.write_all(describe::describering(&view, &ring, &replication).as_bytes())
-                .map_err(io_err)?;
+            out.write_all(describe::describering(&view, &ring, &replication).as_bytes()).map_err(io_err)?;
             return Ok(0);
         }
     };
@@ -387,21 +304,9 @@ UN  127.0.0.3  110.21 KiB  16      66.7%             9f7c3e2d-4b1a-4d5e-b6c7-2a8
     #[test]
     fn renders_the_fixture_byte_for_byte() {
         let rows = [
-            row(
-                "127.0.0.2",
-                "98.47 KiB",
-                "5d0e8b3a-1c2f-4e6b-8a9d-7f3c4b2e1a22",
-            ),
-            row(
-                "127.0.0.1",
-                "104.33 KiB",
-                "c2a1f6b0-5f4e-4c7a-9d43-3b1e2f0a6d11",
-            ),
-            row(
-                "127.0.0.3",
-                "110.21 KiB",
-                "9f7c3e2d-4b1a-4d5e-b6c7-2a8e9f0d3b33",
-            ),
+            row("127.0.0.2", "98.47 KiB", "5d0e8b3a-1c2f-4e6b-8a9d-7f3c4b2e1a22"),
+            row("127.0.0.1", "104.33 KiB", "c2a1f6b0-5f4e-4c7a-9d43-3b1e2f0a6d11"),
+            row("127.0.0.3", "110.21 KiB", "9f7c3e2d-4b1a-4d5e-b6c7-2a8e9f0d3b33"),
         ];
         assert_eq!(render_status("datacenter1", &rows), FIXTURE_UN);
     }

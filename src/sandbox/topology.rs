@@ -52,20 +52,14 @@ impl Replication {
             Self::SimpleStrategy { replication_factor } => {
                 vec![("replication_factor".into(), replication_factor.to_string())]
             }
-            Self::NetworkTopologyStrategy { datacenters } => datacenters
-                .iter()
-                .map(|(dc, rf)| (dc.clone(), rf.to_string()))
-                .collect(),
+            Self::NetworkTopologyStrategy { datacenters } => datacenters.iter().map(|(dc, rf)| (dc.clone(), rf.to_string())).collect(),
         };
         let mut keys: Vec<String> = vec!["class".to_owned()];
         keys.extend(entries.iter().map(|(k, _)| k.clone()));
         let buckets = java_hashmap_copy_capacity(keys.len());
         let order = java_hashmap_order(&keys, buckets);
-        let text: Vec<String> = order
-            .into_iter()
-            .filter(|&i| i > 0)
-            .map(|i| format!("{}={}", entries[i - 1].0, entries[i - 1].1))
-            .collect();
+        let text: Vec<String> =
+            order.into_iter().filter(|&i| i > 0).map(|i| format!("{}={}", entries[i - 1].0, entries[i - 1].1)).collect();
         format!("{{{}}}", text.join(", "))
     }
 
@@ -85,9 +79,7 @@ pub struct KeyspaceDef {
 /// Why a `--keyspace` spec could not be parsed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SpecError {
-    #[error(
-        "keyspace spec `{spec}`: expected `NAME:SimpleStrategy:RF` or `NAME:NetworkTopologyStrategy:DC=RF,...`"
-    )]
+    #[error("keyspace spec `{spec}`: expected `NAME:SimpleStrategy:RF` or `NAME:NetworkTopologyStrategy:DC=RF,...`")]
     Shape { spec: String },
     #[error("keyspace spec `{spec}`: `{value}` is not a replication factor (1 or more)")]
     Factor { spec: String, value: String },
@@ -103,39 +95,27 @@ fn factor(spec: &str, value: &str) -> Result<usize, SpecError> {
         .parse::<usize>()
         .ok()
         .filter(|rf| *rf > 0)
-        .ok_or_else(|| SpecError::Factor {
-            spec: spec.to_owned(),
-            value: value.to_owned(),
-        })
+        .ok_or_else(|| SpecError::Factor { spec: spec.to_owned(), value: value.to_owned() })
 }
 
 /// Parses `NAME:SimpleStrategy:RF` or `NAME:NetworkTopologyStrategy:dc1=3,dc2=3`.
 pub fn parse_keyspace_spec(spec: &str) -> Result<KeyspaceDef, SpecError> {
-    let shape = || SpecError::Shape {
-        spec: spec.to_owned(),
-    };
+    let shape = || SpecError::Shape { spec: spec.to_owned() };
     let mut parts = spec.splitn(3, ':');
-    let (Some(name), Some(strategy), Some(rest)) = (parts.next(), parts.next(), parts.next())
-    else {
+    let (Some(name), Some(strategy), Some(rest)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(shape());
     };
     let valid_name = !name.is_empty()
         && name.len() <= 48
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && (!name.to_ascii_lowercase().starts_with("system")
-            || ALTERABLE_SYSTEM_KEYSPACES.contains(&name.to_ascii_lowercase().as_str()));
+        && (!name.to_ascii_lowercase().starts_with("system") || ALTERABLE_SYSTEM_KEYSPACES.contains(&name.to_ascii_lowercase().as_str()));
     if !valid_name {
-        return Err(SpecError::Name {
-            spec: spec.to_owned(),
-            name: name.to_owned(),
-        });
+        return Err(SpecError::Name { spec: spec.to_owned(), name: name.to_owned() });
     }
     // Cassandra folds unquoted names to lower case.
     let name = name.to_ascii_lowercase();
     let replication = match strategy.rsplit('.').next().unwrap_or(strategy) {
-        "SimpleStrategy" => Replication::SimpleStrategy {
-            replication_factor: factor(spec, rest)?,
-        },
+        "SimpleStrategy" => Replication::SimpleStrategy { replication_factor: factor(spec, rest)? },
         "NetworkTopologyStrategy" => {
             let mut datacenters = BTreeMap::new();
             for pair in rest.split(',') {
@@ -148,10 +128,7 @@ pub fn parse_keyspace_spec(spec: &str) -> Result<KeyspaceDef, SpecError> {
             Replication::NetworkTopologyStrategy { datacenters }
         }
         other => {
-            return Err(SpecError::Strategy {
-                spec: spec.to_owned(),
-                strategy: other.to_owned(),
-            });
+            return Err(SpecError::Strategy { spec: spec.to_owned(), strategy: other.to_owned() });
         }
     };
     Ok(KeyspaceDef { name, replication })
@@ -159,13 +136,8 @@ pub fn parse_keyspace_spec(spec: &str) -> Result<KeyspaceDef, SpecError> {
 
 /// The keyspaces of a stock 5.0 cluster (virtual keyspaces are not listed by nodetool).
 pub fn system_keyspaces() -> Vec<KeyspaceDef> {
-    let ks = |name: &str, replication| KeyspaceDef {
-        name: name.to_owned(),
-        replication,
-    };
-    let simple = |rf| Replication::SimpleStrategy {
-        replication_factor: rf,
-    };
+    let ks = |name: &str, replication| KeyspaceDef { name: name.to_owned(), replication };
+    let simple = |rf| Replication::SimpleStrategy { replication_factor: rf };
     vec![
         ks("system_schema", Replication::LocalStrategy),
         ks("system", Replication::LocalStrategy),
@@ -183,10 +155,8 @@ pub const ALTERABLE_SYSTEM_KEYSPACES: &[&str] = &["system_auth", "system_distrib
 /// Every keyspace of the sandbox: the stock system ones (with the replication the user
 /// gave an alterable one) and the user ones.
 pub fn all_keyspaces(user: &[KeyspaceDef]) -> Vec<KeyspaceDef> {
-    let mut all: Vec<KeyspaceDef> = system_keyspaces()
-        .into_iter()
-        .map(|k| user.iter().find(|u| u.name == k.name).cloned().unwrap_or(k))
-        .collect();
+    let mut all: Vec<KeyspaceDef> =
+        system_keyspaces().into_iter().map(|k| user.iter().find(|u| u.name == k.name).cloned().unwrap_or(k)).collect();
     all.extend(user.iter().filter(|u| !is_system_keyspace(&u.name)).cloned());
     all
 }
@@ -200,9 +170,8 @@ pub fn is_system_keyspace(name: &str) -> bool {
 /// `system`) first, then every distributed keyspace in the token order of its name, which is
 /// the order `SchemaKeyspace` reads the `system_schema.keyspaces` partitions at startup.
 pub fn keyspaces_in_schema_order(user: &[KeyspaceDef]) -> Vec<KeyspaceDef> {
-    let (local, mut distributed): (Vec<KeyspaceDef>, Vec<KeyspaceDef>) = all_keyspaces(user)
-        .into_iter()
-        .partition(|k| k.replication == Replication::LocalStrategy);
+    let (local, mut distributed): (Vec<KeyspaceDef>, Vec<KeyspaceDef>) =
+        all_keyspaces(user).into_iter().partition(|k| k.replication == Replication::LocalStrategy);
     distributed.sort_by_key(|k| murmur3_token(k.name.as_bytes()));
     local.into_iter().chain(distributed).collect()
 }
@@ -212,16 +181,12 @@ pub fn keyspaces_in_schema_order(user: &[KeyspaceDef]) -> Vec<KeyspaceDef> {
 
 /// Java `String.hashCode`.
 pub fn java_string_hash(s: &str) -> i32 {
-    s.encode_utf16()
-        .fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)))
+    s.encode_utf16().fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)))
 }
 
 /// `InetAddressAndPort.hashCode()`: `Objects.hash(address, port)` of an IPv4 address.
 pub fn java_endpoint_hash(address: &str, port: u16) -> i32 {
-    let ip: u32 = address
-        .parse::<std::net::Ipv4Addr>()
-        .map(u32::from)
-        .unwrap_or(0);
+    let ip: u32 = address.parse::<std::net::Ipv4Addr>().map(u32::from).unwrap_or(0);
     let a = 31i32.wrapping_add(ip as i32);
     a.wrapping_mul(31).wrapping_add(i32::from(port))
 }
@@ -359,11 +324,7 @@ pub struct Ring {
 impl Ring {
     /// Builds the ring; duplicate tokens keep the first owner, like TokenMetadata.
     pub fn new(nodes: Vec<RingNode>) -> Self {
-        let mut sorted: Vec<(i64, usize)> = nodes
-            .iter()
-            .enumerate()
-            .flat_map(|(i, n)| n.tokens.iter().map(move |t| (*t, i)))
-            .collect();
+        let mut sorted: Vec<(i64, usize)> = nodes.iter().enumerate().flat_map(|(i, n)| n.tokens.iter().map(move |t| (*t, i))).collect();
         sorted.sort_by_key(|(t, i)| (*t, *i));
         sorted.dedup_by_key(|(t, _)| *t);
         Self { nodes, sorted }
@@ -396,9 +357,7 @@ impl Ring {
                 }
                 out
             }
-            Replication::NetworkTopologyStrategy { datacenters } => {
-                self.nts_replicas(pos, datacenters)
-            }
+            Replication::NetworkTopologyStrategy { datacenters } => self.nts_replicas(pos, datacenters),
         }
     }
 
@@ -418,8 +377,7 @@ impl Ring {
                 dc.as_str(),
                 DcFill {
                     rf_left: (*rf).min(members.len()),
-                    acceptable_rack_repeats: i64::try_from(*rf).unwrap_or(i64::MAX)
-                        - i64::try_from(racks.len()).unwrap_or(0),
+                    acceptable_rack_repeats: i64::try_from(*rf).unwrap_or(i64::MAX) - i64::try_from(racks.len()).unwrap_or(0),
                 },
             );
         }
@@ -497,11 +455,7 @@ impl Ring {
 
 /// The DC name of the `d`-th of `dcs` datacenters: `datacenter1` alone, else `dc1..dcN`.
 pub fn dc_name(d: usize, dcs: usize) -> String {
-    if dcs <= 1 {
-        "datacenter1".to_owned()
-    } else {
-        format!("dc{}", d + 1)
-    }
+    if dcs <= 1 { "datacenter1".to_owned() } else { format!("dc{}", d + 1) }
 }
 
 /// Where node `i` (0-based) goes: DC first, then rack, round-robin, so node1 is dc1/rack1,
@@ -524,12 +478,7 @@ mod tests {
     use super::*;
 
     fn node(address: &str, dc: &str, rack: &str, tokens: &[i64]) -> RingNode {
-        RingNode {
-            address: address.into(),
-            dc: dc.into(),
-            rack: rack.into(),
-            tokens: tokens.to_vec(),
-        }
+        RingNode { address: address.into(), dc: dc.into(), rack: rack.into(), tokens: tokens.to_vec() }
     }
 
     #[test]
@@ -538,10 +487,7 @@ mod tests {
         // system_distributed, system_traces (schema partitions are read in token order).
         let mut names = vec!["system_traces", "tutorialspoint", "system_distributed", "system_auth"];
         names.sort_by_key(|n| murmur3_token(n.as_bytes()));
-        assert_eq!(
-            names,
-            vec!["system_auth", "tutorialspoint", "system_distributed", "system_traces"]
-        );
+        assert_eq!(names, vec!["system_auth", "tutorialspoint", "system_distributed", "system_traces"]);
     }
 
     #[test]
@@ -557,60 +503,33 @@ mod tests {
 
     #[test]
     fn replication_info_texts() {
-        let simple = Replication::SimpleStrategy {
-            replication_factor: 3,
-        };
+        let simple = Replication::SimpleStrategy { replication_factor: 3 };
         assert_eq!(simple.info(), "SimpleStrategy {replication_factor=3}");
         assert_eq!(Replication::LocalStrategy.info(), "LocalStrategy {}");
         let nts = parse_keyspace_spec("app:NetworkTopologyStrategy:dc1=3,dc2=3").unwrap();
         // "dc1" and "dc2" land in buckets 3 and 2 of the 8-bucket copy: dc2 prints first.
-        assert_eq!(
-            nts.replication.info(),
-            "NetworkTopologyStrategy {dc2=3, dc1=3}"
-        );
+        assert_eq!(nts.replication.info(), "NetworkTopologyStrategy {dc2=3, dc1=3}");
     }
 
     #[test]
     fn keyspace_specs() {
         let ks = parse_keyspace_spec("App:SimpleStrategy:3").unwrap();
         assert_eq!(ks.name, "app");
-        assert_eq!(
-            ks.replication,
-            Replication::SimpleStrategy {
-                replication_factor: 3
-            }
-        );
-        assert!(matches!(
-            parse_keyspace_spec("x:SimpleStrategy:0"),
-            Err(SpecError::Factor { .. })
-        ));
-        assert!(matches!(
-            parse_keyspace_spec("x:Everywhere:1"),
-            Err(SpecError::Strategy { .. })
-        ));
+        assert_eq!(ks.replication, Replication::SimpleStrategy { replication_factor: 3 });
+        assert!(matches!(parse_keyspace_spec("x:SimpleStrategy:0"), Err(SpecError::Factor { .. })));
+        assert!(matches!(parse_keyspace_spec("x:Everywhere:1"), Err(SpecError::Strategy { .. })));
         assert!(matches!(parse_keyspace_spec("x:1"), Err(SpecError::Shape { .. })));
-        assert!(matches!(
-            parse_keyspace_spec("system_x:SimpleStrategy:1"),
-            Err(SpecError::Name { .. })
-        ));
+        assert!(matches!(parse_keyspace_spec("system_x:SimpleStrategy:1"), Err(SpecError::Name { .. })));
     }
 
     #[test]
     fn simple_strategy_walks_clockwise_skipping_repeats() {
-        let ring = Ring::new(vec![
-            node("a", "dc", "r1", &[0, 30]),
-            node("b", "dc", "r1", &[10]),
-            node("c", "dc", "r1", &[20]),
-        ]);
-        let rf2 = Replication::SimpleStrategy {
-            replication_factor: 2,
-        };
+        let ring = Ring::new(vec![node("a", "dc", "r1", &[0, 30]), node("b", "dc", "r1", &[10]), node("c", "dc", "r1", &[20])]);
+        let rf2 = Replication::SimpleStrategy { replication_factor: 2 };
         // Tokens: 0(a) 10(b) 20(c) 30(a). Range (20,30] -> a, then wrap: a again, then b.
         assert_eq!(ring.replicas_at(3, &rf2), vec![0, 1]);
         assert_eq!(ring.replicas_at(1, &rf2), vec![1, 2]);
-        let rf5 = Replication::SimpleStrategy {
-            replication_factor: 5,
-        };
+        let rf5 = Replication::SimpleStrategy { replication_factor: 5 };
         assert_eq!(ring.replicas_at(0, &rf5), vec![0, 1, 2], "RF above nodes");
     }
 
@@ -630,10 +549,7 @@ mod tests {
         // RF 2 with 2 racks: no repeat allowed, b (r1 again) is skipped for c.
         assert_eq!(ring.replicas_at(0, &rf(&[("dc1", 2)])), vec![0, 3]);
         // Both DCs filled in one walk; dc2 has one node.
-        assert_eq!(
-            ring.replicas_at(1, &rf(&[("dc1", 2), ("dc2", 3)])),
-            vec![1, 2, 3]
-        );
+        assert_eq!(ring.replicas_at(1, &rf(&[("dc1", 2), ("dc2", 3)])), vec![1, 2, 3]);
     }
 
     #[test]
@@ -641,16 +557,12 @@ mod tests {
         let nodes: Vec<RingNode> = (0..6)
             .map(|i| {
                 let (dc, rack) = placement(i, 1, 3);
-                let tokens = (0..4)
-                    .map(|k| murmur3_token(format!("{i}-{k}").as_bytes()))
-                    .collect::<Vec<_>>();
+                let tokens = (0..4).map(|k| murmur3_token(format!("{i}-{k}").as_bytes())).collect::<Vec<_>>();
                 node(&node_address(i), &dc, &rack, &tokens)
             })
             .collect();
         let ring = Ring::new(nodes);
-        let rf = Replication::SimpleStrategy {
-            replication_factor: 3,
-        };
+        let rf = Replication::SimpleStrategy { replication_factor: 3 };
         let owned = ring.effective_ownership(&rf).unwrap();
         let total: f64 = owned.iter().sum();
         assert!((total - 3.0).abs() < 1e-9, "{total}");

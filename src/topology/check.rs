@@ -162,14 +162,7 @@ impl<'a> Index<'a> {
                 by_node[m].push(c);
             }
         }
-        Index {
-            topology,
-            ids,
-            placements,
-            stranger,
-            constraints,
-            by_node,
-        }
+        Index { topology, ids, placements, stranger, constraints, by_node }
     }
 
     /// Returns true when `node` may join the batch whose members `in_batch` accepts
@@ -184,9 +177,6 @@ impl<'a> Index<'a> {
 
     /// Returns the constraints that even this node alone breaks (RF_dc 1 or 2).
     pub fn alone_breaks(&self, node: usize) -> impl Iterator<Item = &Constraint> {
-        self.by_node[node]
-            .iter()
-            .map(|&c| &self.constraints[c])
-            .filter(|c| c.allowed == 0)
+        self.by_node[node].iter().map(|&c| &self.constraints[c]).filter(|c| c.allowed == 0)
     }
 }

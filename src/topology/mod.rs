@@ -32,11 +32,7 @@ pub struct Placement {
 
 impl From<&StatusNode> for Placement {
     fn from(node: &StatusNode) -> Placement {
-        Placement {
-            address: node.address.clone(),
-            datacenter: node.datacenter.clone(),
-            rack: node.rack.clone(),
-        }
+        Placement { address: node.address.clone(), datacenter: node.datacenter.clone(), rack: node.rack.clone() }
     }
 }
 
@@ -56,12 +52,7 @@ pub struct KeyspaceRing {
 impl KeyspaceRing {
     /// Joins a keyspace's `describecluster` replication with its `describering` ranges.
     pub fn new(replication: &KeyspaceReplication, ranges: Vec<TokenRange>) -> KeyspaceRing {
-        KeyspaceRing {
-            keyspace: replication.name.clone(),
-            class: replication.class.clone(),
-            options: replication.options.clone(),
-            ranges,
-        }
+        KeyspaceRing { keyspace: replication.name.clone(), class: replication.class.clone(), options: replication.options.clone(), ranges }
     }
 
     /// Returns true when the keyspace is not replicated over the ring and is never counted.
@@ -71,16 +62,8 @@ impl KeyspaceRing {
 
     /// Returns the replication as one short phrase: `NetworkTopologyStrategy dc1=3, dc2=3`.
     pub fn replication_summary(&self) -> String {
-        let options: Vec<String> = self
-            .options
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        if options.is_empty() {
-            self.class.clone()
-        } else {
-            format!("{} {}", self.class, options.join(", "))
-        }
+        let options: Vec<String> = self.options.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        if options.is_empty() { self.class.clone() } else { format!("{} {}", self.class, options.join(", ")) }
     }
 }
 

@@ -53,11 +53,7 @@ pub enum PlanError {
 /// fails with the offending range unless `fallback`, which splits an unsafe rack with
 /// the `auto` algorithm. `Auto` builds the largest batches it can prove safe. Every node
 /// is in exactly one batch, and every batch of two or more nodes passes `check_batch`.
-pub fn plan_batches(
-    topology: &Topology,
-    order: &[String],
-    opts: &PlanOptions,
-) -> Result<Vec<Batch>, PlanError> {
+pub fn plan_batches(topology: &Topology, order: &[String], opts: &PlanOptions) -> Result<Vec<Batch>, PlanError> {
     let max = match opts.max_batch {
         Some(0) => return Err(PlanError::ZeroMaxBatch),
         Some(n) => n,
@@ -65,36 +61,21 @@ pub fn plan_batches(
     };
     let index = Index::new(topology);
     if let Some((keyspace, address)) = index.stranger {
-        return Err(PlanError::UnknownReplica {
-            keyspace: topology.keyspaces[keyspace].keyspace.clone(),
-            address: address.to_owned(),
-        });
+        return Err(PlanError::UnknownReplica { keyspace: topology.keyspaces[keyspace].keyspace.clone(), address: address.to_owned() });
     }
     let mut seen = HashSet::new();
     let mut nodes = Vec::with_capacity(order.len());
     for address in order {
-        let id = index
-            .ids
-            .get(address.as_str())
-            .copied()
-            .ok_or_else(|| PlanError::UnknownNode(address.clone()))?;
+        let id = index.ids.get(address.as_str()).copied().ok_or_else(|| PlanError::UnknownNode(address.clone()))?;
         if !seen.insert(id) {
             return Err(PlanError::DuplicateNode(address.clone()));
         }
         nodes.push(id);
     }
-    let planner = Planner {
-        index,
-        max,
-        dc_parallel: opts.dc_parallel,
-    };
+    let planner = Planner { index, max, dc_parallel: opts.dc_parallel };
     match opts.mode {
         BatchMode::Node => Ok(nodes.iter().map(|&n| planner.batch(&[n], "")).collect()),
-        BatchMode::Auto => Ok(planner
-            .auto(&nodes)
-            .iter()
-            .map(|b| planner.batch(b, ""))
-            .collect()),
+        BatchMode::Auto => Ok(planner.auto(&nodes).iter().map(|b| planner.batch(b, "")).collect()),
         BatchMode::Rack => planner.racks(&nodes, opts.fallback),
     }
 }
@@ -160,11 +141,7 @@ impl Planner<'_> {
                     for &n in &unit {
                         batch_of[n] = Some(batches.len());
                     }
-                    batches.push(Open {
-                        nodes: unit,
-                        datacenter,
-                        open: !alone,
-                    });
+                    batches.push(Open { nodes: unit, datacenter, open: !alone });
                 }
             }
         }
@@ -242,18 +219,9 @@ impl Planner<'_> {
         if self.dc_parallel {
             let most = dcs.iter().map(|(_, racks)| racks.len()).max().unwrap_or(0);
             for k in 0..most {
-                let parts: Vec<_> = dcs
-                    .iter()
-                    .filter_map(|(dc, racks)| Some((dc, racks.get(k)?)))
-                    .collect();
-                let label = parts
-                    .iter()
-                    .map(|(dc, (rack, _))| format!("{dc}/{rack}"))
-                    .collect::<Vec<_>>();
-                let mut members: Vec<usize> = parts
-                    .iter()
-                    .flat_map(|(_, (_, m))| m.iter().copied())
-                    .collect();
+                let parts: Vec<_> = dcs.iter().filter_map(|(dc, racks)| Some((dc, racks.get(k)?))).collect();
+                let label = parts.iter().map(|(dc, (rack, _))| format!("{dc}/{rack}")).collect::<Vec<_>>();
+                let mut members: Vec<usize> = parts.iter().flat_map(|(_, (_, m))| m.iter().copied()).collect();
                 // Batches list nodes in the caller's order, whatever their datacenter.
                 members.sort_by_key(|&n| position[n]);
                 units.push((format!("racks {}", label.join(" + ")), members));
@@ -268,14 +236,9 @@ impl Planner<'_> {
         let mut batches = Vec::new();
         for (label, members) in units {
             for chunk in members.chunks(self.max) {
-                let addresses: Vec<String> =
-                    chunk.iter().map(|&n| self.address(n).to_owned()).collect();
+                let addresses: Vec<String> = chunk.iter().map(|&n| self.address(n).to_owned()).collect();
                 // A single restart is always allowed (the runbook's rule).
-                let verdict = if chunk.len() == 1 {
-                    Ok(())
-                } else {
-                    check_batch(self.index.topology, &addresses)
-                };
+                let verdict = if chunk.len() == 1 { Ok(()) } else { check_batch(self.index.topology, &addresses) };
                 match verdict {
                     Ok(()) => batches.push(self.batch(chunk, &format!("{label}: "))),
                     Err(unsafe_) if fallback => {
@@ -300,10 +263,7 @@ impl Planner<'_> {
 
     /// Makes the batch with its `why`, prefixed by `prefix`.
     fn batch(&self, nodes: &[usize], prefix: &str) -> Batch {
-        Batch {
-            nodes: nodes.iter().map(|&n| self.address(n).to_owned()).collect(),
-            why: format!("{prefix}{}", self.why(nodes)),
-        }
+        Batch { nodes: nodes.iter().map(|&n| self.address(n).to_owned()).collect(), why: format!("{prefix}{}", self.why(nodes)) }
     }
 
     /// Names the members and the binding constraint (the one with the least slack).
@@ -315,54 +275,34 @@ impl Planner<'_> {
             let mut below: BTreeMap<(usize, &str), (usize, usize)> = BTreeMap::new();
             for c in self.index.alone_breaks(*n) {
                 let rf = c.members.len();
-                let span = below
-                    .entry((c.keyspace, c.datacenter.as_str()))
-                    .or_insert((rf, rf));
+                let span = below.entry((c.keyspace, c.datacenter.as_str())).or_insert((rf, rf));
                 *span = (span.0.min(rf), span.1.max(rf));
             }
             let below: Vec<String> = below
                 .into_iter()
-                .map(|((k, dc), rf)| {
-                    format!(
-                        "`{}` (RF {} in `{dc}`)",
-                        topology.keyspaces[k].keyspace,
-                        span(rf)
-                    )
-                })
+                .map(|((k, dc), rf)| format!("`{}` (RF {} in `{dc}`)", topology.keyspaces[k].keyspace, span(rf)))
                 .collect();
-            let rule =
-                format!("{head} alone: one node at a time is always allowed (the runbook's rule)");
+            let rule = format!("{head} alone: one node at a time is always allowed (the runbook's rule)");
             return if below.is_empty() {
                 rule
             } else {
-                format!(
-                    "{rule}; note: a single restart already drops below LOCAL_QUORUM for {}",
-                    below.join(", ")
-                )
+                format!("{rule}; note: a single restart already drops below LOCAL_QUORUM for {}", below.join(", "))
             };
         }
         let members: HashSet<usize> = nodes.iter().copied().collect();
-        let touched: HashSet<usize> = nodes
-            .iter()
-            .flat_map(|&n| self.index.by_node[n].iter().copied())
-            .collect();
+        let touched: HashSet<usize> = nodes.iter().flat_map(|&n| self.index.by_node[n].iter().copied()).collect();
         // (keyspace, datacenter) -> (least slack, most in batch, rf range, allowed range)
         let mut groups: BTreeMap<(usize, &str), Tally> = BTreeMap::new();
         for c in touched {
             let constraint: &Constraint = &self.index.constraints[c];
-            let present = constraint
-                .members
-                .iter()
-                .filter(|m| members.contains(m))
-                .count();
-            groups
-                .entry((constraint.keyspace, constraint.datacenter.as_str()))
-                .or_insert_with(Tally::new)
-                .add(present, constraint.members.len(), constraint.allowed);
+            let present = constraint.members.iter().filter(|m| members.contains(m)).count();
+            groups.entry((constraint.keyspace, constraint.datacenter.as_str())).or_insert_with(Tally::new).add(
+                present,
+                constraint.members.len(),
+                constraint.allowed,
+            );
         }
-        let Some(((keyspace, datacenter), tally)) =
-            groups.iter().min_by_key(|((k, dc), t)| (t.slack, *k, *dc))
-        else {
+        let Some(((keyspace, datacenter), tally)) = groups.iter().min_by_key(|((k, dc), t)| (t.slack, *k, *dc)) else {
             return format!("{head}: no replicated keyspace has a replica on these nodes");
         };
         let ring = &topology.keyspaces[*keyspace];
@@ -395,18 +335,8 @@ impl Planner<'_> {
             }
         }
         match (dcs.len(), racks.len()) {
-            (1, 1) => format!(
-                "{} nodes of {}/{}",
-                nodes.len(),
-                first.datacenter,
-                first.rack
-            ),
-            (1, _) => format!(
-                "{} nodes of {} (racks {})",
-                nodes.len(),
-                first.datacenter,
-                racks.join(", ")
-            ),
+            (1, 1) => format!("{} nodes of {}/{}", nodes.len(), first.datacenter, first.rack),
+            (1, _) => format!("{} nodes of {} (racks {})", nodes.len(), first.datacenter, racks.join(", ")),
             _ => format!("{} nodes across {}", nodes.len(), dcs.join(", ")),
         }
     }
@@ -429,12 +359,7 @@ struct Tally {
 
 impl Tally {
     fn new() -> Tally {
-        Tally {
-            slack: isize::MAX,
-            most: 0,
-            rf: (usize::MAX, 0),
-            allowed: (usize::MAX, 0),
-        }
+        Tally { slack: isize::MAX, most: 0, rf: (usize::MAX, 0), allowed: (usize::MAX, 0) }
     }
 
     fn add(&mut self, present: usize, rf: usize, allowed: usize) {
@@ -447,9 +372,5 @@ impl Tally {
 
 /// `3` or `2-3`.
 fn span((low, high): (usize, usize)) -> String {
-    if low == high {
-        low.to_string()
-    } else {
-        format!("{low}-{high}")
-    }
+    if low == high { low.to_string() } else { format!("{low}-{high}") }
 }

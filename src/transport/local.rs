@@ -30,23 +30,15 @@ impl Local {
     fn io(&self, op: &'static str, path: &str, e: std::io::Error) -> TransportError {
         match e.kind() {
             std::io::ErrorKind::NotFound => TransportError::NotFound { host: self.host.clone(), path: path.into() },
-            std::io::ErrorKind::AlreadyExists => {
-                TransportError::AlreadyExists { host: self.host.clone(), path: path.into() }
+            std::io::ErrorKind::AlreadyExists => TransportError::AlreadyExists { host: self.host.clone(), path: path.into() },
+            std::io::ErrorKind::PermissionDenied => {
+                TransportError::PermissionDenied { host: self.host.clone(), detail: format!("{op} `{path}`: {e}") }
             }
-            std::io::ErrorKind::PermissionDenied => TransportError::PermissionDenied {
-                host: self.host.clone(),
-                detail: format!("{op} `{path}`: {e}"),
-            },
             _ => TransportError::Io { host: self.host.clone(), op, path: path.into(), detail: e.to_string() },
         }
     }
 
-    pub async fn run(
-        &self,
-        command: &str,
-        stdin: Option<&[u8]>,
-        timeout: Duration,
-    ) -> Result<CommandOutput, TransportError> {
+    pub async fn run(&self, command: &str, stdin: Option<&[u8]>, timeout: Duration) -> Result<CommandOutput, TransportError> {
         let mut child = tokio::process::Command::new("sh")
             .arg("-c")
             .arg(command)
@@ -137,13 +129,7 @@ impl Local {
             Err(e) => return Err(self.io("stat", path, e)),
         };
         let bytes = std::fs::read(path).map_err(|e| self.io("read", path, e))?;
-        Ok(Some(FileStat {
-            uid: meta.uid(),
-            gid: meta.gid(),
-            mode: meta.mode() & 0o7777,
-            size: meta.len(),
-            sha256: sha256_hex(&bytes),
-        }))
+        Ok(Some(FileStat { uid: meta.uid(), gid: meta.gid(), mode: meta.mode() & 0o7777, size: meta.len(), sha256: sha256_hex(&bytes) }))
     }
 }
 

@@ -102,12 +102,7 @@ impl Transport {
     /// Runs `command` through the node's `sh -c`, feeding `stdin` if given, and waits
     /// at most `timeout`. A non-zero exit is not an error: callers read `status`.
     #[tracing::instrument(level = "debug", skip_all, fields(host = %self.host(), command), err)]
-    pub async fn run(
-        &self,
-        command: &str,
-        stdin: Option<&[u8]>,
-        timeout: Duration,
-    ) -> Result<CommandOutput, TransportError> {
+    pub async fn run(&self, command: &str, stdin: Option<&[u8]>, timeout: Duration) -> Result<CommandOutput, TransportError> {
         delegate!(self, t => t.run(command, stdin, timeout).await)
     }
 
@@ -118,24 +113,14 @@ impl Transport {
 
     /// Replaces `path` atomically: temp file in the same directory, fsync, rename.
     /// Keeps owner, group and mode of the file it replaces (new files get `mode`).
-    pub async fn write_file_atomic(
-        &self,
-        path: &str,
-        contents: &[u8],
-        mode: u32,
-    ) -> Result<(), TransportError> {
+    pub async fn write_file_atomic(&self, path: &str, contents: &[u8], mode: u32) -> Result<(), TransportError> {
         delegate!(self, t => t.write_file_atomic(path, contents, mode).await)
     }
 
     /// Creates `path` with `contents` only if it does not exist yet (never overwrites);
     /// owner, group and mode are copied from `like` when given. Atomic: the file appears
     /// whole or not at all. Fails with [`TransportError::AlreadyExists`].
-    pub async fn create_file_new(
-        &self,
-        path: &str,
-        contents: &[u8],
-        like: Option<&str>,
-    ) -> Result<(), TransportError> {
+    pub async fn create_file_new(&self, path: &str, contents: &[u8], like: Option<&str>) -> Result<(), TransportError> {
         delegate!(self, t => t.create_file_new(path, contents, like).await)
     }
 

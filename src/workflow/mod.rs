@@ -76,7 +76,9 @@ pub enum WorkflowError {
     Parse { path: String, line: usize, column: usize, message: String },
     #[error("{path}: {message}")]
     Invalid { path: String, message: String },
-    #[error("pass `{pass}`, node `{node}`: setting `{key}` needs the secret `{secret}`, which neither the secrets file nor RINGMASTER_SECRET_{upper} provides")]
+    #[error(
+        "pass `{pass}`, node `{node}`: setting `{key}` needs the secret `{secret}`, which neither the secrets file nor RINGMASTER_SECRET_{upper} provides"
+    )]
     MissingSecret { pass: String, node: String, key: String, secret: String, upper: String },
     #[error("pass `{pass}`: setting `{key}` uses unknown template `{{{template}}}` (known: node, address, ssl_dir, secret:NAME)")]
     UnknownTemplate { pass: String, key: String, template: String },
@@ -128,8 +130,7 @@ impl Workflow {
         match path {
             None => Ok(Workflow::builtin()),
             Some(p) => {
-                let text = std::fs::read_to_string(p)
-                    .map_err(|source| WorkflowError::Read { path: p.display().to_string(), source })?;
+                let text = std::fs::read_to_string(p).map_err(|source| WorkflowError::Read { path: p.display().to_string(), source })?;
                 Workflow::parse(&p.display().to_string(), &text)
             }
         }
@@ -142,10 +143,16 @@ impl Workflow {
             WorkflowError::Parse { path: path.into(), line, column, message: e.message().trim().to_string() }
         })?;
         let invalid = |message: String| WorkflowError::Invalid { path: path.into(), message };
-        let duration = |what: &str, v: &str| {
-            humantime::parse_duration(v).map_err(|e| invalid(format!("`{what}` = `{v}`: {e}")))
-        };
-        for re in raw.log.errors.iter().chain(&raw.log.fatal).chain(&raw.log.expected_after_restore).chain([&raw.log.success, &raw.log.boot]).chain(raw.log.joined.iter()) {
+        let duration = |what: &str, v: &str| humantime::parse_duration(v).map_err(|e| invalid(format!("`{what}` = `{v}`: {e}")));
+        for re in raw
+            .log
+            .errors
+            .iter()
+            .chain(&raw.log.fatal)
+            .chain(&raw.log.expected_after_restore)
+            .chain([&raw.log.success, &raw.log.boot])
+            .chain(raw.log.joined.iter())
+        {
             regex::Regex::new(re).map_err(|e| invalid(format!("log pattern `{re}`: {e}")))?;
         }
         if raw.passes.is_empty() {
@@ -290,13 +297,8 @@ mod tests {
     fn builtin_has_two_passes_that_differ_only_in_optional() {
         let wf = Workflow::builtin();
         assert_eq!(wf.passes.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["optional", "enforce"]);
-        let diff: Vec<_> = wf.passes[0]
-            .settings
-            .iter()
-            .zip(&wf.passes[1].settings)
-            .filter(|(a, b)| a != b)
-            .map(|(a, _)| a.0.as_str())
-            .collect();
+        let diff: Vec<_> =
+            wf.passes[0].settings.iter().zip(&wf.passes[1].settings).filter(|(a, b)| a != b).map(|(a, _)| a.0.as_str()).collect();
         assert_eq!(diff, ["optional"]);
         assert_eq!(wf.secret_names(), ["keystore_password", "truststore_password"]);
         assert!(wf.drain_before_restart);

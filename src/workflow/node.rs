@@ -223,10 +223,7 @@ mod tests {
 
     #[test]
     fn happy_path_with_and_without_drain() {
-        assert_eq!(
-            walk(true, &[S, S, S, S, S, S, S]),
-            ["pending", "backup", "edit", "drain", "restart", "await_un", "verify_log", "done"]
-        );
+        assert_eq!(walk(true, &[S, S, S, S, S, S, S]), ["pending", "backup", "edit", "drain", "restart", "await_un", "verify_log", "done"]);
         assert_eq!(walk(false, &[S, S, S, S, S, S]), ["pending", "backup", "edit", "restart", "await_un", "verify_log", "done"]);
     }
 
@@ -245,10 +242,7 @@ mod tests {
             assert_eq!(*seen.last().unwrap(), "rollback", "failure after {:?}", seen);
         }
         let seen = walk(false, &[S, S, S, S, F, S, S, S, S]);
-        assert_eq!(
-            seen[5..],
-            ["rollback", "rollback_restart", "rollback_await_un", "rollback_verify", "rolled_back"]
-        );
+        assert_eq!(seen[5..], ["rollback", "rollback_restart", "rollback_await_un", "rollback_verify", "rolled_back"]);
     }
 
     #[test]

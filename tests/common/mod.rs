@@ -152,7 +152,11 @@ pub fn assert_no_phase_skipped(sandbox: &Sandbox) {
         for pass in ["optional", "enforce"] {
             let oks: Vec<&str> = events
                 .iter()
-                .filter(|e| e.node.as_deref() == Some(node.as_str()) && e.pass.as_deref() == Some(pass) && e.kind == ringmaster::journal::EventKind::Ok)
+                .filter(|e| {
+                    e.node.as_deref() == Some(node.as_str())
+                        && e.pass.as_deref() == Some(pass)
+                        && e.kind == ringmaster::journal::EventKind::Ok
+                })
                 .map(|e| e.phase.as_str())
                 .collect();
             assert_eq!(oks, PHASES, "{node} {pass}");

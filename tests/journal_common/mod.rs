@@ -57,6 +57,5 @@ pub fn migration_count() -> i64 {
 /// Returns `PRAGMA user_version` of the database file at `path`, read by a separate connection.
 pub fn user_version(path: &std::path::Path) -> i64 {
     let conn = rusqlite::Connection::open(path).expect("raw open");
-    conn.pragma_query_value(None, "user_version", |r| r.get(0))
-        .expect("user_version")
+    conn.pragma_query_value(None, "user_version", |r| r.get(0)).expect("user_version")
 }

@@ -14,29 +14,15 @@ pub fn bin() -> &'static str {
 
 /// Runs `ringmaster sandbox <args>` and returns its output.
 pub fn sandbox(args: &[&str]) -> Output {
-    std::process::Command::new(bin())
-        .arg("sandbox")
-        .args(args)
-        .output()
-        .expect("ringmaster runs")
+    std::process::Command::new(bin()).arg("sandbox").args(args).output().expect("ringmaster runs")
 }
 
 /// Creates a sandbox with `nodes` nodes in a fresh temp dir.
 pub fn init(nodes: usize) -> (tempfile::TempDir, PathBuf) {
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path().join("sb");
-    let out = sandbox(&[
-        "init",
-        "--dir",
-        dir.to_str().expect("utf-8"),
-        "--nodes",
-        &nodes.to_string(),
-    ]);
-    assert!(
-        out.status.success(),
-        "init failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = sandbox(&["init", "--dir", dir.to_str().expect("utf-8"), "--nodes", &nodes.to_string()]);
+    assert!(out.status.success(), "init failed: {}", String::from_utf8_lossy(&out.stderr));
     (tmp, std::fs::canonicalize(dir).expect("dir exists"))
 }
 
@@ -45,29 +31,19 @@ pub fn secrets(dir: &Path) -> (String, String) {
     let text = std::fs::read_to_string(dir.join("secrets.toml")).expect("secrets");
     let v: toml::Value = toml::from_str(&text).expect("toml");
     (
-        v["keystore_password"]
-            .as_str()
-            .expect("keystore_password")
-            .to_owned(),
-        v["truststore_password"]
-            .as_str()
-            .expect("truststore_password")
-            .to_owned(),
+        v["keystore_password"].as_str().expect("keystore_password").to_owned(),
+        v["truststore_password"].as_str().expect("truststore_password").to_owned(),
     )
 }
 
 /// Path of a node's cassandra.yaml.
 pub fn yaml_path(dir: &Path, node: &str) -> PathBuf {
-    dir.join("nodes")
-        .join(node)
-        .join("etc/cassandra/cassandra.yaml")
+    dir.join("nodes").join(node).join("etc/cassandra/cassandra.yaml")
 }
 
 /// Path of a node's system.log.
 pub fn log_path(dir: &Path, node: &str) -> PathBuf {
-    dir.join("nodes")
-        .join(node)
-        .join("var/log/cassandra/system.log")
+    dir.join("nodes").join(node).join("var/log/cassandra/system.log")
 }
 
 /// Reads a node's system.log.
@@ -78,9 +54,7 @@ pub fn log(dir: &Path, node: &str) -> String {
 /// The part of a node's log written by its last start (from the last boot marker on).
 pub fn last_boot(dir: &Path, node: &str) -> String {
     let text = log(dir, node);
-    let at = text
-        .rfind("YamlConfigurationLoader.java:104 - Configuration location:")
-        .expect("a boot marker");
+    let at = text.rfind("YamlConfigurationLoader.java:104 - Configuration location:").expect("a boot marker");
     let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
     text[start..].to_owned()
 }
@@ -90,25 +64,13 @@ pub fn set_server_options(dir: &Path, node: &str, body: &str) {
     let path = yaml_path(dir, node);
     let text = std::fs::read_to_string(&path).expect("yaml");
     let start = text.find("\nserver_encryption_options:\n").expect("block") + 1;
-    let end = text
-        .find("# Configure client-to-server encryption.")
-        .expect("next section");
-    let new = format!(
-        "{}server_encryption_options:\n{body}\n{}",
-        &text[..start],
-        &text[end..]
-    );
+    let end = text.find("# Configure client-to-server encryption.").expect("next section");
+    let new = format!("{}server_encryption_options:\n{body}\n{}", &text[..start], &text[end..]);
     std::fs::write(&path, new).expect("write yaml");
 }
 
 /// A block with the node's own key material; `extra` holds the encryption keys.
-pub fn tls_block(
-    dir: &Path,
-    node: &str,
-    keystore_password: &str,
-    truststore_password: &str,
-    extra: &str,
-) -> String {
+pub fn tls_block(dir: &Path, node: &str, keystore_password: &str, truststore_password: &str, extra: &str) -> String {
     let ssl = dir.join("nodes").join(node).join("etc/cassandra/ssl");
     format!(
         "{extra}\n  keystore: {}\n  keystore_password: \"{keystore_password}\"\n  truststore: {}\n  truststore_password: \"{truststore_password}\"\n  require_client_auth: false\n",
@@ -120,11 +82,7 @@ pub fn tls_block(
 /// Restarts a node through the binary.
 pub fn restart(dir: &Path, node: &str) {
     let out = sandbox(&["restart", "--dir", dir.to_str().expect("utf-8"), node]);
-    assert!(
-        out.status.success(),
-        "restart {node}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "restart {node}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 /// Runs `nodetool <args>` on a node.
@@ -155,41 +113,22 @@ pub fn status(dir: &Path, node: &str) -> Option<BTreeMap<String, String>> {
 
 /// Asserts what `observer` reports for each address.
 pub fn assert_view(dir: &Path, observer: &str, expected: &[(&str, &str)]) {
-    let view =
-        status(dir, observer).unwrap_or_else(|| panic!("nodetool status on {observer} failed"));
-    let expected: BTreeMap<String, String> = expected
-        .iter()
-        .map(|(a, s)| ((*a).to_owned(), (*s).to_owned()))
-        .collect();
+    let view = status(dir, observer).unwrap_or_else(|| panic!("nodetool status on {observer} failed"));
+    let expected: BTreeMap<String, String> = expected.iter().map(|(a, s)| ((*a).to_owned(), (*s).to_owned())).collect();
     assert_eq!(view, expected, "view of {observer}");
 }
 
 /// Gives `node` its own key material with the encryption keys in `extra`.
-pub fn configure_tls(
-    dir: &Path,
-    node: &str,
-    keystore_password: &str,
-    truststore_password: &str,
-    extra: &str,
-) {
-    set_server_options(
-        dir,
-        node,
-        &tls_block(dir, node, keystore_password, truststore_password, extra),
-    );
+pub fn configure_tls(dir: &Path, node: &str, keystore_password: &str, truststore_password: &str, extra: &str) {
+    set_server_options(dir, node, &tls_block(dir, node, keystore_password, truststore_password, extra));
 }
 
 /// Parses `DIR/cluster.toml`.
 pub fn inventory(dir: &Path) -> toml::Value {
-    toml::from_str(&std::fs::read_to_string(dir.join("cluster.toml")).expect("inventory"))
-        .expect("toml")
+    toml::from_str(&std::fs::read_to_string(dir.join("cluster.toml")).expect("inventory")).expect("toml")
 }
 
 /// Runs a command line through `sh -c`, as ringmaster does with the inventory's commands.
 pub fn sh(command: &str) -> Output {
-    std::process::Command::new("sh")
-        .arg("-c")
-        .arg(command)
-        .output()
-        .expect("sh runs")
+    std::process::Command::new("sh").arg("-c").arg(command).output().expect("sh runs")
 }

@@ -57,11 +57,8 @@ pub fn state_dir(config: &Path) -> PathBuf {
 /// Runs `bin/testbed <args>` against the testbed that wrote `config`, failing on error.
 pub fn testbed_cmd(config: &Path, args: &[&str]) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("bin/testbed");
-    let out = std::process::Command::new(script)
-        .args(args)
-        .env("RINGMASTER_TESTBED_DIR", state_dir(config))
-        .output()
-        .expect("run bin/testbed");
+    let out =
+        std::process::Command::new(script).args(args).env("RINGMASTER_TESTBED_DIR", state_dir(config)).output().expect("run bin/testbed");
     assert!(out.status.success(), "bin/testbed {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
 }
 
@@ -71,11 +68,7 @@ pub fn pids_with_cmdline(needle: &[u8]) -> Vec<u32> {
     entries
         .filter_map(|e| e.ok())
         .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline"))
-                .map(|c| c.windows(needle.len()).any(|w| w == needle))
-                .unwrap_or(false)
-        })
+        .filter(|pid| std::fs::read(format!("/proc/{pid}/cmdline")).map(|c| c.windows(needle.len()).any(|w| w == needle)).unwrap_or(false))
         .collect()
 }
 

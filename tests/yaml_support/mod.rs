@@ -65,9 +65,7 @@ pub fn block_span(text: &[u8]) -> (usize, usize) {
                 end = offset + line.len();
             }
             Some(_) if body.starts_with(|c: char| c != ' ' && c != '#') => break,
-            Some(_) if body.starts_with(' ') && !body.trim().is_empty() => {
-                end = offset + line.len()
-            }
+            Some(_) if body.starts_with(' ') && !body.trim().is_empty() => end = offset + line.len(),
             _ => {}
         }
         offset += line.len();
@@ -86,13 +84,7 @@ pub fn assert_only_block_changed(old: &[u8], new: &[u8]) {
 }
 
 /// Asserts that the block of `new` holds the targets and keeps every other key of `old`.
-pub fn assert_block_holds(
-    path: &str,
-    old: &[u8],
-    new: &[u8],
-    settings: &[Setting],
-    release: Release,
-) {
+pub fn assert_block_holds(path: &str, old: &[u8], new: &[u8], settings: &[Setting], release: Release) {
     let before = read_server_encryption(path, old).expect("old block readable");
     let after = read_server_encryption(path, new).expect("new block readable");
     let mut expected: BTreeMap<String, serde_json::Value> = before;

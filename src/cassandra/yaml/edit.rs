@@ -31,12 +31,7 @@ enum Change {
 }
 
 /// See `super::edit_server_encryption`.
-pub(super) fn edit(
-    path: &str,
-    input: &[u8],
-    settings: &[Setting],
-    opts: &EditOptions,
-) -> Result<Edit, YamlError> {
+pub(super) fn edit(path: &str, input: &[u8], settings: &[Setting], opts: &EditOptions) -> Result<Edit, YamlError> {
     let doc = scan::split(path, input)?;
     let block = scan::locate(path, &doc)?;
     let old = verify::parse(path, doc.text)?;
@@ -48,21 +43,12 @@ pub(super) fn edit(
             reason: "written as a complex or oddly spaced key the editor cannot locate".to_owned(),
         });
     }
-    let release =
-        opts.release
-            .or_else(|| detect(&doc))
-            .ok_or_else(|| YamlError::ReleaseUndetected {
-                path: path.to_owned(),
-            })?;
+    let release = opts.release.or_else(|| detect(&doc)).ok_or_else(|| YamlError::ReleaseUndetected { path: path.to_owned() })?;
     let key_line = block.as_ref().map_or(1, |b| b.key_line + 1);
     let targets = resolve(path, key_line, settings, release)?;
     let mut expected = verify::block_values(path, key_line, old.block.as_ref())?;
     if targets.is_empty() {
-        return Ok(Edit {
-            bytes: input.to_vec(),
-            changed: false,
-            release,
-        });
+        return Ok(Edit { bytes: input.to_vec(), changed: false, release });
     }
 
     let bytes = match &block {
@@ -77,46 +63,24 @@ pub(super) fn edit(
             for t in &targets {
                 expected.insert(t.names[0].to_owned(), t.value.to_json());
             }
-            append(
-                &doc,
-                &targets,
-                scan::file_indent(&doc).unwrap_or(release.stock_indent()),
-            )
+            append(&doc, &targets, scan::file_indent(&doc).unwrap_or(release.stock_indent()))
         }
     };
     check(path, key_line, &old, &bytes, &targets, &expected)?;
-    Ok(Edit {
-        changed: bytes != input,
-        bytes,
-        release,
-    })
+    Ok(Edit { changed: bytes != input, bytes, release })
 }
 
 /// Checks the settings against the key table and the release.
-fn resolve<'s>(
-    path: &str,
-    line: usize,
-    settings: &'s [Setting],
-    release: Release,
-) -> Result<Vec<Target<'s>>, YamlError> {
+fn resolve<'s>(path: &str, line: usize, settings: &'s [Setting], release: Release) -> Result<Vec<Target<'s>>, YamlError> {
     // The 3.11 refusal comes first: it is the one that explains what to do instead.
     if release == Release::V3_11 && settings.iter().any(|s| s.key == "optional") {
-        return Err(YamlError::OptionalOn311 {
-            path: path.to_owned(),
-            line,
-        });
+        return Err(YamlError::OptionalOn311 { path: path.to_owned(), line });
     }
     let mut targets: Vec<Target<'s>> = Vec::with_capacity(settings.len());
     for s in settings {
-        let spec = key_spec(&s.key).ok_or_else(|| YamlError::UnknownSetting {
-            path: path.to_owned(),
-            key: s.key.clone(),
-        })?;
+        let spec = key_spec(&s.key).ok_or_else(|| YamlError::UnknownSetting { path: path.to_owned(), key: s.key.clone() })?;
         if targets.iter().any(|t| t.spec.canonical == spec.canonical) {
-            return Err(YamlError::DuplicateSetting {
-                path: path.to_owned(),
-                key: s.key.clone(),
-            });
+            return Err(YamlError::DuplicateSetting { path: path.to_owned(), key: s.key.clone() });
         }
         let expected = match (spec.kind, &s.value) {
             (Kind::Bool, Value::Bool(_)) | (Kind::Str, Value::Str(_)) => None,
@@ -126,25 +90,12 @@ fn resolve<'s>(
             (Kind::OneOf(allowed), _) => Some(format!("one of {}", backticked(allowed.iter()))),
         };
         if let Some(expected) = expected {
-            return Err(YamlError::InvalidSettingValue {
-                path: path.to_owned(),
-                key: s.key.clone(),
-                expected,
-            });
+            return Err(YamlError::InvalidSettingValue { path: path.to_owned(), key: s.key.clone(), expected });
         }
         if release < spec.since {
-            return Err(YamlError::KeyUnknownToRelease {
-                path: path.to_owned(),
-                line,
-                key: s.key.clone(),
-                release,
-            });
+            return Err(YamlError::KeyUnknownToRelease { path: path.to_owned(), line, key: s.key.clone(), release });
         }
-        targets.push(Target {
-            spec,
-            value: &s.value,
-            names: names(spec.canonical, release),
-        });
+        targets.push(Target { spec, value: &s.value, names: names(spec.canonical, release) });
     }
     Ok(targets)
 }
@@ -157,10 +108,7 @@ fn plan(
     targets: &[Target<'_>],
     release: Release,
 ) -> Result<(Vec<Change>, Vec<&'static str>), YamlError> {
-    let indent = block
-        .indent
-        .or_else(|| scan::file_indent(doc))
-        .unwrap_or(release.stock_indent());
+    let indent = block.indent.or_else(|| scan::file_indent(doc)).unwrap_or(release.stock_indent());
     let mut changes = Vec::new();
     let mut written = Vec::new();
     for t in targets {
@@ -168,24 +116,13 @@ fn plan(
         // port flag in a file said to be 4.0) means the release is wrong or the file is broken.
         let foreign = block.children.iter().find(|c| {
             !t.names.contains(&c.key.as_str())
-                && [Release::V3_11, Release::V4_0, Release::V4_1Plus]
-                    .iter()
-                    .any(|r| names(t.spec.canonical, *r).contains(&c.key.as_str()))
+                && [Release::V3_11, Release::V4_0, Release::V4_1Plus].iter().any(|r| names(t.spec.canonical, *r).contains(&c.key.as_str()))
         });
         if let Some(c) = foreign {
-            return Err(YamlError::ReleaseMismatch {
-                path: path.to_owned(),
-                line: c.line + 1,
-                key: c.key.clone(),
-                release,
-            });
+            return Err(YamlError::ReleaseMismatch { path: path.to_owned(), line: c.line + 1, key: c.key.clone(), release });
         }
         let rendered = render(t.value, t.spec.quote);
-        let live: Vec<_> = block
-            .children
-            .iter()
-            .filter(|c| t.names.contains(&c.key.as_str()))
-            .collect();
+        let live: Vec<_> = block.children.iter().filter(|c| t.names.contains(&c.key.as_str())).collect();
         if let [first, second, ..] = live.as_slice() {
             return Err(YamlError::DuplicateKey {
                 path: path.to_owned(),
@@ -228,18 +165,10 @@ fn plan(
             let anchor = t
                 .names
                 .iter()
-                .find_map(|n| {
-                    block
-                        .templates
-                        .iter()
-                        .find(|tp| tp.usable && tp.key == *n && tp.line <= block.last_line)
-                })
+                .find_map(|n| block.templates.iter().find(|tp| tp.usable && tp.key == *n && tp.line <= block.last_line))
                 .map_or(block.last_line, |tp| tp.line);
             written.push(t.names[0]);
-            changes.push(Change::InsertAfter(
-                anchor,
-                format!("{}{}: {rendered}", " ".repeat(indent), t.names[0]),
-            ));
+            changes.push(Change::InsertAfter(anchor, format!("{}{}: {rendered}", " ".repeat(indent), t.names[0])));
         }
     }
     Ok((changes, written))
@@ -247,11 +176,7 @@ fn plan(
 
 /// Returns the static name of a live key that matched one of the target's names.
 fn names_entry(t: &Target<'_>, key: &str) -> &'static str {
-    t.names
-        .iter()
-        .copied()
-        .find(|n| *n == key)
-        .unwrap_or(t.names[0])
+    t.names.iter().copied().find(|n| *n == key).unwrap_or(t.names[0])
 }
 
 /// Returns the file with the changes applied, BOM and line endings kept.
@@ -296,14 +221,7 @@ fn apply(doc: &Doc<'_>, changes: &[Change]) -> Vec<u8> {
 /// Returns the file with a new block appended (after a blank line), final-newline state kept.
 fn append(doc: &Doc<'_>, targets: &[Target<'_>], indent: usize) -> Vec<u8> {
     let mut block = vec![format!("{BLOCK_KEY}:")];
-    block.extend(targets.iter().map(|t| {
-        format!(
-            "{}{}: {}",
-            " ".repeat(indent),
-            t.names[0],
-            render(t.value, t.spec.quote)
-        )
-    }));
+    block.extend(targets.iter().map(|t| format!("{}{}: {}", " ".repeat(indent), t.names[0], render(t.value, t.spec.quote))));
     let mut out = String::with_capacity(doc.text.len() + 512);
     if doc.bom {
         out.push('\u{feff}');
@@ -334,18 +252,12 @@ fn check(
     targets: &[Target<'_>],
     expected: &BTreeMap<String, serde_json::Value>,
 ) -> Result<(), YamlError> {
-    let fail = |detail: String| YamlError::VerifyFailed {
-        path: path.to_owned(),
-        line,
-        detail,
-    };
-    let new_doc =
-        scan::split(path, bytes).map_err(|e| fail(format!("re-splitting failed: {e}")))?;
+    let fail = |detail: String| YamlError::VerifyFailed { path: path.to_owned(), line, detail };
+    let new_doc = scan::split(path, bytes).map_err(|e| fail(format!("re-splitting failed: {e}")))?;
     let new_block = scan::locate(path, &new_doc)
         .map_err(|e| fail(format!("re-scanning failed: {e}")))?
         .ok_or_else(|| fail(format!("`{BLOCK_KEY}` not found after the edit")))?;
-    let new =
-        verify::parse(path, new_doc.text).map_err(|e| fail(format!("re-parsing failed: {e}")))?;
+    let new = verify::parse(path, new_doc.text).map_err(|e| fail(format!("re-parsing failed: {e}")))?;
     verify::check_edit(path, line, old, &new, expected)?;
     for t in targets {
         let holds = new_block
@@ -355,10 +267,7 @@ fn check(
             .and_then(|c| c.value.as_ref().ok())
             .is_some_and(|(_, _, raw)| raw.reads_as(t.value));
         if !holds {
-            return Err(fail(format!(
-                "`{}` does not read as intended under YAML 1.1",
-                t.spec.canonical
-            )));
+            return Err(fail(format!("`{}` does not read as intended under YAML 1.1", t.spec.canonical)));
         }
     }
     Ok(())

@@ -17,9 +17,7 @@ pub enum YamlError {
         line: usize,
     },
     /// A carriage return that is not followed by a line feed.
-    #[error(
-        "`{path}`:{line}: bare carriage return (old Mac line ending); convert the file to LF or CRLF first"
-    )]
+    #[error("`{path}`:{line}: bare carriage return (old Mac line ending); convert the file to LF or CRLF first")]
     BareCarriageReturn {
         /// The file.
         path: String,
@@ -55,9 +53,7 @@ pub enum YamlError {
         what: String,
     },
     /// `server_encryption_options` appears twice at the top level.
-    #[error(
-        "`{path}`:{second}: `server_encryption_options` is defined twice (first at line {first}); remove one by hand"
-    )]
+    #[error("`{path}`:{second}: `server_encryption_options` is defined twice (first at line {first}); remove one by hand")]
     DuplicateBlock {
         /// The file.
         path: String,
@@ -67,9 +63,7 @@ pub enum YamlError {
         second: usize,
     },
     /// A key (or two names Cassandra treats as the same key) appears twice in the block.
-    #[error(
-        "`{path}`:{second}: `server_encryption_options.{key}` is set twice (first at line {first}); remove one by hand"
-    )]
+    #[error("`{path}`:{second}: `server_encryption_options.{key}` is set twice (first at line {first}); remove one by hand")]
     DuplicateKey {
         /// The file.
         path: String,
@@ -91,9 +85,7 @@ pub enum YamlError {
         line: usize,
     },
     /// A tab in the indentation of a line of the block.
-    #[error(
-        "`{path}`:{line}: tab in the indentation inside `server_encryption_options`; YAML allows only spaces there"
-    )]
+    #[error("`{path}`:{line}: tab in the indentation inside `server_encryption_options`; YAML allows only spaces there")]
     TabIndentation {
         /// The file.
         path: String,
@@ -101,9 +93,7 @@ pub enum YamlError {
         line: usize,
     },
     /// A line of the block is indented less than its sibling keys.
-    #[error(
-        "`{path}`:{line}: this line of `server_encryption_options` is indented less than the keys above it"
-    )]
+    #[error("`{path}`:{line}: this line of `server_encryption_options` is indented less than the keys above it")]
     Indentation {
         /// The file.
         path: String,
@@ -111,9 +101,7 @@ pub enum YamlError {
         line: usize,
     },
     /// A node the editor does not rewrite safely (multi-line value, anchor, alias, tag, merge key).
-    #[error(
-        "`{path}`:{line}: `{node}` is {reason}; the editor only rewrites single-line scalars, edit it by hand"
-    )]
+    #[error("`{path}`:{line}: `{node}` is {reason}; the editor only rewrites single-line scalars, edit it by hand")]
     UnsupportedValue {
         /// The file.
         path: String,
@@ -166,9 +154,7 @@ pub enum YamlError {
         release: Release,
     },
     /// The caller asked for a key this editor does not know at all.
-    #[error(
-        "`{path}`: `{key}` is not a scalar `server_encryption_options` key this editor can set"
-    )]
+    #[error("`{path}`: `{key}` is not a scalar `server_encryption_options` key this editor can set")]
     UnknownSetting {
         /// The file.
         path: String,
@@ -202,9 +188,7 @@ pub enum YamlError {
         path: String,
     },
     /// The edited text did not re-parse to exactly the intended values: a bug, nothing written.
-    #[error(
-        "`{path}`:{line}: the edited file does not re-parse as intended ({detail}); nothing was written"
-    )]
+    #[error("`{path}`:{line}: the edited file does not re-parse as intended ({detail}); nothing was written")]
     VerifyFailed {
         /// The file.
         path: String,

@@ -99,20 +99,12 @@ pub struct Setting {
 impl Setting {
     /// Returns a setting whose value may be shown.
     pub fn new(key: &str, value: impl Into<Value>) -> Self {
-        Setting {
-            key: key.to_owned(),
-            value: value.into(),
-            secret: false,
-        }
+        Setting { key: key.to_owned(), value: value.into(), secret: false }
     }
 
     /// Returns a setting whose value is a secret (a keystore or truststore password).
     pub fn secret(key: &str, value: impl Into<Value>) -> Self {
-        Setting {
-            key: key.to_owned(),
-            value: value.into(),
-            secret: true,
-        }
+        Setting { key: key.to_owned(), value: value.into(), secret: true }
     }
 }
 
@@ -179,12 +171,7 @@ impl fmt::Debug for Edit {
 /// Every refusal of `YamlError`: invalid YAML, duplicated block or key, flow style, tabs,
 /// multi-line values of a key to set, `optional` on 3.11, a key the release does not know, an
 /// undetectable release, or a failed re-parse check.
-pub fn edit_server_encryption(
-    path: &str,
-    input: &[u8],
-    settings: &[Setting],
-    opts: &EditOptions,
-) -> Result<Edit, YamlError> {
+pub fn edit_server_encryption(path: &str, input: &[u8], settings: &[Setting], opts: &EditOptions) -> Result<Edit, YamlError> {
     edit::edit(path, input, settings, opts)
 }
 
@@ -210,26 +197,16 @@ fn detect(doc: &scan::Doc<'_>) -> Option<Release> {
 ///
 /// # Errors
 /// Invalid YAML, or a block the editor would refuse (duplicates, flow style, tabs).
-pub fn read_server_encryption(
-    path: &str,
-    input: &[u8],
-) -> Result<BTreeMap<String, serde_json::Value>, YamlError> {
+pub fn read_server_encryption(path: &str, input: &[u8]) -> Result<BTreeMap<String, serde_json::Value>, YamlError> {
     let doc = scan::split(path, input)?;
     let block = scan::locate(path, &doc)?;
     let parsed = verify::parse(path, doc.text)?;
-    verify::block_values(
-        path,
-        block.map_or(1, |b| b.key_line + 1),
-        parsed.block.as_ref(),
-    )
+    verify::block_values(path, block.map_or(1, |b| b.key_line + 1), parsed.block.as_ref())
 }
 
 /// Returns names as "`a`, `b`" for messages.
 fn backticked(names: impl Iterator<Item = impl fmt::Display>) -> String {
-    names
-        .map(|n| format!("`{n}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    names.map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
 }
 
 const MASK: &str = "********";
@@ -251,21 +228,13 @@ pub fn masked_diff(path: &str, old: &[u8], new: &[u8], secrets: &[&str]) -> Stri
     let new = String::from_utf8_lossy(new);
     let diff = similar::TextDiff::from_lines(old.as_ref(), new.as_ref());
     let shown = path.trim_start_matches('/');
-    let text = diff
-        .unified_diff()
-        .context_radius(3)
-        .header(&format!("a/{shown}"), &format!("b/{shown}"))
-        .to_string();
+    let text = diff.unified_diff().context_radius(3).header(&format!("a/{shown}"), &format!("b/{shown}")).to_string();
     let mut forms: Vec<String> = secrets
         .iter()
         .filter(|s| !s.is_empty())
         .flat_map(|s| {
             let double = scalar::double_quote(s);
-            [
-                (*s).to_owned(),
-                double[1..double.len() - 1].to_owned(),
-                s.replace('\'', "''"),
-            ]
+            [(*s).to_owned(), double[1..double.len() - 1].to_owned(), s.replace('\'', "''")]
         })
         .collect();
     forms.sort_by_key(|f| std::cmp::Reverse(f.len()));
@@ -275,20 +244,11 @@ pub fn masked_diff(path: &str, old: &[u8], new: &[u8], secrets: &[&str]) -> Stri
             if i < 2 && (line.starts_with("--- ") || line.starts_with("+++ ")) {
                 return line.to_owned();
             }
-            let body = forms
-                .iter()
-                .fold(line.to_owned(), |acc, f| acc.replace(f.as_str(), MASK));
-            let (content, nl) = body
-                .strip_suffix('\n')
-                .map_or((body.as_str(), ""), |c| (c, "\n"));
+            let body = forms.iter().fold(line.to_owned(), |acc, f| acc.replace(f.as_str(), MASK));
+            let (content, nl) = body.strip_suffix('\n').map_or((body.as_str(), ""), |c| (c, "\n"));
             match PASSWORD_LINE.captures(content) {
                 Some(c) if !c[2].is_empty() => {
-                    format!(
-                        "{}{MASK}{}{}{nl}",
-                        &c[1],
-                        c.get(3).map_or("", |m| m.as_str()),
-                        &c[4]
-                    )
+                    format!("{}{MASK}{}{}{nl}", &c[1], c.get(3).map_or("", |m| m.as_str()), &c[4])
                 }
                 _ => body.clone(),
             }

@@ -65,42 +65,22 @@ pub(crate) struct KeySpec {
 }
 
 const fn spec(canonical: &'static str, kind: Kind, quote: bool, since: Release) -> KeySpec {
-    KeySpec {
-        canonical,
-        kind,
-        quote,
-        since,
-    }
+    KeySpec { canonical, kind, quote, since }
 }
 
 /// Scalar keys of `ServerEncryptionOptions` (list keys such as `cipher_suites`, and keys only
 /// some 4.1+ releases accept, such as 5.0's `outbound_keystore`, are deliberately absent).
 const KEYS: &[KeySpec] = &[
-    spec(
-        "internode_encryption",
-        Kind::OneOf(&["all", "none", "dc", "rack"]),
-        false,
-        Release::V3_11,
-    ),
+    spec("internode_encryption", Kind::OneOf(&["all", "none", "dc", "rack"]), false, Release::V3_11),
     spec("optional", Kind::Bool, false, Release::V4_0),
     spec("enabled", Kind::Bool, false, Release::V4_0),
-    spec(
-        "legacy_ssl_storage_port_enabled",
-        Kind::Bool,
-        false,
-        Release::V4_0,
-    ),
+    spec("legacy_ssl_storage_port_enabled", Kind::Bool, false, Release::V4_0),
     spec("keystore", Kind::Str, true, Release::V3_11),
     spec("keystore_password", Kind::Str, true, Release::V3_11),
     spec("truststore", Kind::Str, true, Release::V3_11),
     spec("truststore_password", Kind::Str, true, Release::V3_11),
     spec("require_client_auth", Kind::Bool, false, Release::V3_11),
-    spec(
-        "require_endpoint_verification",
-        Kind::Bool,
-        false,
-        Release::V3_11,
-    ),
+    spec("require_endpoint_verification", Kind::Bool, false, Release::V3_11),
     spec("protocol", Kind::Str, false, Release::V3_11),
     spec("algorithm", Kind::Str, false, Release::V3_11),
     spec("store_type", Kind::Str, false, Release::V3_11),
@@ -133,26 +113,13 @@ const ONLY_4_1_PLUS: &[&str] = &[
     "key_cache_size",
 ];
 /// Top-level keys that 4.0 removed (Thrift and the request scheduler).
-const ONLY_3_11: &[&str] = &[
-    "start_rpc",
-    "rpc_port",
-    "rpc_server_type",
-    "thrift_framed_transport_size_in_mb",
-    "request_scheduler",
-];
+const ONLY_3_11: &[&str] = &["start_rpc", "rpc_port", "rpc_server_type", "thrift_framed_transport_size_in_mb", "request_scheduler"];
 /// Top-level keys that 4.0 introduced.
-const SINCE_4_0: &[&str] = &[
-    "audit_logging_options",
-    "network_authorizer",
-    "diagnostic_events_enabled",
-];
+const SINCE_4_0: &[&str] = &["audit_logging_options", "network_authorizer", "diagnostic_events_enabled"];
 
 /// Returns the release a file belongs to, from the key names (live or commented) found inside its
 /// `server_encryption_options` block and its live top-level keys; `None` when nothing decides.
-pub(crate) fn detect(
-    block_mentions: &BTreeSet<String>,
-    top_level: &BTreeSet<String>,
-) -> Option<Release> {
+pub(crate) fn detect(block_mentions: &BTreeSet<String>, top_level: &BTreeSet<String>) -> Option<Release> {
     let top = |list: &[&str]| list.iter().any(|k| top_level.contains(*k));
     let block = |k: &str| block_mentions.contains(k);
     if block("legacy_ssl_storage_port_enabled") || top(ONLY_4_1_PLUS) {
@@ -178,49 +145,21 @@ mod tests {
 
     #[test]
     fn block_names_decide_before_file_markers() {
-        assert_eq!(
-            detect(&set(&["legacy_ssl_storage_port_enabled"]), &set(&[])),
-            Some(Release::V4_1Plus)
-        );
+        assert_eq!(detect(&set(&["legacy_ssl_storage_port_enabled"]), &set(&[])), Some(Release::V4_1Plus));
         assert_eq!(detect(&set(&["optional"]), &set(&[])), Some(Release::V4_0));
-        assert_eq!(
-            detect(
-                &set(&["enable_legacy_ssl_storage_port"]),
-                &set(&["audit_logging_options"])
-            ),
-            Some(Release::V4_0)
-        );
+        assert_eq!(detect(&set(&["enable_legacy_ssl_storage_port"]), &set(&["audit_logging_options"])), Some(Release::V4_0));
         // A 4.1 file that kept the deprecated 4.0 name is still 4.1.
-        assert_eq!(
-            detect(
-                &set(&["enable_legacy_ssl_storage_port"]),
-                &set(&["read_request_timeout"])
-            ),
-            Some(Release::V4_1Plus)
-        );
-        assert_eq!(
-            detect(&set(&["keystore"]), &set(&["start_rpc"])),
-            Some(Release::V3_11)
-        );
+        assert_eq!(detect(&set(&["enable_legacy_ssl_storage_port"]), &set(&["read_request_timeout"])), Some(Release::V4_1Plus));
+        assert_eq!(detect(&set(&["keystore"]), &set(&["start_rpc"])), Some(Release::V3_11));
         assert_eq!(detect(&set(&["keystore"]), &set(&["cluster_name"])), None);
     }
 
     #[test]
     fn legacy_port_flag_has_the_release_name_first() {
-        assert_eq!(
-            names("legacy_ssl_storage_port_enabled", Release::V4_0),
-            ["enable_legacy_ssl_storage_port"]
-        );
-        assert_eq!(
-            names("legacy_ssl_storage_port_enabled", Release::V4_1Plus)[0],
-            "legacy_ssl_storage_port_enabled"
-        );
+        assert_eq!(names("legacy_ssl_storage_port_enabled", Release::V4_0), ["enable_legacy_ssl_storage_port"]);
+        assert_eq!(names("legacy_ssl_storage_port_enabled", Release::V4_1Plus)[0], "legacy_ssl_storage_port_enabled");
         for spec in KEYS {
-            assert!(
-                !names(spec.canonical, Release::V4_1Plus).is_empty(),
-                "{}",
-                spec.canonical
-            );
+            assert!(!names(spec.canonical, Release::V4_1Plus).is_empty(), "{}", spec.canonical);
         }
     }
 }

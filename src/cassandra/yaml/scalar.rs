@@ -33,10 +33,9 @@ impl Meaning {
             Meaning::Null => serde_json::Value::Null,
             Meaning::Bool(b) => serde_json::Value::Bool(*b),
             Meaning::Int(i) => serde_json::Value::from(*i),
-            Meaning::Float(f) => serde_json::Number::from_f64(*f).map_or_else(
-                || serde_json::Value::String(f.to_string()),
-                serde_json::Value::Number,
-            ),
+            Meaning::Float(f) => {
+                serde_json::Number::from_f64(*f).map_or_else(|| serde_json::Value::String(f.to_string()), serde_json::Value::Number)
+            }
             Meaning::Str(s) => serde_json::Value::String(s.clone()),
         }
     }
@@ -44,8 +43,7 @@ impl Meaning {
 
 // SnakeYAML `org.yaml.snakeyaml.resolver.Resolver` patterns (YAML 1.1 implicit types).
 static BOOL_11: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$")
-        .expect("static regex")
+    Regex::new(r"^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$").expect("static regex")
 });
 static INT_11: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
@@ -59,8 +57,7 @@ static FLOAT_11: LazyLock<Regex> = LazyLock::new(|| {
     )
     .expect("static regex")
 });
-static NULL_11: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^(?:~|null|Null|NULL| |)$").expect("static regex"));
+static NULL_11: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^(?:~|null|Null|NULL| |)$").expect("static regex"));
 static TIMESTAMP_11: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"^(?:[0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?)$",
@@ -68,12 +65,10 @@ static TIMESTAMP_11: LazyLock<Regex> = LazyLock::new(|| {
     .expect("static regex")
 });
 /// A conservative "reads as this same string everywhere" shape for plain strings we write.
-static SAFE_PLAIN: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[A-Za-z][A-Za-z0-9_.-]*$").expect("static regex"));
+static SAFE_PLAIN: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[A-Za-z][A-Za-z0-9_.-]*$").expect("static regex"));
 /// YAML 1.2 core-schema non-strings not already covered by the 1.1 patterns.
-static CORE_12_EXTRA: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:0o[0-7]+|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$").expect("static regex")
-});
+static CORE_12_EXTRA: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(?:0o[0-7]+|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$").expect("static regex"));
 
 /// Returns what SnakeYAML makes of an untagged plain scalar.
 pub(crate) fn resolve_plain(text: &str) -> Meaning {
@@ -81,10 +76,7 @@ pub(crate) fn resolve_plain(text: &str) -> Meaning {
         return Meaning::Null;
     }
     if BOOL_11.is_match(text) {
-        return Meaning::Bool(
-            matches!(text.as_bytes()[0], b'y' | b'Y' | b't' | b'T')
-                || text.eq_ignore_ascii_case("on"),
-        );
+        return Meaning::Bool(matches!(text.as_bytes()[0], b'y' | b'Y' | b't' | b'T') || text.eq_ignore_ascii_case("on"));
     }
     if INT_11.is_match(text) {
         return parse_int_11(text).map_or_else(|| Meaning::Str(text.to_owned()), Meaning::Int);
@@ -100,11 +92,7 @@ pub(crate) fn resolve_plain(text: &str) -> Meaning {
                 Err(_) => return Meaning::Str(text.to_owned()),
             },
         };
-        return Meaning::Float(if cleaned.starts_with('-') {
-            -f.abs()
-        } else {
-            f
-        });
+        return Meaning::Float(if cleaned.starts_with('-') { -f.abs() } else { f });
     }
     Meaning::Str(text.to_owned())
 }
@@ -122,9 +110,7 @@ fn parse_int_11(text: &str) -> Option<i64> {
     } else if let Some(hex) = digits.strip_prefix("0x") {
         i64::from_str_radix(hex, 16).ok()?
     } else if digits.contains(':') {
-        digits.split(':').try_fold(0i64, |acc, part| {
-            acc.checked_mul(60)?.checked_add(part.parse::<i64>().ok()?)
-        })?
+        digits.split(':').try_fold(0i64, |acc, part| acc.checked_mul(60)?.checked_add(part.parse::<i64>().ok()?))?
     } else if digits.len() > 1 && digits.starts_with('0') {
         i64::from_str_radix(&digits[1..], 8).ok()?
     } else {
@@ -167,10 +153,7 @@ pub(crate) fn double_quote(s: &str) -> String {
             '\r' => out.push_str("\\r"),
             // Control characters, DEL, C1 controls, NEL, the Unicode line/paragraph separators
             // (line breaks in YAML 1.1) and the BOM are not printable in a YAML stream.
-            c if (c as u32) < 0x20
-                || (0x7f..=0x9f).contains(&(c as u32))
-                || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}') =>
-            {
+            c if (c as u32) < 0x20 || (0x7f..=0x9f).contains(&(c as u32)) || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}') => {
                 out.push_str(&format!("\\u{:04X}", c as u32));
             }
             c => out.push(c),
@@ -196,8 +179,7 @@ impl Raw {
     pub(crate) fn reads_as(&self, target: &Value) -> bool {
         match (self, target) {
             (Raw::Plain(p), Value::Bool(b)) => {
-                matches!(p.as_str(), "true" | "True" | "TRUE") && *b
-                    || matches!(p.as_str(), "false" | "False" | "FALSE") && !*b
+                matches!(p.as_str(), "true" | "True" | "TRUE") && *b || matches!(p.as_str(), "false" | "False" | "FALSE") && !*b
             }
             (Raw::Plain(p), Value::Int(i)) => *p == i.to_string(),
             (Raw::Plain(p), Value::Str(s)) => p == s && plain_is_same_string(p),
@@ -278,9 +260,7 @@ fn scan_double(rest: &str) -> Result<(usize, Raw), &'static str> {
         match c {
             '"' => return Ok((i + 1, Raw::Quoted(out))),
             '\\' => {
-                let (_, e) = chars
-                    .next()
-                    .ok_or("a quoted scalar that continues on the next line")?;
+                let (_, e) = chars.next().ok_or("a quoted scalar that continues on the next line")?;
                 let simple = match e {
                     '0' => Some('\0'),
                     'a' => Some('\u{7}'),
@@ -311,9 +291,7 @@ fn scan_double(rest: &str) -> Result<(usize, Raw), &'static str> {
                     'U' => 8,
                     _ => return Err("a quoted scalar with an invalid escape"),
                 };
-                let hex: String = (0..width)
-                    .filter_map(|_| chars.next().map(|(_, h)| h))
-                    .collect();
+                let hex: String = (0..width).filter_map(|_| chars.next().map(|(_, h)| h)).collect();
                 let ch = u32::from_str_radix(&hex, 16)
                     .ok()
                     .filter(|_| hex.len() == width)
@@ -333,21 +311,10 @@ mod tests {
 
     #[test]
     fn snakeyaml_reads_yaml11_booleans_that_yaml12_calls_strings() {
-        for (text, b) in [
-            ("yes", true),
-            ("On", true),
-            ("TRUE", true),
-            ("no", false),
-            ("OFF", false),
-            ("False", false),
-        ] {
+        for (text, b) in [("yes", true), ("On", true), ("TRUE", true), ("no", false), ("OFF", false), ("False", false)] {
             assert_eq!(resolve_plain(text), Meaning::Bool(b), "{text}");
         }
-        assert_eq!(
-            resolve_plain("y"),
-            Meaning::Str("y".into()),
-            "SnakeYAML leaves out y/n"
-        );
+        assert_eq!(resolve_plain("y"), Meaning::Str("y".into()), "SnakeYAML leaves out y/n");
     }
 
     #[test]
@@ -359,10 +326,7 @@ mod tests {
         assert_eq!(resolve_plain("~"), Meaning::Null);
         assert_eq!(resolve_plain(""), Meaning::Null);
         assert_eq!(resolve_plain("1.5"), Meaning::Float(1.5));
-        assert_eq!(
-            resolve_plain("conf/.keystore"),
-            Meaning::Str("conf/.keystore".into())
-        );
+        assert_eq!(resolve_plain("conf/.keystore"), Meaning::Str("conf/.keystore".into()));
     }
 
     #[test]
@@ -371,19 +335,7 @@ mod tests {
         assert_eq!(render(&s("all"), false), "all");
         assert_eq!(render(&s("PKCS12"), false), "PKCS12");
         assert_eq!(render(&s("all"), true), "\"all\"");
-        for ambiguous in [
-            "yes",
-            "off",
-            "null",
-            "0755",
-            "1e3",
-            "y",
-            "",
-            "a b",
-            "/etc/ks.p12",
-            "x: y",
-            "#x",
-        ] {
+        for ambiguous in ["yes", "off", "null", "0755", "1e3", "y", "", "a b", "/etc/ks.p12", "x: y", "#x"] {
             assert!(render(&s(ambiguous), false).starts_with('"'), "{ambiguous}");
         }
         assert_eq!(render(&Value::Bool(true), true), "true");
@@ -392,20 +344,9 @@ mod tests {
 
     #[test]
     fn double_quote_round_trips_through_scan_double() {
-        for s in [
-            "pa\"ss\\w0rd",
-            "tab\there",
-            "nl\nx",
-            "ünï €",
-            "\u{1}\u{7f}\u{85}\u{2028}\u{feff}",
-            "#: '",
-        ] {
+        for s in ["pa\"ss\\w0rd", "tab\there", "nl\nx", "ünï €", "\u{1}\u{7f}\u{85}\u{2028}\u{feff}", "#: '"] {
             let quoted = double_quote(s);
-            assert_eq!(
-                scan_value(&quoted),
-                Ok((quoted.len(), Raw::Quoted(s.to_owned()))),
-                "{s:?}"
-            );
+            assert_eq!(scan_value(&quoted), Ok((quoted.len(), Raw::Quoted(s.to_owned()))), "{s:?}");
         }
     }
 
@@ -413,14 +354,8 @@ mod tests {
     fn scan_value_splits_off_comments_and_refuses_what_it_cannot_rewrite() {
         assert_eq!(scan_value("none # c"), Ok((4, Raw::Plain("none".into()))));
         assert_eq!(scan_value("a#b  "), Ok((3, Raw::Plain("a#b".into()))));
-        assert_eq!(
-            scan_value("'it''s' # c"),
-            Ok((7, Raw::Quoted("it's".into())))
-        );
-        assert_eq!(
-            scan_value("\"a # b\""),
-            Ok((7, Raw::Quoted("a # b".into())))
-        );
+        assert_eq!(scan_value("'it''s' # c"), Ok((7, Raw::Quoted("it's".into()))));
+        assert_eq!(scan_value("\"a # b\""), Ok((7, Raw::Quoted("a # b".into()))));
         assert_eq!(scan_value("# only a comment"), Ok((0, Raw::Empty)));
         assert!(scan_value("|").is_err());
         assert!(scan_value("{a: 1}").is_err());

@@ -65,10 +65,8 @@ const BOM: &str = "\u{feff}";
 
 /// Splits the file into lines, keeping its BOM and line endings.
 pub(crate) fn split<'a>(path: &str, input: &'a [u8]) -> Result<Doc<'a>, YamlError> {
-    let text = std::str::from_utf8(input).map_err(|e| YamlError::NotUtf8 {
-        path: path.to_owned(),
-        line: line_of_offset(&input[..e.valid_up_to()]),
-    })?;
+    let text = std::str::from_utf8(input)
+        .map_err(|e| YamlError::NotUtf8 { path: path.to_owned(), line: line_of_offset(&input[..e.valid_up_to()]) })?;
     let bom = text.starts_with(BOM);
     let text = text.strip_prefix(BOM).unwrap_or(text);
     let mut lines = Vec::new();
@@ -86,10 +84,7 @@ pub(crate) fn split<'a>(path: &str, input: &'a [u8]) -> Result<Doc<'a>, YamlErro
             (line, "")
         };
         if body.contains('\r') {
-            return Err(YamlError::BareCarriageReturn {
-                path: path.to_owned(),
-                line: lines.len() + 1,
-            });
+            return Err(YamlError::BareCarriageReturn { path: path.to_owned(), line: lines.len() + 1 });
         }
         lines.push(Line { text: body, eol });
         rest = tail;
@@ -98,12 +93,7 @@ pub(crate) fn split<'a>(path: &str, input: &'a [u8]) -> Result<Doc<'a>, YamlErro
         Some(l) if l.eol == "\r\n" => "\r\n",
         _ => "\n",
     };
-    Ok(Doc {
-        text,
-        bom,
-        lines,
-        eol,
-    })
+    Ok(Doc { text, bom, lines, eol })
 }
 
 /// Returns the 1-based line number of the end of `bytes`.
@@ -162,42 +152,27 @@ fn err_line(path: &str, line: usize) -> (String, usize) {
 /// Returns the key of a top-level line that defines `server_encryption_options`, and the byte
 /// offset just after its colon.
 fn block_key_colon(text: &str) -> Option<usize> {
-    let (key_len, rest) = [
-        BLOCK_KEY,
-        "\"server_encryption_options\"",
-        "'server_encryption_options'",
-    ]
-    .iter()
-    .find_map(|k| text.strip_prefix(k).map(|rest| (k.len(), rest)))?;
+    let (key_len, rest) = [BLOCK_KEY, "\"server_encryption_options\"", "'server_encryption_options'"]
+        .iter()
+        .find_map(|k| text.strip_prefix(k).map(|rest| (k.len(), rest)))?;
     let after_ws = rest.trim_start_matches([' ', '\t']);
     let tail = after_ws.strip_prefix(':')?;
-    (tail.is_empty() || tail.starts_with([' ', '\t']))
-        .then_some(key_len + (rest.len() - after_ws.len()) + 1)
+    (tail.is_empty() || tail.starts_with([' ', '\t'])).then_some(key_len + (rest.len() - after_ws.len()) + 1)
 }
 
 /// Finds the block; `Ok(None)` when the file has none.
 pub(crate) fn locate(path: &str, doc: &Doc<'_>) -> Result<Option<Block>, YamlError> {
     let lines = &doc.lines;
-    let mut found = lines
-        .iter()
-        .enumerate()
-        .filter_map(|(i, l)| block_key_colon(l.text).map(|c| (i, c)));
+    let mut found = lines.iter().enumerate().filter_map(|(i, l)| block_key_colon(l.text).map(|c| (i, c)));
     let Some((key_line, colon_end)) = found.next() else {
         return Ok(None);
     };
     if let Some((second, _)) = found.next() {
-        return Err(YamlError::DuplicateBlock {
-            path: path.to_owned(),
-            first: key_line + 1,
-            second: second + 1,
-        });
+        return Err(YamlError::DuplicateBlock { path: path.to_owned(), first: key_line + 1, second: second + 1 });
     }
     let after = lines[key_line].text[colon_end..].trim_start_matches([' ', '\t']);
     if after.starts_with('{') {
-        return Err(YamlError::FlowStyleBlock {
-            path: path.to_owned(),
-            line: key_line + 1,
-        });
+        return Err(YamlError::FlowStyleBlock { path: path.to_owned(), line: key_line + 1 });
     }
     if !after.is_empty() && !after.starts_with('#') {
         return Err(match scan_value(after) {
@@ -207,19 +182,11 @@ pub(crate) fn locate(path: &str, doc: &Doc<'_>) -> Result<Option<Block>, YamlErr
                 node: BLOCK_KEY.to_owned(),
                 reason: reason.to_owned(),
             },
-            _ => YamlError::NotAMapping {
-                path: path.to_owned(),
-                line: key_line + 1,
-                what: format!("`{BLOCK_KEY}`"),
-            },
+            _ => YamlError::NotAMapping { path: path.to_owned(), line: key_line + 1, what: format!("`{BLOCK_KEY}`") },
         });
     }
     let region_end = (key_line + 1..lines.len())
-        .find(|&i| {
-            lines[i]
-                .text
-                .starts_with(|c: char| c != ' ' && c != '\t' && c != '#')
-        })
+        .find(|&i| lines[i].text.starts_with(|c: char| c != ' ' && c != '\t' && c != '#'))
         .unwrap_or(lines.len());
     if let Some(i) = (key_line + 1..region_end).find(|&i| {
         let l = &lines[i];
@@ -228,14 +195,7 @@ pub(crate) fn locate(path: &str, doc: &Doc<'_>) -> Result<Option<Block>, YamlErr
         let (path, line) = err_line(path, i);
         return Err(YamlError::TabIndentation { path, line });
     }
-    let mut block = Block {
-        key_line,
-        indent: None,
-        children: Vec::new(),
-        templates: Vec::new(),
-        last_line: key_line,
-        region_end,
-    };
+    let mut block = Block { key_line, indent: None, children: Vec::new(), templates: Vec::new(), last_line: key_line, region_end };
     scan_children(path, doc, &mut block)?;
     Ok(Some(block))
 }
@@ -246,12 +206,7 @@ fn scan_children(path: &str, doc: &Doc<'_>, block: &mut Block) -> Result<(), Yam
     // Lines indented deeper than the block's keys after a `key: |` belong to the block scalar,
     // even when they start with `#`.
     let mut in_block_scalar = false;
-    for (i, line) in lines
-        .iter()
-        .enumerate()
-        .take(block.region_end)
-        .skip(block.key_line + 1)
-    {
+    for (i, line) in lines.iter().enumerate().take(block.region_end).skip(block.key_line + 1) {
         if line.is_blank() {
             continue;
         }
@@ -265,14 +220,8 @@ fn scan_children(path: &str, doc: &Doc<'_>, block: &mut Block) -> Result<(), Yam
             block.last_line = i;
         }
         if line.is_comment() {
-            if let Some(key) =
-                template_key(line.text).filter(|_| block.indent.is_none_or(|b| indent <= b))
-            {
-                block.templates.push(Template {
-                    key,
-                    line: i,
-                    usable: true,
-                });
+            if let Some(key) = template_key(line.text).filter(|_| block.indent.is_none_or(|b| indent <= b)) {
+                block.templates.push(Template { key, line: i, usable: true });
             }
             continue;
         }
@@ -286,23 +235,14 @@ fn scan_children(path: &str, doc: &Doc<'_>, block: &mut Block) -> Result<(), Yam
         }
         let child = parse_child(path, line.text, indent, i)?;
         if let Some(first) = block.children.iter().find(|c| c.key == child.key) {
-            return Err(YamlError::DuplicateKey {
-                path: path.to_owned(),
-                key: child.key.clone(),
-                first: first.line + 1,
-                second: i + 1,
-            });
+            return Err(YamlError::DuplicateKey { path: path.to_owned(), key: child.key.clone(), first: first.line + 1, second: i + 1 });
         }
-        in_block_scalar = line.text[child.colon_end..]
-            .trim_start_matches([' ', '\t'])
-            .starts_with(['|', '>']);
+        in_block_scalar = line.text[child.colon_end..].trim_start_matches([' ', '\t']).starts_with(['|', '>']);
         block.children.push(child);
     }
     // A template is usable unless the next live line below it is nested deeper than the keys.
     for t in &mut block.templates {
-        let next = (t.line + 1..block.region_end)
-            .map(|i| &lines[i])
-            .find(|l| l.is_content());
+        let next = (t.line + 1..block.region_end).map(|i| &lines[i]).find(|l| l.is_content());
         t.usable = match (next, block.indent) {
             (Some(l), Some(b)) => l.indent() <= b,
             _ => true,
@@ -313,10 +253,7 @@ fn scan_children(path: &str, doc: &Doc<'_>, block: &mut Block) -> Result<(), Yam
 
 /// Returns the key of a `# key: value` comment line (`#key:` and `#  key:` too).
 fn template_key(text: &str) -> Option<String> {
-    let body = text
-        .trim_start_matches([' ', '\t'])
-        .strip_prefix('#')?
-        .trim_start_matches([' ', '\t']);
+    let body = text.trim_start_matches([' ', '\t']).strip_prefix('#')?.trim_start_matches([' ', '\t']);
     let end = body.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))?;
     let tail = body[end..].trim_start_matches(' ').strip_prefix(':')?;
     (end > 0 && (tail.is_empty() || tail.starts_with([' ', '\t']))).then(|| body[..end].to_owned())
@@ -328,25 +265,14 @@ fn parse_child(path: &str, text: &str, indent: usize, i: usize) -> Result<Child,
     let unsupported = |key: &str, reason: &str| YamlError::UnsupportedValue {
         path: path.to_owned(),
         line: i + 1,
-        node: if key.is_empty() {
-            BLOCK_KEY.to_owned()
-        } else {
-            format!("{BLOCK_KEY}.{key}")
-        },
+        node: if key.is_empty() { BLOCK_KEY.to_owned() } else { format!("{BLOCK_KEY}.{key}") },
         reason: reason.to_owned(),
     };
     if body.starts_with('{') {
-        return Err(YamlError::FlowStyleBlock {
-            path: path.to_owned(),
-            line: i + 1,
-        });
+        return Err(YamlError::FlowStyleBlock { path: path.to_owned(), line: i + 1 });
     }
     if body.starts_with('[') || body == "-" || body.starts_with("- ") {
-        return Err(YamlError::NotAMapping {
-            path: path.to_owned(),
-            line: i + 1,
-            what: format!("`{BLOCK_KEY}`"),
-        });
+        return Err(YamlError::NotAMapping { path: path.to_owned(), line: i + 1, what: format!("`{BLOCK_KEY}`") });
     }
     let (key, after_key) = match body.as_bytes()[0] {
         b'"' | b'\'' => match scan_value(body) {
@@ -361,15 +287,9 @@ fn parse_child(path: &str, text: &str, indent: usize, i: usize) -> Result<Child,
         }
         _ => {
             let colon = (0..body.len())
-                .find(|&j| {
-                    body.as_bytes()[j] == b':'
-                        && matches!(body.as_bytes().get(j + 1), None | Some(b' ' | b'\t'))
-                })
+                .find(|&j| body.as_bytes()[j] == b':' && matches!(body.as_bytes().get(j + 1), None | Some(b' ' | b'\t')))
                 .ok_or_else(|| unsupported("", "not a `key: value` line"))?;
-            (
-                body[..colon].trim_end_matches([' ', '\t']).to_owned(),
-                colon,
-            )
+            (body[..colon].trim_end_matches([' ', '\t']).to_owned(), colon)
         }
     };
     let after = &body[after_key..];
@@ -383,14 +303,8 @@ fn parse_child(path: &str, text: &str, indent: usize, i: usize) -> Result<Child,
     let colon_end = indent + after_key + colon + 1;
     let rest = &text[colon_end..];
     let value_start = colon_end + (rest.len() - rest.trim_start_matches([' ', '\t']).len());
-    let value =
-        scan_value(&text[value_start..]).map(|(len, raw)| (value_start, value_start + len, raw));
-    Ok(Child {
-        key,
-        line: i,
-        value,
-        colon_end,
-    })
+    let value = scan_value(&text[value_start..]).map(|(len, raw)| (value_start, value_start + len, raw));
+    Ok(Child { key, line: i, value, colon_end })
 }
 
 /// Reads a quoted key that `scan_value` refused because a colon follows it.
@@ -403,19 +317,12 @@ fn scan_quoted_key(body: &str) -> Option<(String, usize)> {
 
 /// Returns every key named in the block region, live or commented (for release detection).
 pub(crate) fn mentioned_keys(doc: &Doc<'_>) -> BTreeSet<String> {
-    let Some(start) = doc
-        .lines
-        .iter()
-        .position(|l| block_key_colon(l.text).is_some())
-    else {
+    let Some(start) = doc.lines.iter().position(|l| block_key_colon(l.text).is_some()) else {
         return BTreeSet::new();
     };
     doc.lines[start + 1..]
         .iter()
-        .take_while(|l| {
-            !l.text
-                .starts_with(|c: char| c != ' ' && c != '\t' && c != '#')
-        })
+        .take_while(|l| !l.text.starts_with(|c: char| c != ' ' && c != '\t' && c != '#'))
         .filter_map(|l| {
             let t = l.text.trim_start_matches([' ', '\t']);
             if t.starts_with('#') {
@@ -435,8 +342,7 @@ pub(crate) fn top_level_keys(doc: &Doc<'_>) -> BTreeSet<String> {
         .filter_map(|l| {
             let end = l.text.find(':')?;
             let key = &l.text[..end];
-            (!key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
-                .then(|| key.to_owned())
+            (!key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')).then(|| key.to_owned())
         })
         .collect()
 }
@@ -453,8 +359,7 @@ pub(crate) fn file_indent(doc: &Doc<'_>) -> Option<usize> {
         }
         let next = lines[i + 1..].iter().find(|l| l.is_content())?;
         let indent = next.indent();
-        (indent > 0 && !next.text.contains('\t') && !next.text.trim_start().starts_with('-'))
-            .then_some(indent)
+        (indent > 0 && !next.text.contains('\t') && !next.text.trim_start().starts_with('-')).then_some(indent)
     })
 }
 
@@ -473,14 +378,8 @@ mod tests {
         assert_eq!(d.eol, "\r\n");
         assert_eq!((d.lines[0].text, d.lines[0].eol), ("a: 1", "\r\n"));
         assert_eq!((d.lines[1].text, d.lines[1].eol), ("b: 2", ""));
-        assert!(matches!(
-            split("t", b"a: 1\rb: 2\n"),
-            Err(YamlError::BareCarriageReturn { line: 1, .. })
-        ));
-        assert!(matches!(
-            split("t", b"a: 1\nb: \xff\n"),
-            Err(YamlError::NotUtf8 { line: 2, .. })
-        ));
+        assert!(matches!(split("t", b"a: 1\rb: 2\n"), Err(YamlError::BareCarriageReturn { line: 1, .. })));
+        assert!(matches!(split("t", b"a: 1\nb: \xff\n"), Err(YamlError::NotUtf8 { line: 2, .. })));
     }
 
     #[test]
@@ -490,25 +389,14 @@ mod tests {
         let b = locate("t", &d).expect("ok").expect("some");
         assert_eq!(b.key_line, 1);
         assert_eq!(b.indent, Some(2));
+        assert_eq!(b.children.iter().map(|c| c.key.as_str()).collect::<Vec<_>>(), ["keystore", "nested"]);
         assert_eq!(
-            b.children
-                .iter()
-                .map(|c| c.key.as_str())
-                .collect::<Vec<_>>(),
-            ["keystore", "nested"]
-        );
-        assert_eq!(
-            b.templates
-                .iter()
-                .map(|t| (t.key.as_str(), t.usable))
-                .collect::<Vec<_>>(),
+            b.templates.iter().map(|t| (t.key.as_str(), t.usable)).collect::<Vec<_>>(),
             [("optional", true), ("outbound_keystore", true)]
         );
         assert_eq!(b.last_line, 7);
         assert_eq!(b.region_end, 10);
-        let Ok((s, e, Raw::Plain(v))) = &b.children[0].value else {
-            panic!("plain value")
-        };
+        let Ok((s, e, Raw::Plain(v))) = &b.children[0].value else { panic!("plain value") };
         assert_eq!((&d.lines[3].text[*s..*e], v.as_str()), ("k", "k"));
     }
 
@@ -516,63 +404,24 @@ mod tests {
     fn templates_inside_block_scalars_and_before_nested_lines_are_not_used() {
         let text = "server_encryption_options:\n  note: |\n    # optional: true\n  a:\n  # keystore: x\n    b: 1\n";
         let b = locate("t", &doc(text)).expect("ok").expect("some");
-        assert_eq!(
-            b.templates
-                .iter()
-                .map(|t| (t.key.as_str(), t.usable))
-                .collect::<Vec<_>>(),
-            [("keystore", false)]
-        );
+        assert_eq!(b.templates.iter().map(|t| (t.key.as_str(), t.usable)).collect::<Vec<_>>(), [("keystore", false)]);
     }
 
     #[test]
     fn locate_refuses_what_it_cannot_edit_with_the_line() {
         type Check = fn(&YamlError) -> bool;
         let cases: &[(&str, Check)] = &[
-            (
-                "server_encryption_options:\n  a: 1\nserver_encryption_options:\n",
-                |e| {
-                    matches!(
-                        e,
-                        YamlError::DuplicateBlock {
-                            first: 1,
-                            second: 3,
-                            ..
-                        }
-                    )
-                },
-            ),
-            ("server_encryption_options: {a: 1}\n", |e| {
-                matches!(e, YamlError::FlowStyleBlock { line: 1, .. })
+            ("server_encryption_options:\n  a: 1\nserver_encryption_options:\n", |e| {
+                matches!(e, YamlError::DuplicateBlock { first: 1, second: 3, .. })
             }),
-            ("server_encryption_options:\n  {a: 1}\n", |e| {
-                matches!(e, YamlError::FlowStyleBlock { line: 2, .. })
-            }),
-            ("server_encryption_options:\n  a: 1\n\t b: 2\n", |e| {
-                matches!(e, YamlError::TabIndentation { line: 3, .. })
-            }),
-            ("server_encryption_options:\n  a: 1\n  a: 2\n", |e| {
-                matches!(
-                    e,
-                    YamlError::DuplicateKey {
-                        first: 2,
-                        second: 3,
-                        ..
-                    }
-                )
-            }),
-            ("server_encryption_options:\n    a: 1\n  b: 2\n", |e| {
-                matches!(e, YamlError::Indentation { line: 3, .. })
-            }),
-            ("server_encryption_options: none\n", |e| {
-                matches!(e, YamlError::NotAMapping { line: 1, .. })
-            }),
-            ("server_encryption_options:\n  - a\n", |e| {
-                matches!(e, YamlError::NotAMapping { line: 2, .. })
-            }),
-            ("server_encryption_options: &x\n  a: 1\n", |e| {
-                matches!(e, YamlError::UnsupportedValue { line: 1, .. })
-            }),
+            ("server_encryption_options: {a: 1}\n", |e| matches!(e, YamlError::FlowStyleBlock { line: 1, .. })),
+            ("server_encryption_options:\n  {a: 1}\n", |e| matches!(e, YamlError::FlowStyleBlock { line: 2, .. })),
+            ("server_encryption_options:\n  a: 1\n\t b: 2\n", |e| matches!(e, YamlError::TabIndentation { line: 3, .. })),
+            ("server_encryption_options:\n  a: 1\n  a: 2\n", |e| matches!(e, YamlError::DuplicateKey { first: 2, second: 3, .. })),
+            ("server_encryption_options:\n    a: 1\n  b: 2\n", |e| matches!(e, YamlError::Indentation { line: 3, .. })),
+            ("server_encryption_options: none\n", |e| matches!(e, YamlError::NotAMapping { line: 1, .. })),
+            ("server_encryption_options:\n  - a\n", |e| matches!(e, YamlError::NotAMapping { line: 2, .. })),
+            ("server_encryption_options: &x\n  a: 1\n", |e| matches!(e, YamlError::UnsupportedValue { line: 1, .. })),
         ];
         for (text, check) in cases {
             let err = locate("t", &doc(text)).expect_err(text);
@@ -582,22 +431,10 @@ mod tests {
 
     #[test]
     fn template_key_accepts_the_stock_comment_shapes_only() {
-        assert_eq!(
-            template_key("  # optional: true").as_deref(),
-            Some("optional")
-        );
-        assert_eq!(
-            template_key("  #keystore_password: cassandra").as_deref(),
-            Some("keystore_password")
-        );
-        assert_eq!(
-            template_key("#  outbound_keystore: conf/.keystore").as_deref(),
-            Some("outbound_keystore")
-        );
-        assert_eq!(
-            template_key("  # cipher_suites: [").as_deref(),
-            Some("cipher_suites")
-        );
+        assert_eq!(template_key("  # optional: true").as_deref(), Some("optional"));
+        assert_eq!(template_key("  #keystore_password: cassandra").as_deref(), Some("keystore_password"));
+        assert_eq!(template_key("#  outbound_keystore: conf/.keystore").as_deref(), Some("outbound_keystore"));
+        assert_eq!(template_key("  # cipher_suites: [").as_deref(), Some("cipher_suites"));
         assert_eq!(template_key("  #   The available options are :"), None);
         assert_eq!(template_key("  # https://docs.oracle.com/x"), None);
     }

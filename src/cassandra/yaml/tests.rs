@@ -21,9 +21,7 @@ fn pass(optional: bool) -> Vec<Setting> {
 }
 
 fn opts(release: Release) -> EditOptions {
-    EditOptions {
-        release: Some(release),
-    }
+    EditOptions { release: Some(release) }
 }
 
 fn edit_str(input: &str, settings: &[Setting], release: Release) -> Result<String, YamlError> {
@@ -81,76 +79,40 @@ client_encryption_options:
 #[test]
 fn second_application_is_identical_and_enforce_changes_only_optional() {
     let once = edit_str(SMALL_41, &pass(true), Release::V4_1Plus).expect("edit");
-    let twice =
-        edit_server_encryption(PATH, once.as_bytes(), &pass(true), &opts(Release::V4_1Plus))
-            .expect("again");
+    let twice = edit_server_encryption(PATH, once.as_bytes(), &pass(true), &opts(Release::V4_1Plus)).expect("again");
     assert!(!twice.changed);
     assert_eq!(twice.bytes, once.as_bytes());
     let enforced = edit_str(&once, &pass(false), Release::V4_1Plus).expect("enforce");
-    let diff: Vec<_> = once
-        .lines()
-        .zip(enforced.lines())
-        .filter(|(a, b)| a != b)
-        .collect();
+    let diff: Vec<_> = once.lines().zip(enforced.lines()).filter(|(a, b)| a != b).collect();
     assert_eq!(diff, [("  optional: true", "  optional: false")]);
     assert_eq!(once.lines().count(), enforced.lines().count());
 }
 
 #[test]
 fn release_key_names_are_used() {
-    let file_40 = "server_encryption_options:\n    internode_encryption: none\n    # optional: true\n    enable_legacy_ssl_storage_port: false\n";
+    let file_40 =
+        "server_encryption_options:\n    internode_encryption: none\n    # optional: true\n    enable_legacy_ssl_storage_port: false\n";
     let out = edit_str(file_40, &pass(true), Release::V4_0).expect("4.0");
     assert!(out.contains("    enable_legacy_ssl_storage_port: false\n"));
     assert!(!out.contains("legacy_ssl_storage_port_enabled"), "{out}");
-    assert!(
-        out.contains("    # optional: true\n    optional: true\n"),
-        "{out}"
-    );
+    assert!(out.contains("    # optional: true\n    optional: true\n"), "{out}");
     // The 4.1 name in a file said to be 4.0: wrong release or broken file, refused.
     let file_41 = "x: 1\nserver_encryption_options:\n  legacy_ssl_storage_port_enabled: false\n";
     let err = edit_str(file_41, &pass(true), Release::V4_0).expect_err("mismatch");
-    assert!(
-        matches!(
-            err,
-            YamlError::ReleaseMismatch {
-                line: 3,
-                release: Release::V4_0,
-                ..
-            }
-        ),
-        "{err}"
-    );
+    assert!(matches!(err, YamlError::ReleaseMismatch { line: 3, release: Release::V4_0, .. }), "{err}");
     // A 4.1 file that kept the deprecated 4.0 name gets that line edited, not a second alias.
     let kept = "server_encryption_options:\n  enable_legacy_ssl_storage_port: true\n";
-    let out = edit_str(
-        kept,
-        &[Setting::new("legacy_ssl_storage_port_enabled", false)],
-        Release::V4_1Plus,
-    )
-    .expect("alias");
-    assert_eq!(
-        out,
-        "server_encryption_options:\n  enable_legacy_ssl_storage_port: false\n"
-    );
+    let out = edit_str(kept, &[Setting::new("legacy_ssl_storage_port_enabled", false)], Release::V4_1Plus).expect("alias");
+    assert_eq!(out, "server_encryption_options:\n  enable_legacy_ssl_storage_port: false\n");
 }
 
 #[test]
 fn detection_follows_the_block_then_the_file() {
     assert_eq!(detect_release(SMALL_41.as_bytes()), Some(Release::V4_1Plus));
-    assert_eq!(
-        detect_release(b"server_encryption_options:\n    # optional: true\n"),
-        Some(Release::V4_0)
-    );
-    assert_eq!(
-        detect_release(b"start_rpc: false\nserver_encryption_options:\n    keystore: k\n"),
-        Some(Release::V3_11)
-    );
-    assert_eq!(
-        detect_release(b"server_encryption_options:\n  keystore: k\n"),
-        None
-    );
-    let err = edit_server_encryption(PATH, b"a: 1\n", &pass(true), &EditOptions::default())
-        .expect_err("undetected");
+    assert_eq!(detect_release(b"server_encryption_options:\n    # optional: true\n"), Some(Release::V4_0));
+    assert_eq!(detect_release(b"start_rpc: false\nserver_encryption_options:\n    keystore: k\n"), Some(Release::V3_11));
+    assert_eq!(detect_release(b"server_encryption_options:\n  keystore: k\n"), None);
+    let err = edit_server_encryption(PATH, b"a: 1\n", &pass(true), &EditOptions::default()).expect_err("undetected");
     assert!(matches!(err, YamlError::ReleaseUndetected { .. }));
 }
 
@@ -158,16 +120,10 @@ fn detection_follows_the_block_then_the_file() {
 fn crlf_bom_and_missing_final_newline_survive() {
     let input = "\u{feff}a: 1\r\nserver_encryption_options:\r\n  internode_encryption: none\r\n  keystore: k";
     let out = edit_str(input, &pass(true), Release::V4_1Plus).expect("edit");
-    assert!(out.starts_with(
-        "\u{feff}a: 1\r\nserver_encryption_options:\r\n  internode_encryption: all\r\n"
-    ));
+    assert!(out.starts_with("\u{feff}a: 1\r\nserver_encryption_options:\r\n  internode_encryption: all\r\n"));
     assert!(!out.ends_with('\n'), "{out:?}");
     assert!(out.ends_with("  store_type: PKCS12"), "{out:?}");
-    assert_eq!(
-        out.matches('\n').count(),
-        out.matches("\r\n").count(),
-        "only CRLF endings: {out:?}"
-    );
+    assert_eq!(out.matches('\n').count(), out.matches("\r\n").count(), "only CRLF endings: {out:?}");
 }
 
 #[test]
@@ -178,14 +134,10 @@ fn a_missing_block_is_appended_with_the_file_indentation() {
         out,
         "a: 1\nb:\n    c: 2\n\nserver_encryption_options:\n    internode_encryption: all\n    optional: false\n    enable_legacy_ssl_storage_port: false"
     );
-    let unchanged = edit_server_encryption(PATH, input.as_bytes(), &[], &opts(Release::V4_0))
-        .expect("no settings");
+    let unchanged = edit_server_encryption(PATH, input.as_bytes(), &[], &opts(Release::V4_0)).expect("no settings");
     assert!(!unchanged.changed, "no settings, no empty block appended");
     let out = edit_str("", &pass(false)[..1], Release::V4_1Plus).expect("empty file");
-    assert_eq!(
-        out,
-        "server_encryption_options:\n  internode_encryption: all\n"
-    );
+    assert_eq!(out, "server_encryption_options:\n  internode_encryption: all\n");
 }
 
 #[test]
@@ -193,24 +145,10 @@ fn an_empty_block_and_values_with_comments_or_no_value() {
     let input = "server_encryption_options:\n  # optional: true\nother: 1\n";
     let out = edit_str(input, &pass(true)[..2], Release::V4_1Plus).expect("edit");
     // Both keys land after the last indented line (the template), in the caller's order.
-    assert_eq!(
-        out,
-        "server_encryption_options:\n  # optional: true\n  internode_encryption: all\n  optional: true\nother: 1\n"
-    );
+    assert_eq!(out, "server_encryption_options:\n  # optional: true\n  internode_encryption: all\n  optional: true\nother: 1\n");
     let input = "server_encryption_options:\n  keystore:   # set me\n  truststore:\n";
-    let out = edit_str(
-        input,
-        &[
-            Setting::new("keystore", "k"),
-            Setting::new("truststore", "t"),
-        ],
-        Release::V4_1Plus,
-    )
-    .expect("edit");
-    assert_eq!(
-        out,
-        "server_encryption_options:\n  keystore: \"k\"   # set me\n  truststore: \"t\"\n"
-    );
+    let out = edit_str(input, &[Setting::new("keystore", "k"), Setting::new("truststore", "t")], Release::V4_1Plus).expect("edit");
+    assert_eq!(out, "server_encryption_options:\n  keystore: \"k\"   # set me\n  truststore: \"t\"\n");
 }
 
 #[test]
@@ -222,16 +160,10 @@ fn values_already_meaning_the_target_are_left_alone() {
         Setting::new("optional", true),
         Setting::new("store_type", "PKCS12"),
     ];
-    let e = edit_server_encryption(PATH, input.as_bytes(), &settings, &opts(Release::V4_1Plus))
-        .expect("edit");
+    let e = edit_server_encryption(PATH, input.as_bytes(), &settings, &opts(Release::V4_1Plus)).expect("edit");
     assert!(!e.changed);
     // YAML 1.1 `yes` is true for SnakeYAML but a string for YAML 1.2 readers: rewritten.
-    let out = edit_str(
-        "server_encryption_options:\n  optional: yes\n",
-        &settings[2..3],
-        Release::V4_1Plus,
-    )
-    .expect("edit");
+    let out = edit_str("server_encryption_options:\n  optional: yes\n", &settings[2..3], Release::V4_1Plus).expect("edit");
     assert_eq!(out, "server_encryption_options:\n  optional: true\n");
 }
 
@@ -240,82 +172,43 @@ fn refusals_name_the_line_and_never_the_secret() {
     let secret = [Setting::secret("keystore_password", "hunter2-secret")];
     type Check = fn(&YamlError) -> bool;
     let cases: &[(&str, &[Setting], Release, Check)] = &[
-        (
-            "server_encryption_options:\n    keystore: k\n",
-            &[Setting::new("optional", true)],
-            Release::V3_11,
-            |e| matches!(e, YamlError::OptionalOn311 { line: 1, .. }),
-        ),
-        (
-            "x: 1\nserver_encryption_options:\n  a: 1\n",
-            &[Setting::new("legacy_ssl_storage_port_enabled", false)],
-            Release::V3_11,
-            |e| matches!(e, YamlError::KeyUnknownToRelease { line: 2, .. }),
-        ),
-        (
-            "server_encryption_options:\n  keystore_password: |\n    x\n",
-            &secret,
-            Release::V4_1Plus,
-            |e| matches!(e, YamlError::UnsupportedValue { line: 2, .. }),
-        ),
-        (
-            "server_encryption_options:\n  keystore_password: a\n    b\n",
-            &secret,
-            Release::V4_1Plus,
-            |e| matches!(e, YamlError::UnsupportedValue { line: 2, .. }),
-        ),
+        ("server_encryption_options:\n    keystore: k\n", &[Setting::new("optional", true)], Release::V3_11, |e| {
+            matches!(e, YamlError::OptionalOn311 { line: 1, .. })
+        }),
+        ("x: 1\nserver_encryption_options:\n  a: 1\n", &[Setting::new("legacy_ssl_storage_port_enabled", false)], Release::V3_11, |e| {
+            matches!(e, YamlError::KeyUnknownToRelease { line: 2, .. })
+        }),
+        ("server_encryption_options:\n  keystore_password: |\n    x\n", &secret, Release::V4_1Plus, |e| {
+            matches!(e, YamlError::UnsupportedValue { line: 2, .. })
+        }),
+        ("server_encryption_options:\n  keystore_password: a\n    b\n", &secret, Release::V4_1Plus, |e| {
+            matches!(e, YamlError::UnsupportedValue { line: 2, .. })
+        }),
         (
             "server_encryption_options:\n  legacy_ssl_storage_port_enabled: false\n  enable_legacy_ssl_storage_port: false\n",
             &[Setting::new("legacy_ssl_storage_port_enabled", false)],
             Release::V4_1Plus,
-            |e| {
-                matches!(
-                    e,
-                    YamlError::DuplicateKey {
-                        first: 2,
-                        second: 3,
-                        ..
-                    }
-                )
-            },
+            |e| matches!(e, YamlError::DuplicateKey { first: 2, second: 3, .. }),
         ),
-        (
-            "a: [1,\nserver_encryption_options:\n  k: 1\n",
-            &secret,
-            Release::V4_1Plus,
-            |e| matches!(e, YamlError::InvalidYaml { .. }),
-        ),
+        ("a: [1,\nserver_encryption_options:\n  k: 1\n", &secret, Release::V4_1Plus, |e| matches!(e, YamlError::InvalidYaml { .. })),
+        ("server_encryption_options:\n  k: 1\n", &[Setting::new("optional", "yes")], Release::V4_1Plus, |e| {
+            matches!(e, YamlError::InvalidSettingValue { .. })
+        }),
+        ("server_encryption_options:\n  k: 1\n", &[Setting::new("internode_encryption", "everything")], Release::V4_1Plus, |e| {
+            matches!(e, YamlError::InvalidSettingValue { .. })
+        }),
+        ("server_encryption_options:\n  k: 1\n", &[Setting::new("cipher_suites", "x")], Release::V4_1Plus, |e| {
+            matches!(e, YamlError::UnknownSetting { .. })
+        }),
         (
             "server_encryption_options:\n  k: 1\n",
-            &[Setting::new("optional", "yes")],
-            Release::V4_1Plus,
-            |e| matches!(e, YamlError::InvalidSettingValue { .. }),
-        ),
-        (
-            "server_encryption_options:\n  k: 1\n",
-            &[Setting::new("internode_encryption", "everything")],
-            Release::V4_1Plus,
-            |e| matches!(e, YamlError::InvalidSettingValue { .. }),
-        ),
-        (
-            "server_encryption_options:\n  k: 1\n",
-            &[Setting::new("cipher_suites", "x")],
-            Release::V4_1Plus,
-            |e| matches!(e, YamlError::UnknownSetting { .. }),
-        ),
-        (
-            "server_encryption_options:\n  k: 1\n",
-            &[
-                Setting::new("optional", true),
-                Setting::new("optional", false),
-            ],
+            &[Setting::new("optional", true), Setting::new("optional", false)],
             Release::V4_1Plus,
             |e| matches!(e, YamlError::DuplicateSetting { .. }),
         ),
     ];
     for (input, settings, release, check) in cases {
-        let err = edit_server_encryption(PATH, input.as_bytes(), settings, &opts(*release))
-            .expect_err(input);
+        let err = edit_server_encryption(PATH, input.as_bytes(), settings, &opts(*release)).expect_err(input);
         assert!(check(&err), "{input:?}: {err}");
         let msg = err.to_string();
         assert!(msg.contains(PATH) && !msg.contains("hunter2"), "{msg}");
@@ -333,83 +226,34 @@ fn the_311_refusal_explains_what_to_do() {
     .expect_err("3.11");
     let msg = err.to_string();
     assert!(msg.starts_with(&format!("`{PATH}`:2: ")), "{msg}");
-    assert!(
-        msg.contains("3.11 has no `optional`")
-            && msg.contains("split")
-            && msg.contains("4.0 or later"),
-        "{msg}"
-    );
+    assert!(msg.contains("3.11 has no `optional`") && msg.contains("split") && msg.contains("4.0 or later"), "{msg}");
 }
 
 #[test]
 fn debug_output_never_shows_a_secret() {
     let settings = pass(true);
     let debug = format!("{settings:?}");
-    assert!(
-        !debug.contains("node-keystore-password") && !debug.contains("cluster-truststore-password"),
-        "{debug}"
-    );
-    assert!(
-        debug.contains("\"all\""),
-        "non-secret values stay visible: {debug}"
-    );
+    assert!(!debug.contains("node-keystore-password") && !debug.contains("cluster-truststore-password"), "{debug}");
+    assert!(debug.contains("\"all\""), "non-secret values stay visible: {debug}");
     assert_eq!(format!("{:?}", Value::from("pw")), "Str(<redacted>)");
-    let e = edit_server_encryption(
-        PATH,
-        SMALL_41.as_bytes(),
-        &settings,
-        &opts(Release::V4_1Plus),
-    )
-    .expect("edit");
+    let e = edit_server_encryption(PATH, SMALL_41.as_bytes(), &settings, &opts(Release::V4_1Plus)).expect("edit");
     assert!(!format!("{e:?}").contains("node-keystore"));
 }
 
 #[test]
 fn masked_diff_hides_new_and_old_passwords_but_shows_the_change() {
-    let new = edit_str(
-        SMALL_41
-            .replace("#keystore_password", "keystore_password")
-            .as_str(),
-        &pass(true),
-        Release::V4_1Plus,
-    )
-    .expect("edit");
+    let new = edit_str(SMALL_41.replace("#keystore_password", "keystore_password").as_str(), &pass(true), Release::V4_1Plus).expect("edit");
     let old = SMALL_41.replace("#keystore_password", "keystore_password");
     let settings = pass(true);
-    let diff = masked_diff(
-        PATH,
-        old.as_bytes(),
-        new.as_bytes(),
-        &secret_values(&settings),
-    );
-    assert!(
-        !diff.contains("node-keystore-password") && !diff.contains("cluster-truststore-password"),
-        "{diff}"
-    );
-    assert!(
-        !diff.contains(": cassandra"),
-        "old stock passwords masked too: {diff}"
-    );
-    assert!(
-        diff.contains("\n-  keystore_password: ********\n"),
-        "{diff}"
-    );
-    assert!(
-        diff.contains("\n+  keystore_password: ********\n"),
-        "{diff}"
-    );
+    let diff = masked_diff(PATH, old.as_bytes(), new.as_bytes(), &secret_values(&settings));
+    assert!(!diff.contains("node-keystore-password") && !diff.contains("cluster-truststore-password"), "{diff}");
+    assert!(!diff.contains(": cassandra"), "old stock passwords masked too: {diff}");
+    assert!(diff.contains("\n-  keystore_password: ********\n"), "{diff}");
+    assert!(diff.contains("\n+  keystore_password: ********\n"), "{diff}");
     assert!(diff.contains("+  optional: true"), "{diff}");
-    assert!(
-        diff.starts_with(
-            "--- a/etc/cassandra/cassandra.yaml\n+++ b/etc/cassandra/cassandra.yaml\n"
-        ),
-        "{diff}"
-    );
+    assert!(diff.starts_with("--- a/etc/cassandra/cassandra.yaml\n+++ b/etc/cassandra/cassandra.yaml\n"), "{diff}");
     let escaped = masked_diff(PATH, b"a: 1\n", b"a: \"q\\\"x\"\n", &["q\"x"]);
-    assert!(
-        !escaped.contains("q\\\"x") && escaped.contains("********"),
-        "{escaped}"
-    );
+    assert!(!escaped.contains("q\\\"x") && escaped.contains("********"), "{escaped}");
 }
 
 #[test]
@@ -418,13 +262,6 @@ fn read_reports_live_values_as_snakeyaml_sees_them() {
     assert_eq!(values["internode_encryption"], serde_json::json!("none"));
     assert_eq!(values["truststore"], serde_json::json!("conf/.truststore"));
     assert_eq!(values["require_client_auth"], serde_json::json!(false));
-    assert!(
-        !values.contains_key("keystore_password"),
-        "commented keys are not live"
-    );
-    assert!(
-        read_server_encryption(PATH, b"a: 1\n")
-            .expect("no block")
-            .is_empty()
-    );
+    assert!(!values.contains_key("keystore_password"), "commented keys are not live");
+    assert!(read_server_encryption(PATH, b"a: 1\n").expect("no block").is_empty());
 }

@@ -33,30 +33,15 @@ pub(crate) fn parse<'a>(path: &str, text: &'a str) -> Result<Parsed<'a>, YamlErr
     loader.allow_duplicate_keys(true);
     let outcome = parser.load(&mut loader, true);
     if let Some(e) = outcome.err().or_else(|| loader.error().cloned()) {
-        return Err(YamlError::InvalidYaml {
-            path: path.to_owned(),
-            line: e.marker().line().max(1),
-            reason: e.info().to_owned(),
-        });
+        return Err(YamlError::InvalidYaml { path: path.to_owned(), line: e.marker().line().max(1), reason: e.info().to_owned() });
     }
     let mut docs = loader.into_documents().into_iter();
     let doc = docs.next();
     if docs.next().is_some() {
-        let line = text
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| l.starts_with("---"))
-            .map(|(i, _)| i + 1)
-            .last();
-        return Err(YamlError::MultipleDocuments {
-            path: path.to_owned(),
-            line: line.unwrap_or(1),
-        });
+        let line = text.lines().enumerate().filter(|(_, l)| l.starts_with("---")).map(|(i, _)| i + 1).last();
+        return Err(YamlError::MultipleDocuments { path: path.to_owned(), line: line.unwrap_or(1) });
     }
-    let mut parsed = Parsed {
-        rest: Vec::new(),
-        block: None,
-    };
+    let mut parsed = Parsed { rest: Vec::new(), block: None };
     match doc {
         None => {}
         Some(Yaml::Mapping(map)) => {
@@ -70,11 +55,7 @@ pub(crate) fn parse<'a>(path: &str, text: &'a str) -> Result<Parsed<'a>, YamlErr
         }
         Some(node) if to_json(&node) == Ok(serde_json::Value::Null) => {}
         Some(_) => {
-            return Err(YamlError::NotAMapping {
-                path: path.to_owned(),
-                line: 1,
-                what: "the document".to_owned(),
-            });
+            return Err(YamlError::NotAMapping { path: path.to_owned(), line: 1, what: "the document".to_owned() });
         }
     }
     Ok(parsed)
@@ -103,14 +84,10 @@ pub(crate) fn to_json(node: &Yaml<'_>) -> Result<serde_json::Value, &'static str
         Yaml::Value(Scalar::Integer(i)) => serde_json::Value::from(*i),
         Yaml::Value(Scalar::FloatingPoint(f)) => serde_json::Value::from(f.into_inner()),
         Yaml::Value(Scalar::String(s)) => serde_json::Value::String(s.to_string()),
-        Yaml::Sequence(items) => {
-            serde_json::Value::Array(items.iter().map(to_json).collect::<Result<_, _>>()?)
+        Yaml::Sequence(items) => serde_json::Value::Array(items.iter().map(to_json).collect::<Result<_, _>>()?),
+        Yaml::Mapping(map) => {
+            serde_json::Value::Object(map.iter().map(|(k, v)| Ok((key_string(k)?, to_json(v)?))).collect::<Result<_, &'static str>>()?)
         }
-        Yaml::Mapping(map) => serde_json::Value::Object(
-            map.iter()
-                .map(|(k, v)| Ok((key_string(k)?, to_json(v)?)))
-                .collect::<Result<_, &'static str>>()?,
-        ),
         Yaml::Tagged(_, inner) => to_json(inner)?,
         Yaml::Alias(_) | Yaml::BadValue => return Err("an unresolved alias"),
     })
@@ -120,22 +97,16 @@ pub(crate) fn to_json(node: &Yaml<'_>) -> Result<serde_json::Value, &'static str
 fn key_string(node: &Yaml<'_>) -> Result<String, &'static str> {
     match to_json(node)? {
         serde_json::Value::String(s) => Ok(s),
-        serde_json::Value::Bool(_) | serde_json::Value::Number(_) | serde_json::Value::Null => {
-            Ok(match node {
-                Yaml::Representation(s, _, _) => s.to_string(),
-                _ => return Err("a non-string key"),
-            })
-        }
+        serde_json::Value::Bool(_) | serde_json::Value::Number(_) | serde_json::Value::Null => Ok(match node {
+            Yaml::Representation(s, _, _) => s.to_string(),
+            _ => return Err("a non-string key"),
+        }),
         _ => Err("a complex key"),
     }
 }
 
 /// Returns the live values of the block (empty when the block is absent or null).
-pub(crate) fn block_values(
-    path: &str,
-    line: usize,
-    block: Option<&Yaml<'_>>,
-) -> Result<BTreeMap<String, serde_json::Value>, YamlError> {
+pub(crate) fn block_values(path: &str, line: usize, block: Option<&Yaml<'_>>) -> Result<BTreeMap<String, serde_json::Value>, YamlError> {
     let unsupported = |reason: &str| YamlError::UnsupportedValue {
         path: path.to_owned(),
         line,
@@ -145,11 +116,7 @@ pub(crate) fn block_values(
     match block.map(to_json).transpose().map_err(unsupported)? {
         None | Some(serde_json::Value::Null) => Ok(BTreeMap::new()),
         Some(serde_json::Value::Object(map)) => Ok(map.into_iter().collect()),
-        Some(_) => Err(YamlError::NotAMapping {
-            path: path.to_owned(),
-            line,
-            what: format!("`{BLOCK_KEY}`"),
-        }),
+        Some(_) => Err(YamlError::NotAMapping { path: path.to_owned(), line, what: format!("`{BLOCK_KEY}`") }),
     }
 }
 
@@ -162,42 +129,16 @@ pub(crate) fn check_edit(
     new: &Parsed<'_>,
     expected: &BTreeMap<String, serde_json::Value>,
 ) -> Result<(), YamlError> {
-    let fail = |detail: String| YamlError::VerifyFailed {
-        path: path.to_owned(),
-        line,
-        detail,
-    };
+    let fail = |detail: String| YamlError::VerifyFailed { path: path.to_owned(), line, detail };
     if old.rest != new.rest {
-        let first = old
-            .rest
-            .iter()
-            .zip(&new.rest)
-            .position(|(a, b)| a != b)
-            .unwrap_or(old.rest.len().min(new.rest.len()));
-        let key = old
-            .rest
-            .get(first)
-            .and_then(|(k, _)| key_text(k))
-            .unwrap_or("?");
-        return Err(fail(format!(
-            "the document outside `{BLOCK_KEY}` changed, at top-level key `{key}`"
-        )));
+        let first = old.rest.iter().zip(&new.rest).position(|(a, b)| a != b).unwrap_or(old.rest.len().min(new.rest.len()));
+        let key = old.rest.get(first).and_then(|(k, _)| key_text(k)).unwrap_or("?");
+        return Err(fail(format!("the document outside `{BLOCK_KEY}` changed, at top-level key `{key}`")));
     }
     let got = block_values(path, line, new.block.as_ref())?;
-    let differing: BTreeSet<&str> = expected
-        .keys()
-        .chain(got.keys())
-        .filter(|k| expected.get(*k) != got.get(*k))
-        .map(String::as_str)
-        .collect();
-    if differing.is_empty() {
-        Ok(())
-    } else {
-        Err(fail(format!(
-            "`{BLOCK_KEY}` keys not as intended: {}",
-            backticked(differing.iter())
-        )))
-    }
+    let differing: BTreeSet<&str> =
+        expected.keys().chain(got.keys()).filter(|k| expected.get(*k) != got.get(*k)).map(String::as_str).collect();
+    if differing.is_empty() { Ok(()) } else { Err(fail(format!("`{BLOCK_KEY}` keys not as intended: {}", backticked(differing.iter())))) }
 }
 
 #[cfg(test)]
@@ -219,23 +160,12 @@ mod tests {
     #[test]
     fn parse_reports_the_line_of_a_syntax_error_and_extra_documents() {
         let err = parse("f.yaml", "a: 1\nb: [1,\nc: 2\n").expect_err("invalid");
-        assert!(
-            matches!(err, YamlError::InvalidYaml { line, .. } if line >= 2),
-            "{err}"
-        );
+        assert!(matches!(err, YamlError::InvalidYaml { line, .. } if line >= 2), "{err}");
         let err = parse("f.yaml", "a: 1\n---\nb: 2\n").expect_err("two docs");
-        assert!(
-            matches!(err, YamlError::MultipleDocuments { line: 2, .. }),
-            "{err}"
-        );
+        assert!(matches!(err, YamlError::MultipleDocuments { line: 2, .. }), "{err}");
         let err = parse("f.yaml", "- a\n").expect_err("sequence");
         assert!(matches!(err, YamlError::NotAMapping { .. }), "{err}");
-        assert!(
-            parse("f.yaml", "# only comments\n")
-                .expect("empty")
-                .block
-                .is_none()
-        );
+        assert!(parse("f.yaml", "# only comments\n").expect("empty").block.is_none());
     }
 
     #[test]
@@ -243,17 +173,10 @@ mod tests {
         let old = parse("t", "a: 1\nserver_encryption_options:\n  k: \"s3cret\"\n").expect("old");
         let new = parse("t", "a: 2\nserver_encryption_options:\n  k: \"other\"\n").expect("new");
         let expected = BTreeMap::from([("k".to_owned(), serde_json::json!("s3cret"))]);
-        let err = check_edit("t", 2, &old, &new, &expected)
-            .expect_err("rest changed")
-            .to_string();
+        let err = check_edit("t", 2, &old, &new, &expected).expect_err("rest changed").to_string();
         assert!(err.contains("`a`") && !err.contains("s3cret"), "{err}");
         let same = parse("t", "a: 1\nserver_encryption_options:\n  k: \"other\"\n").expect("same");
-        let err = check_edit("t", 2, &old, &same, &expected)
-            .expect_err("block differs")
-            .to_string();
-        assert!(
-            err.contains("`k`") && !err.contains("other") && !err.contains("s3cret"),
-            "{err}"
-        );
+        let err = check_edit("t", 2, &old, &same, &expected).expect_err("block differs").to_string();
+        assert!(err.contains("`k`") && !err.contains("other") && !err.contains("s3cret"), "{err}");
     }
 }

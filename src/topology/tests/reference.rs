@@ -60,11 +60,7 @@ pub fn place(nodes: &[Placement], tokens: &[(i64, usize)], strategy: &Strategy) 
 fn nts(nodes: &[Placement], walk: &[usize], dcs: &[(String, usize)]) -> Vec<usize> {
     let mut chosen = Vec::new();
     for (dc, rf) in dcs {
-        let in_dc: Vec<usize> = walk
-            .iter()
-            .copied()
-            .filter(|&n| nodes[n].datacenter == *dc)
-            .collect();
+        let in_dc: Vec<usize> = walk.iter().copied().filter(|&n| nodes[n].datacenter == *dc).collect();
         let mut racks: Vec<&str> = in_dc.iter().map(|&n| nodes[n].rack.as_str()).collect();
         racks.sort();
         racks.dedup();

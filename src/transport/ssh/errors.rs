@@ -13,13 +13,8 @@ use crate::transport::TransportError;
 pub fn classify_connect(host: &str, known_hosts: Option<&str>, log: &str) -> TransportError {
     let log = log.trim();
     let host = host.to_string();
-    if log.contains("REMOTE HOST IDENTIFICATION HAS CHANGED")
-        || log.contains("has changed and you have requested strict checking")
-    {
-        return TransportError::HostKeyChanged {
-            host: host.clone(),
-            detail: host_key_changed_detail(&host, known_hosts, log),
-        };
+    if log.contains("REMOTE HOST IDENTIFICATION HAS CHANGED") || log.contains("has changed and you have requested strict checking") {
+        return TransportError::HostKeyChanged { host: host.clone(), detail: host_key_changed_detail(&host, known_hosts, log) };
     }
     if log.contains("Host key verification failed") {
         let what = line_with(log, "host key is known for").unwrap_or("the server's host key is not in known_hosts");
@@ -61,11 +56,8 @@ pub fn classify_connect(host: &str, known_hosts: Option<&str>, log: &str) -> Tra
 /// known_hosts line, and the exact command that removes the stale key.
 fn host_key_changed_detail(host: &str, known_hosts: Option<&str>, log: &str) -> String {
     let mut lines = log.lines().map(str::trim);
-    let fingerprint = lines
-        .by_ref()
-        .skip_while(|l| !l.starts_with("The fingerprint for the"))
-        .nth(1)
-        .map(|l| l.trim_end_matches('.').to_string());
+    let fingerprint =
+        lines.by_ref().skip_while(|l| !l.starts_with("The fingerprint for the")).nth(1).map(|l| l.trim_end_matches('.').to_string());
     let offending = line_with(log, "Offending ").map(str::to_string);
     let fix = log
         .lines()
@@ -146,7 +138,8 @@ Host key verification failed.";
 
     #[test]
     fn unknown_key_is_not_called_changed() {
-        let log = "No ED25519 host key is known for [127.0.0.11]:2222 and you have requested strict checking.\nHost key verification failed.";
+        let log =
+            "No ED25519 host key is known for [127.0.0.11]:2222 and you have requested strict checking.\nHost key verification failed.";
         let e = classify_connect("node1", Some("/kh"), log);
         let TransportError::HostKeyUnknown { detail, .. } = &e else { panic!("got {e:?}") };
         assert!(detail.contains("No ED25519 host key is known for [127.0.0.11]:2222"), "{detail}");

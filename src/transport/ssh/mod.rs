@@ -42,8 +42,7 @@ use super::{CommandOutput, FileStat, TransportError, sha256_hex};
 pub use script::shell_quote;
 
 /// Pauses between reconnect attempts: 5 tries spread over about 10 s.
-const RECONNECT_PAUSES: [Duration; 4] =
-    [Duration::from_secs(1), Duration::from_secs(2), Duration::from_secs(3), Duration::from_secs(4)];
+const RECONNECT_PAUSES: [Duration; 4] = [Duration::from_secs(1), Duration::from_secs(2), Duration::from_secs(3), Duration::from_secs(4)];
 
 /// How many times one operation is attempted in total (first try plus retries).
 const MAX_ATTEMPTS: usize = 3;
@@ -198,12 +197,7 @@ impl Ssh {
     /// feeding `stdin` if given, and waits at most `timeout` (not counting the wait for a
     /// free session slot). A non-zero exit is not an error: callers read `status`.
     /// Exit 127 is [`TransportError::CommandNotFound`].
-    pub async fn run(
-        &self,
-        command: &str,
-        stdin: Option<&[u8]>,
-        timeout: Duration,
-    ) -> Result<CommandOutput, TransportError> {
+    pub async fn run(&self, command: &str, stdin: Option<&[u8]>, timeout: Duration) -> Result<CommandOutput, TransportError> {
         let done = self.exec(command, command, stdin, timeout, Retry::IfNotStarted).await?;
         let out = done.output;
         if let Some(e) = self.sudo_failure(&out) {
@@ -223,9 +217,7 @@ impl Ssh {
 
     /// Returns the bytes of `path` from `offset` on (0 = whole file; past the end = empty).
     pub async fn read_file(&self, path: &str, offset: u64) -> Result<Vec<u8>, TransportError> {
-        let done = self
-            .exec(&format!("read `{path}`"), &script::read_file(path, offset), None, file_timeout(0), Retry::Always)
-            .await?;
+        let done = self.exec(&format!("read `{path}`"), &script::read_file(path, offset), None, file_timeout(0), Retry::Always).await?;
         match done.output.status {
             Some(0) => Ok(done.output.stdout),
             _ => Err(self.file_failure("read", path, None, &done.output)),
@@ -236,9 +228,7 @@ impl Ssh {
     /// Keeps owner, group and mode of the file it replaces (new files get `mode`).
     pub async fn write_file_atomic(&self, path: &str, contents: &[u8], mode: u32) -> Result<(), TransportError> {
         let script = script::write_file_atomic(path, contents.len(), mode);
-        let done = self
-            .exec(&format!("write `{path}`"), &script, Some(contents), file_timeout(contents.len()), Retry::Always)
-            .await?;
+        let done = self.exec(&format!("write `{path}`"), &script, Some(contents), file_timeout(contents.len()), Retry::Always).await?;
         match done.output.status {
             Some(0) => Ok(()),
             _ => Err(self.file_failure("write", path, None, &done.output)),
@@ -251,9 +241,7 @@ impl Ssh {
     /// [`TransportError::AlreadyExists`].
     pub async fn create_file_new(&self, path: &str, contents: &[u8], like: Option<&str>) -> Result<(), TransportError> {
         let script = script::create_file_new(path, contents.len(), like);
-        let done = self
-            .exec(&format!("create `{path}`"), &script, Some(contents), file_timeout(contents.len()), Retry::Always)
-            .await?;
+        let done = self.exec(&format!("create `{path}`"), &script, Some(contents), file_timeout(contents.len()), Retry::Always).await?;
         match done.output.status {
             Some(0) => Ok(()),
             Some(script::EXIT_EXISTS) if done.repeated => {
@@ -271,18 +259,16 @@ impl Ssh {
     /// Returns owner, mode, size and SHA-256 of `path` (following symlinks), or `None` when
     /// it does not exist.
     pub async fn stat(&self, path: &str) -> Result<Option<FileStat>, TransportError> {
-        let done =
-            self.exec(&format!("stat `{path}`"), &script::stat(path), None, file_timeout(0), Retry::Always).await?;
+        let done = self.exec(&format!("stat `{path}`"), &script::stat(path), None, file_timeout(0), Retry::Always).await?;
         let out = &done.output;
         match out.status {
             Some(0) => {
-                let (uid, gid, mode, size, sha256) =
-                    script::parse_stat(&out.stdout_str()).ok_or_else(|| TransportError::Io {
-                        host: self.host().into(),
-                        op: "stat",
-                        path: path.into(),
-                        detail: format!("unexpected output {:?}", out.stdout_str()),
-                    })?;
+                let (uid, gid, mode, size, sha256) = script::parse_stat(&out.stdout_str()).ok_or_else(|| TransportError::Io {
+                    host: self.host().into(),
+                    op: "stat",
+                    path: path.into(),
+                    detail: format!("unexpected output {:?}", out.stdout_str()),
+                })?;
                 Ok(Some(FileStat { uid, gid, mode, size, sha256 }))
             }
             Some(script::EXIT_NOT_FOUND) if self.sudo_failure(out).is_none() => Ok(None),
@@ -378,18 +364,10 @@ impl Ssh {
     }
 
     /// One attempt: open a session on `session`'s master, feed stdin, collect output.
-    async fn exec_once(
-        &self,
-        session: &Session,
-        remote: &str,
-        stdin: Option<&[u8]>,
-        timeout: Duration,
-    ) -> Result<CommandOutput, Failure> {
+    async fn exec_once(&self, session: &Session, remote: &str, stdin: Option<&[u8]>, timeout: Duration) -> Result<CommandOutput, Failure> {
         let _permit = self.inner.permits.clone().acquire_owned().await.expect("BUG: semaphore closed");
         let mut cmd = session.raw_command(remote);
-        cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() }).stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd.spawn().await.map_err(Failure::NotStarted)?;
         let work = async {
             let feed_pipe = child.stdin().take();
@@ -404,8 +382,7 @@ impl Ssh {
                 }
             };
             let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
-            let (_, out_read, err_read) =
-                tokio::join!(feed, out_pipe.read_to_end(&mut stdout), err_pipe.read_to_end(&mut stderr));
+            let (_, out_read, err_read) = tokio::join!(feed, out_pipe.read_to_end(&mut stdout), err_pipe.read_to_end(&mut stderr));
             if let Err(e) = out_read.and(err_read) {
                 return Err(Failure::Interrupted(format!("reading the output failed: {e}")));
             }
@@ -458,10 +435,7 @@ impl Ssh {
         let last = last.map(|e| e.to_string()).unwrap_or_default();
         Err(TransportError::Disconnected {
             host: self.host().into(),
-            detail: format!(
-                "{why}; {} reconnect attempts over about 10 s failed, the last with: {last}",
-                RECONNECT_PAUSES.len() + 1
-            ),
+            detail: format!("{why}; {} reconnect attempts over about 10 s failed, the last with: {last}", RECONNECT_PAUSES.len() + 1),
         })
     }
 }
@@ -498,9 +472,7 @@ fn prepare_control_dir(target: &SshTarget) -> Result<PathBuf, TransportError> {
         detail,
     };
     if dir.as_os_str().len() > MAX_CONTROL_DIR_LEN {
-        return Err(fail(format!(
-            "the path is longer than {MAX_CONTROL_DIR_LEN} bytes; unix socket paths are limited to 108 bytes"
-        )));
+        return Err(fail(format!("the path is longer than {MAX_CONTROL_DIR_LEN} bytes; unix socket paths are limited to 108 bytes")));
     }
     match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
         Ok(()) => {}

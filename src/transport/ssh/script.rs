@@ -136,8 +136,7 @@ pub fn create_file_new(path: &str, size: usize, like: Option<&str>) -> String {
         None => (String::new(), String::new()),
     };
     // Fails early (before the upload) in the common case; `ln` is the real guard.
-    let exists_check =
-        format!("if [ -e {p} ] || [ -L {p} ]; then exit {ex}; fi\n", p = shell_quote(path), ex = EXIT_EXISTS);
+    let exists_check = format!("if [ -e {p} ] || [ -L {p} ]; then exit {ex}; fi\n", p = shell_quote(path), ex = EXIT_EXISTS);
     format!(
         "{check_like}\
          {exists_check}\
