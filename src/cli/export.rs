@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use super::resume::find_run;
+use super::resume::{Pick, find_run};
 use crate::error::{CommandError, exit};
 use crate::export::{Format, render};
 use crate::inventory::Inventory;
@@ -34,7 +34,7 @@ pub fn open_existing(journal: Option<PathBuf>) -> Result<Journal, CommandError> 
 
 pub fn cmd_export(journal: Option<PathBuf>, args: &ExportArgs) -> Result<i32, CommandError> {
     let journal = open_existing(journal)?;
-    let run = find_run(&journal, args.run.as_deref())?;
+    let run = find_run(&journal, args.run.as_deref(), Pick::NewestRun)?;
     let events = journal.events(&run.id)?;
     tracing::debug!(run = %run.id, events = events.len(), format = ?args.format, "export");
     let text = redact_known_secrets(&run, render(&run, &events, args.format));

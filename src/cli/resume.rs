@@ -5,10 +5,10 @@ use std::path::PathBuf;
 use serde_json::json;
 
 use super::session::{self, ConnectArgs};
-use crate::driver::{RUN_PHASE, RunState, journaled_undo_stages, replay, replay_undo, run_state, undo_started};
+use crate::driver::{RunState, changed_a_node, journaled_undo_stages, replay, replay_undo, run_state, undo_started};
 use crate::error::{CommandError, exit};
 use crate::inventory::Inventory;
-use crate::journal::{EventKind, Journal, NewEvent, Run};
+use crate::journal::{Event, EventKind, Journal, NewEvent, Run};
 use crate::secrets::Secrets;
 use crate::workflow::Workflow;
 use crate::workflow::node::State;
@@ -22,17 +22,106 @@ pub struct ResumeArgs {
     pub connect: ConnectArgs,
 }
 
-/// Returns the run named by `id`, or the newest one.
-pub fn find_run(journal: &Journal, id: Option<&str>) -> Result<Run, CommandError> {
+/// Which run a command takes when none is named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pick {
+    /// The newest run that was not refused (`status`, `export`).
+    NewestRun,
+    /// The newest run that changed a node (`rollback`, `resume`): a refusal or a run that
+    /// never touched a node is not what an operator means by "undo the last run".
+    NewestChange,
+}
+
+/// Returns the run named by `id`, or the one `pick` chooses; says which when it chose.
+pub fn find_run(journal: &Journal, id: Option<&str>, pick: Pick) -> Result<Run, CommandError> {
     let run = match id {
         Some(id) => journal.run(id)?,
-        None => journal.latest_run(None)?,
+        None => {
+            let mut chosen = None;
+            let mut fallback = None;
+            for run in journal.runs()? {
+                let events = journal.events(&run.id)?;
+                if run_state(&events) == RunState::Refused {
+                    continue;
+                }
+                if pick == Pick::NewestRun || changed_a_node(&events) {
+                    chosen = Some(run);
+                    break;
+                }
+                fallback.get_or_insert(run);
+            }
+            // `resume` of a run stopped before its first change still continues it.
+            let why = if chosen.is_some() { "the newest run that changed a node" } else { "the newest run that was not refused" };
+            let run = chosen.or(fallback);
+            if let (Some(r), Pick::NewestChange) = (&run, pick) {
+                eprintln!("taking run {} (started {}), {why}", r.id, session::format_ms(r.started_at));
+            }
+            run
+        }
     };
     run.ok_or_else(|| {
-        let what = id.map(|i| format!("no run `{i}` in the journal")).unwrap_or_else(|| "no run in the journal".into());
+        let what =
+            id.map(|i| format!("no run `{i}` in the journal")).unwrap_or_else(|| "no run (other than refusals) in the journal".into());
         CommandError::usage(format!("{what} `{}`", journal.path().map(|p| p.display().to_string()).unwrap_or_default()))
             .hinted("start one with `ringmaster run -i cluster.toml`, or name the journal with `--journal PATH`")
     })
+}
+
+/// Journals a `retry` for every node of the run that stopped in `rolled_back` or `failed`
+/// (in an undo, only `failed`: `rolled_back` is an undo's goal), so that replay starts its
+/// pass afresh. Every phase is safe to repeat, and the backup made earlier is kept.
+pub fn journal_retries(
+    journal: &Journal,
+    run: &Run,
+    events: &[Event],
+    inventory: &Inventory,
+    workflow: &Workflow,
+) -> Result<(), CommandError> {
+    let mut stuck = Vec::new();
+    if undo_started(events) {
+        for stage in journaled_undo_stages(events).unwrap_or_default() {
+            for node in stage.nodes {
+                let m = replay_undo(events, &node, &stage.name);
+                if matches!(m.state(), State::Failed {}) {
+                    stuck.push((node, stage.name.clone(), m.state().to_owned()));
+                }
+            }
+        }
+    } else {
+        for pass in &workflow.passes {
+            for node in &inventory.nodes {
+                let m = replay(events, &node.name, &pass.name, workflow.drain_before_restart);
+                if matches!(m.state(), State::RolledBack {} | State::Failed {}) {
+                    stuck.push((node.name.clone(), pass.name.clone(), m.state().to_owned()));
+                }
+            }
+        }
+    }
+    for (node, pass, was) in stuck {
+        let ev = NewEvent {
+            node: Some(node),
+            pass: Some(pass),
+            phase: "retry".into(),
+            kind: EventKind::Info,
+            detail: json!({"event": "retry", "was": crate::workflow::node::phase_name(&was)}),
+            reverts: None,
+        };
+        journal.append(&run.id, &ev)?;
+    }
+    Ok(())
+}
+
+/// Journals that the previous process of a run ended without a word, if it did.
+pub fn journal_silent_end(journal: &Journal, run: &Run, events: &[Event]) -> Result<(), CommandError> {
+    if run_state(events) == RunState::Running || (undo_started(events) && run_state(events) == RunState::Undoing) {
+        session::append_run_event(
+            journal,
+            &run.id,
+            EventKind::Info,
+            json!({"event": "interrupted", "signal": null, "detected": "at resume: the previous process ended without a word (killed, crashed or lost its terminal)", "last_seq": events.last().map(|e| e.seq)}),
+        )?;
+    }
+    Ok(())
 }
 
 pub fn cmd_resume(journal: Option<PathBuf>, args: &ResumeArgs) -> Result<i32, CommandError> {
@@ -42,7 +131,7 @@ pub fn cmd_resume(journal: Option<PathBuf>, args: &ResumeArgs) -> Result<i32, Co
             .hinted("start one with `ringmaster run -i cluster.toml`, or name the journal with `--journal PATH`"));
     }
     let journal = Journal::open(&path)?;
-    let run = find_run(&journal, args.run.as_deref())?;
+    let run = find_run(&journal, args.run.as_deref(), Pick::NewestChange)?;
     let events = journal.events(&run.id)?;
     let state = run_state(&events);
     if state == RunState::Finished {
@@ -53,65 +142,37 @@ pub fn cmd_resume(journal: Option<PathBuf>, args: &ResumeArgs) -> Result<i32, Co
         println!("run {} was rolled back; nothing to resume", run.id);
         return Ok(exit::OK);
     }
+    if state == RunState::Refused {
+        // A refused run never acted; resuming it would skip the checks that refused it.
+        return Err(CommandError::usage(format!("run {} was refused before it touched any node; there is nothing to resume", run.id))
+            .hinted(format!("fix what refused it, then start a new run: `ringmaster run -i {}`", run.inventory_path)));
+    }
     let inventory = Inventory::from_snapshot(&run.inventory)?;
     let workflow = Workflow::parse(&format!("<workflow of run {}>", run.id), &run.workflow)?;
     let secrets = Secrets::load(inventory.secrets.as_deref())?;
     session::lock(&journal, &run, &inventory, args.connect.break_lock)?;
-    let append = |node: Option<&str>, pass: Option<&str>, phase: &str, detail| {
-        let ev = NewEvent {
-            node: node.map(str::to_string),
-            pass: pass.map(str::to_string),
-            phase: phase.into(),
-            kind: EventKind::Info,
-            detail,
-            reverts: None,
-        };
-        journal.append(&run.id, &ev)
-    };
-    match state {
-        RunState::Running => {
-            // The previous process ended without journaling why: it was killed or crashed.
-            append(
-                None,
-                None,
-                RUN_PHASE,
-                json!({"event": "interrupted", "signal": null, "detected": "at resume: the previous process ended without a word (killed, crashed or lost its terminal)", "last_seq": events.last().map(|e| e.seq)}),
-            )?;
-        }
-        RunState::Failed => {
-            // A retry starts the failed node's pass again from the beginning; every phase
-            // is safe to repeat and the backup made earlier is kept.
-            let mut stuck = Vec::new();
-            if undo_started(&events) {
-                for stage in journaled_undo_stages(&events).unwrap_or_default() {
-                    for node in stage.nodes {
-                        let m = replay_undo(&events, &node, &stage.name);
-                        if matches!(m.state(), State::Failed {}) {
-                            stuck.push((node, stage.name.clone(), m.state().to_owned()));
-                        }
-                    }
-                }
-            } else {
-                for pass in &workflow.passes {
-                    for node in &inventory.nodes {
-                        let m = replay(&events, &node.name, &pass.name, workflow.drain_before_restart);
-                        if matches!(m.state(), State::RolledBack {} | State::Failed {}) {
-                            stuck.push((node.name.clone(), pass.name.clone(), m.state().to_owned()));
-                        }
-                    }
-                }
-            }
-            for (node, pass, was) in stuck {
-                append(Some(&node), Some(&pass), "retry", json!({"event": "retry", "was": crate::workflow::node::phase_name(&was)}))?;
-            }
-        }
-        RunState::Interrupted | RunState::Finished | RunState::Undoing | RunState::Undone => {}
+    if !changed_a_node(&events) {
+        // Nothing was changed yet: the cluster may have moved on since the run started, so
+        // the same checks as `run` decide, under the lock, before anything is touched.
+        super::run::preflight_gate(
+            &journal,
+            &run,
+            std::path::Path::new(&run.inventory_path),
+            &inventory,
+            &workflow,
+            &secrets,
+            &args.connect,
+        )?;
     }
-    append(
-        None,
-        None,
-        RUN_PHASE,
-        json!({"event": "resumed", "pid": std::process::id(), "host": session::hostname(), "user": session::username(), "previous_state": format!("{state:?}").to_lowercase()}),
+    journal_silent_end(&journal, &run, &events)?;
+    if state == RunState::Failed {
+        journal_retries(&journal, &run, &events, &inventory, &workflow)?;
+    }
+    session::append_run_event(
+        &journal,
+        &run.id,
+        EventKind::Info,
+        json!({"event": "resumed", "pid": std::process::id(), "host": session::hostname(), "user": session::username(), "previous_state": state.name()}),
     )?;
     eprintln!("resuming run {} of cluster `{}`", run.id, inventory.cluster);
     let mode = if undo_started(&events) { session::Mode::Undo { force: false } } else { session::Mode::Forward };

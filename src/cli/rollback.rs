@@ -4,14 +4,15 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
-use super::resume::find_run;
+use super::resume::{Pick, find_run};
 use super::session::{self, ConnectArgs, Mode};
-use crate::driver::{RunState, run_state, undo_plan};
+use crate::driver::{RunState, journaled_undo_stages, replay_undo, run_state, undo_plan};
 use crate::error::{CommandError, exit};
 use crate::inventory::Inventory;
 use crate::journal::{EventKind, Journal};
 use crate::secrets::Secrets;
 use crate::workflow::Workflow;
+use crate::workflow::node::State;
 
 /// Undo a run: every node it touched gets its original cassandra.yaml back, newest first,
 /// one node at a time (restore, restart, wait UN, verify).
@@ -35,7 +36,7 @@ pub fn cmd_rollback(journal: Option<PathBuf>, args: &RollbackArgs) -> Result<i32
         return Err(CommandError::usage(format!("no journal at `{}`: there is no run to roll back", path.display())));
     }
     let journal = Journal::open(&path)?;
-    let run = find_run(&journal, args.run.as_deref())?;
+    let run = find_run(&journal, args.run.as_deref(), Pick::NewestChange)?;
     let events = journal.events(&run.id)?;
     let state = run_state(&events);
     if state == RunState::Undone {
@@ -45,29 +46,57 @@ pub fn cmd_rollback(journal: Option<PathBuf>, args: &RollbackArgs) -> Result<i32
     let inventory = Inventory::from_snapshot(&run.inventory)?;
     let workflow = Workflow::parse(&format!("<workflow of run {}>", run.id), &run.workflow)?;
     let secrets = Secrets::load(inventory.secrets.as_deref())?;
-    let stages = undo_plan(&events, &workflow);
+    // The lock first: while another process drives this cluster, even "nothing to do" is
+    // not known, and a command that needs the lock and cannot take it exits 5.
+    session::lock(&journal, &run, &inventory, args.connect.break_lock)?;
+    let release = |code| -> Result<i32, CommandError> {
+        journal.release_lock(&inventory.cluster, &run.id)?;
+        Ok(code)
+    };
+    // A rollback that was interrupted (killed, stopped, or a node's undo failed) continues
+    // with the stages it journaled when it started; nodes already restored are done.
+    let continuing = journaled_undo_stages(&events);
+    let stages = continuing.clone().unwrap_or_else(|| undo_plan(&events, &workflow));
     if stages.is_empty() {
         println!("run {} changed no node; nothing to roll back", run.id);
-        return Ok(exit::OK);
+        return release(exit::OK);
     }
-    eprintln!("ringmaster will undo run {} pass by pass, one node at a time (restore, restart, wait UN, verify):", run.id);
+    let verb = if continuing.is_some() { "continue undoing" } else { "undo" };
+    eprintln!("ringmaster will {verb} run {} pass by pass, one node at a time (restore, restart, wait UN, verify):", run.id);
     for stage in &stages {
         let what = if stage.pass_index == 0 {
             "restore the original cassandra.yaml from its backup".to_string()
         } else {
             format!("put the `{}` pass values back", workflow.passes[stage.pass_index - 1].name)
         };
-        eprintln!("  {}: {what} on {}", stage.name, stage.nodes.join(" -> "));
+        let done: Vec<&str> = stage
+            .nodes
+            .iter()
+            .filter(|n| matches!(replay_undo(&events, n, &stage.name).state(), State::RolledBack {}))
+            .map(String::as_str)
+            .collect();
+        let already = if done.is_empty() { String::new() } else { format!(" (already done: {})", done.join(", ")) };
+        eprintln!("  {}: {what} on {}{already}", stage.name, stage.nodes.join(" -> "));
     }
     if !session::confirm(args.yes, "rollback")? {
-        return Ok(exit::OK);
+        return release(exit::OK);
     }
-    session::lock(&journal, &run, &inventory, args.connect.break_lock)?;
-    session::append_run_event(
-        &journal,
-        &run.id,
-        EventKind::Info,
-        json!({"event": "undo_started", "stages": stages.iter().map(|s| json!([s.pass_index, s.name, s.nodes])).collect::<Vec<_>>(), "force": args.force, "previous_state": format!("{state:?}").to_lowercase(), "user": session::username(), "host": session::hostname()}),
-    )?;
+    if continuing.is_some() {
+        super::resume::journal_silent_end(&journal, &run, &events)?;
+        super::resume::journal_retries(&journal, &run, &events, &inventory, &workflow)?;
+        session::append_run_event(
+            &journal,
+            &run.id,
+            EventKind::Info,
+            json!({"event": "resumed", "pid": std::process::id(), "host": session::hostname(), "user": session::username(), "previous_state": state.name(), "by": "rollback"}),
+        )?;
+    } else {
+        session::append_run_event(
+            &journal,
+            &run.id,
+            EventKind::Info,
+            json!({"event": "undo_started", "stages": stages.iter().map(|s| json!([s.pass_index, s.name, s.nodes])).collect::<Vec<_>>(), "force": args.force, "previous_state": state.name(), "user": session::username(), "host": session::hostname()}),
+        )?;
+    }
     session::drive(&journal, run, &inventory, &workflow, &secrets, &args.connect, Mode::Undo { force: args.force })
 }

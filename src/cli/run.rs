@@ -8,7 +8,7 @@ use super::batch::{BatchArgs, BatchPlan};
 use super::session::{self, ConnectArgs};
 use crate::error::{CommandError, exit};
 use crate::inventory::Inventory;
-use crate::journal::{EventKind, Journal, NewRun};
+use crate::journal::{EventKind, Journal, NewRun, Run};
 use crate::secrets::{MASK, Secrets};
 use crate::workflow::Workflow;
 
@@ -84,8 +84,28 @@ pub fn start(
         session::append_run_event(journal, &run.id, EventKind::Fail, json!({"event": "refused", "error": e.message}))?;
         return Err(e);
     }
-    // Under the lock (so a concurrent run is reported as such), the same checks as
-    // `ringmaster preflight`; a blocker refuses the run before any node is touched.
+    preflight_gate(journal, &run, inventory_path, inventory, workflow, secrets, connect)?;
+    // The topology and the batches are fixed now: a resumed run walks the same batches.
+    if let Some((args, plan)) = batches.filter(|(_, p)| p.topology.is_some()) {
+        session::append_run_event(journal, &run.id, EventKind::Info, json!({"event": "topology", "topology": plan.topology}))?;
+        session::append_run_event(journal, &run.id, EventKind::Info, plan.event(args))?;
+    }
+    eprintln!("run {} started (journal {})", run.id, journal.path().map(|p| p.display().to_string()).unwrap_or_default());
+    session::drive(journal, run, inventory, workflow, secrets, connect, session::Mode::Forward)
+}
+
+/// Under the lock (so a concurrent run is reported as such), the same checks as
+/// `ringmaster preflight`; a blocker refuses the run before any node is touched: the
+/// refusal is journaled, the lock released, and the error is exit 3.
+pub fn preflight_gate(
+    journal: &Journal,
+    run: &Run,
+    inventory_path: &std::path::Path,
+    inventory: &Inventory,
+    workflow: &Workflow,
+    secrets: &Secrets,
+    connect: &ConnectArgs,
+) -> Result<(), CommandError> {
     let report = match super::preflight::report(inventory, workflow, secrets, connect, crate::preflight::Options::default()) {
         Ok(r) => r,
         Err(e) => {
@@ -110,13 +130,7 @@ pub fn start(
         )
         .hinted(format!("fix them, check with `ringmaster preflight -i {}`, then run again", inventory_path.display())));
     }
-    // The topology and the batches are fixed now: a resumed run walks the same batches.
-    if let Some((args, plan)) = batches.filter(|(_, p)| p.topology.is_some()) {
-        session::append_run_event(journal, &run.id, EventKind::Info, json!({"event": "topology", "topology": plan.topology}))?;
-        session::append_run_event(journal, &run.id, EventKind::Info, plan.event(args))?;
-    }
-    eprintln!("run {} started (journal {})", run.id, journal.path().map(|p| p.display().to_string()).unwrap_or_default());
-    session::drive(journal, run, inventory, workflow, secrets, connect, session::Mode::Forward)
+    Ok(())
 }
 
 /// Returns the plan shown before a run: order of nodes and what each pass sets.

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
-use super::resume::find_run;
+use super::resume::{Pick, find_run};
 use super::session::format_ms;
 use crate::driver::{journaled_undo_stages, replay, replay_undo, run_state};
 use crate::error::{CommandError, exit};
@@ -29,7 +29,7 @@ pub fn cmd_status(journal: Option<PathBuf>, args: &StatusArgs) -> Result<i32, Co
         return Err(CommandError::usage(format!("no journal at `{}`", path.display())).hinted("name the journal with `--journal PATH`"));
     }
     let journal = Journal::open(&path)?;
-    let run = find_run(&journal, args.run.as_deref())?;
+    let run = find_run(&journal, args.run.as_deref(), Pick::NewestRun)?;
     let events = journal.events(&run.id)?;
     let inventory = Inventory::from_snapshot(&run.inventory)?;
     let workflow = Workflow::parse(&format!("<workflow of run {}>", run.id), &run.workflow)?;

@@ -369,6 +369,20 @@ impl<'a> Driver<'a> {
             for (position, name) in stage.nodes.iter().enumerate() {
                 let Some(node) = inventory.nodes.iter().find(|n| &n.name == name) else { continue };
                 let machine = replay_undo(&self.events.borrow(), &node.name, &stage.name);
+                // Between two nodes is an undo's safe point: a node not yet begun is not
+                // begun after a stop request (a node mid-restore always finishes).
+                let begun =
+                    self.events.borrow().iter().any(|e| e.node.as_deref() == Some(&node.name) && e.pass.as_deref() == Some(&stage.name));
+                if !begun && let Some(signal) = self.stop.requested() {
+                    self.append(
+                        None,
+                        None,
+                        RUN_PHASE,
+                        EventKind::Info,
+                        json!({"event": "interrupted", "signal": signal, "node": node.name, "pass": stage.name, "next_phase": "rollback"}),
+                    )?;
+                    return Ok(RunOutcome::Interrupted { signal });
+                }
                 let ctx = phases::StepCtx { node, pass: &pass, pass_index: stage.pass_index, position, batch: position };
                 if let Some(stop) = self.drive_node(&ctx, machine, &BatchGate::default()).await? {
                     return Ok(stop);
@@ -386,7 +400,9 @@ impl<'a> Driver<'a> {
         gate: &BatchGate,
     ) -> Result<Option<RunOutcome>, DriverError> {
         let (node, pass) = (ctx.node, ctx.pass);
-        if matches!(machine.state(), State::Done {}) {
+        let undoing = pass.name.starts_with(UNDO_PREFIX);
+        // In an undo pass `rolled_back` is the goal: that node's undo is finished.
+        if matches!(machine.state(), State::Done {}) || (undoing && matches!(machine.state(), State::RolledBack {})) {
             return Ok(None);
         }
         if matches!(machine.state(), State::RolledBack {} | State::Failed {}) {
@@ -422,7 +438,6 @@ impl<'a> Driver<'a> {
             machine.handle(if ok { &MachineEvent::PhaseSucceeded } else { &MachineEvent::PhaseFailed });
         }
         let end = *machine.state();
-        let undoing = pass.name.starts_with(UNDO_PREFIX);
         if matches!(end, State::Done {}) || (undoing && matches!(end, State::RolledBack {})) {
             self.ui.line(&format!("[{}] {}: {}", pass.name, node.name, node::phase_name(&end)));
             return Ok(None);
@@ -570,6 +585,9 @@ fn interruptible(state: &State) -> bool {
 /// Where a run stands, from its run-level events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunState {
+    /// Refused before touching anything (preflight blockers, or the cluster lock): not a
+    /// run that commands default to, and not one that `resume` continues.
+    Refused,
     /// Started or resumed, and no end journaled: running now, or its process died.
     Running,
     /// Stopped by a signal at a safe point.
@@ -592,6 +610,7 @@ pub fn run_state(events: &[Event]) -> RunState {
             (EventKind::Ok, Some("undone")) => RunState::Undone,
             (EventKind::Info, Some("undo_started")) => RunState::Undoing,
             (EventKind::Info, Some("resumed")) if state == RunState::Undoing => RunState::Undoing,
+            (EventKind::Fail, Some("refused")) => RunState::Refused,
             (EventKind::Ok, _) => RunState::Finished,
             (EventKind::Fail, _) => RunState::Failed,
             (EventKind::Info, Some("interrupted" | "stopped")) => RunState::Interrupted,
@@ -600,6 +619,28 @@ pub fn run_state(events: &[Event]) -> RunState {
         };
     }
     state
+}
+
+impl RunState {
+    /// Returns the state's one lowercase name (status, runs, export, journal details).
+    pub fn name(self) -> &'static str {
+        match self {
+            RunState::Refused => "refused",
+            RunState::Running => "running",
+            RunState::Interrupted => "interrupted",
+            RunState::Failed => "failed",
+            RunState::Finished => "finished",
+            RunState::Undoing => "undoing",
+            RunState::Undone => "undone",
+        }
+    }
+}
+
+/// Returns true when the run has begun changing a node: an `edit` (or a key staging) was
+/// entered. Such a run is one `rollback` and `resume` default to; a run that never got
+/// that far must pass preflight again before it may act.
+pub fn changed_a_node(events: &[Event]) -> bool {
+    events.iter().any(|e| e.node.is_some() && e.kind == EventKind::Enter && matches!(e.phase.as_str(), "edit" | "rollback" | STAGE_KEYS))
 }
 
 /// Rebuilds the machine of `node` in `pass` from the journal.

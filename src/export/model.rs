@@ -160,14 +160,7 @@ pub(crate) fn phase_rank(phase: &str) -> usize {
 
 /// Returns the lowercase name of a run state, as `status` prints it.
 pub fn state_name(state: RunState) -> &'static str {
-    match state {
-        RunState::Running => "running",
-        RunState::Interrupted => "interrupted",
-        RunState::Failed => "failed",
-        RunState::Finished => "finished",
-        RunState::Undoing => "undoing",
-        RunState::Undone => "undone",
-    }
+    state.name()
 }
 
 fn text(v: &Json, key: &str) -> Option<String> {
