@@ -39,8 +39,6 @@ use tokio::sync::Semaphore;
 
 use super::{CommandOutput, FileStat, TransportError, sha256_hex};
 
-pub use script::shell_quote;
-
 /// Pauses between reconnect attempts: 5 tries spread over about 10 s.
 const RECONNECT_PAUSES: [Duration; 4] = [Duration::from_secs(1), Duration::from_secs(2), Duration::from_secs(3), Duration::from_secs(4)];
 
