@@ -41,3 +41,16 @@ fn house_one_shell_quote_in_the_transport_layer() {
     assert!(borrowed.is_empty(), "the product borrows the sandbox's quoting in {borrowed:?}");
     assert_eq!(ringmaster::transport::shell_quote("it's"), r"'it'\''s'");
 }
+
+#[test]
+fn house_the_ansible_parser_lives_in_the_inventory_layer() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let cli = std::fs::read_to_string(root.join("src/cli/inventory.rs")).unwrap();
+    for parser_bit in ["serde_saphyr", "fn ini_words", "fn expand_range", "fn yaml_group", "enum YVal"] {
+        assert!(!cli.contains(parser_bit), "src/cli/inventory.rs still holds `{parser_bit}`");
+    }
+    let lib = std::fs::read_to_string(root.join("src/inventory/ansible.rs")).unwrap();
+    assert!(lib.contains("pub fn parse(") && lib.contains("fn expand_range"), "the parser is in src/inventory/ansible.rs");
+    let inv = ringmaster::inventory::ansible::parse(Path::new("h.ini"), "[c]\ndb01 ansible_host=10.0.0.1\n").unwrap();
+    assert_eq!(inv.resolve(Some("c")).unwrap()[0].address, "10.0.0.1");
+}

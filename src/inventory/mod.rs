@@ -11,6 +11,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub mod ansible;
+
 /// How ringmaster reaches a node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -288,6 +290,17 @@ impl Inventory {
         members.sort();
         crate::transport::sha256_hex(members.join(",").as_bytes())[..16].to_string()
     }
+}
+
+/// Returns `s` as a valid node name: every character but letters, digits, `-`, `_` and `.`
+/// becomes `-` (for names taken from elsewhere: Ansible hosts, discovered addresses).
+pub fn node_name_from(s: &str) -> String {
+    s.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '-' }).collect()
+}
+
+/// Quotes `s` as a TOML string, for generated inventories.
+pub fn toml_quote(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
 }
 
 /// (De)serializes a Duration as humantime text ("20s").
