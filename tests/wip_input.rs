@@ -6,8 +6,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-#[allow(unused_imports)]
-use common::{ringmaster, run};
+use common::{Sandbox, ringmaster, run};
 
 /// Every `.rs` file under `dir`.
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -53,4 +52,57 @@ fn house_the_ansible_parser_lives_in_the_inventory_layer() {
     assert!(lib.contains("pub fn parse(") && lib.contains("fn expand_range"), "the parser is in src/inventory/ansible.rs");
     let inv = ringmaster::inventory::ansible::parse(Path::new("h.ini"), "[c]\ndb01 ansible_host=10.0.0.1\n").unwrap();
     assert_eq!(inv.resolve(Some("c")).unwrap()[0].address, "10.0.0.1");
+}
+
+/// Rewrites the sandbox inventory's text.
+fn edit_inventory(sb: &Sandbox, edit: impl FnOnce(String) -> String) {
+    let path = sb.inventory();
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, edit(text)).unwrap();
+}
+
+/// Returns the 1-based line of the first line of `path` that contains `needle`.
+fn line_of(path: &Path, needle: &str) -> usize {
+    std::fs::read_to_string(path).unwrap().lines().position(|l| l.contains(needle)).expect("needle in file") + 1
+}
+
+#[test]
+fn recover_6_an_address_with_shell_syntax_is_refused_at_load() {
+    let sb = Sandbox::new(2, "0s");
+    // The address reaches a command through `{address}`: without the check, preflight
+    // runs `touch pwned` in the current directory.
+    edit_inventory(&sb, |t| {
+        t.replace("address = \"127.0.0.1\"", "address = \"127.0.0.1; touch pwned #\"")
+            .replace("nodetool_command = \"", "nodetool_command = \"true {address} && ")
+    });
+    let line = line_of(&sb.inventory(), "touch pwned");
+    for cmd in [&["preflight", "-i"][..], &["plan", "-i"][..]] {
+        let out = run(sb.cmd(cmd).arg(sb.inventory()).current_dir(sb.path()));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        let at = format!("{}:{line}:", sb.inventory().display());
+        assert!(stderr.contains(&at), "names {at}: {stderr}");
+        assert!(stderr.contains("node1") && stderr.contains("neither an IP address nor a host name"), "{stderr}");
+        assert!(!sb.path().join("pwned").exists(), "the address reached a shell");
+    }
+}
+
+#[test]
+fn recover_6_from_ansible_refuses_hosts_with_shell_syntax() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&str, &str, &str); 4] = [
+        ("hosts.ini", "[c]\ndb01 ansible_host=10.0.0.1\ndb02 ansible_host=10.0.0.2;touch\n", "db02"),
+        ("hosts.ini", "[c]\ndb01 ansible_host=10.0.0.1 ansible_user='ops;id'\n", "db01"),
+        ("hosts.yml", "c:\n  hosts:\n    db01:\n      ansible_host: \"10.0.0.1\\nrestart_command = 'x'\"\n", "db01"),
+        ("hosts.yml", "c:\n  hosts:\n    \"db01;id\":\n", "db01;id"),
+    ];
+    for (name, text, host) in cases {
+        let file = dir.path().join(name);
+        std::fs::write(&file, text).unwrap();
+        let out = run(ringmaster().args(["inventory", "from-ansible"]).arg(&file));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{text}: {stderr}");
+        assert!(out.stdout.is_empty(), "nothing printed for {text}");
+        assert!(stderr.contains(&file.display().to_string()) && stderr.contains(&format!("host `{host}`")), "{stderr}");
+    }
 }

@@ -15,6 +15,7 @@ use crate::cassandra::status::{StatusNode, parse_status};
 use crate::error::{CommandError, exit};
 use crate::inventory::ansible::{self, Ansible};
 use crate::inventory::{Inventory, Node, TransportKind, node_name_from, toml_quote as q};
+use crate::transport::shell_quote;
 
 /// Write a cluster.toml from an Ansible inventory or from `nodetool status`.
 #[derive(Debug, clap::Subcommand)]
@@ -80,8 +81,8 @@ pub fn cmd_inventory(cmd: &InventoryCommand) -> Result<i32, CommandError> {
                 let cluster = cluster.clone().or_else(|| group.clone()).unwrap_or_else(|| "cluster".into());
                 let command = format!(
                     "ringmaster inventory from-ansible {}{}",
-                    file.display(),
-                    group.as_ref().map(|g| format!(" --group {g}")).unwrap_or_default()
+                    shell_quote(&file.display().to_string()),
+                    group.as_ref().map(|g| format!(" --group {}", shell_quote(g))).unwrap_or_default()
                 );
                 print!("{}", ansible::cluster_toml(&cluster, &command, &hosts, inv.has_passwords()));
             }
