@@ -106,3 +106,39 @@ fn recover_6_from_ansible_refuses_hosts_with_shell_syntax() {
         assert!(stderr.contains(&file.display().to_string()) && stderr.contains(&format!("host `{host}`")), "{stderr}");
     }
 }
+
+/// A minimal ssh inventory whose node1 has `ssh = <ssh>`; writes it (and a secrets file) to `dir`.
+fn ssh_inventory(dir: &Path, ssh: &str) -> PathBuf {
+    let secrets = dir.join("secrets.toml");
+    std::fs::write(&secrets, "keystore_password = \"changeit1\"\ntruststore_password = \"changeit1\"\n").unwrap();
+    std::fs::set_permissions(&secrets, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let inv = dir.join("cluster.toml");
+    let ssh = toml::Value::String(ssh.into()).to_string();
+    std::fs::write(
+        &inv,
+        format!("cluster = \"c\"\nsecrets = \"secrets.toml\"\n\n[[node]]\nname = \"node1\"\naddress = \"127.0.0.1\"\nssh = {ssh}\n"),
+    )
+    .unwrap();
+    inv
+}
+
+#[test]
+fn recover_low_ssh_destinations_with_spaces_or_a_leading_dash_are_refused_at_load() {
+    let dir = tempfile::tempdir().unwrap();
+    for (ssh, why) in [("admin@db01 example", "whitespace"), ("-oProxyCommand=touch pwned", "starts with `-`")] {
+        let inv = ssh_inventory(dir.path(), ssh);
+        let out =
+            run(ringmaster().arg("--journal").arg(dir.path().join("j.db")).args(["preflight", "-i"]).arg(&inv).current_dir(dir.path()));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(&format!("{}:7:7: node `node1`: ssh destination", inv.display())), "{stderr}");
+        assert!(stderr.contains(why), "{stderr}");
+        assert!(!stderr.contains("os error 2"), "{stderr}");
+        assert!(!dir.path().join("pwned").exists(), "the destination reached ssh as an option");
+    }
+    // The seed of `inventory discover` is an ssh destination too.
+    let out = run(ringmaster().args(["inventory", "discover", "--seed=-oProxyCommand=touch pwned"]).current_dir(dir.path()));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("starts with `-`"));
+    assert!(!dir.path().join("pwned").exists());
+}

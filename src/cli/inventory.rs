@@ -93,6 +93,10 @@ pub fn cmd_inventory(cmd: &InventoryCommand) -> Result<i32, CommandError> {
                 Via::Ssh => TransportKind::Ssh,
                 Via::Local => TransportKind::Local,
             };
+            if let Some(problem) = crate::transport::ssh::destination_problem(seed).filter(|_| kind == TransportKind::Ssh) {
+                return Err(CommandError::usage(format!("`--seed {}`: the ssh destination {problem}", shell_quote(seed)))
+                    .hinted("give the seed as `user@host` or a `Host` alias of your ssh_config"));
+            }
             let mut node = Node::with_defaults(seed, seed, kind);
             node.nodetool_command = nodetool_command.clone();
             node.boot_grace = Duration::ZERO;

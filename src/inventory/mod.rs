@@ -126,7 +126,7 @@ pub enum InventoryError {
 #[serde(deny_unknown_fields)]
 struct Fields {
     transport: Option<TransportKind>,
-    ssh: Option<String>,
+    ssh: Option<toml::Spanned<String>>,
     config_path: Option<String>,
     log_path: Option<String>,
     ssl_dir: Option<String>,
@@ -148,7 +148,7 @@ struct RawNode {
     name: String,
     address: toml::Spanned<String>,
     transport: Option<TransportKind>,
-    ssh: Option<String>,
+    ssh: Option<toml::Spanned<String>>,
     config_path: Option<String>,
     log_path: Option<String>,
     ssl_dir: Option<String>,
@@ -248,9 +248,20 @@ impl Inventory {
             let boot_grace = humantime::parse_duration(&boot_grace_text)
                 .map_err(|e| invalid(format!("node `{name}`: boot_grace `{boot_grace_text}`: {e}")))?;
             let rel = |p: Option<String>| p.map(|p| base.join(expand(p)));
+            let transport = n.transport.or(d.transport).unwrap_or(TransportKind::Ssh);
+            let ssh = match n.ssh.as_ref().or(d.ssh.as_ref()) {
+                None => address.clone(),
+                Some(given) => {
+                    let ssh = expand(given.get_ref().clone());
+                    if let Some(problem) = crate::transport::ssh::destination_problem(&ssh).filter(|_| transport == TransportKind::Ssh) {
+                        return Err(at(given.span(), format!("node `{name}`: ssh destination `{}` {problem}", ssh.escape_debug())));
+                    }
+                    ssh
+                }
+            };
             let node = Node {
-                transport: n.transport.or(d.transport).unwrap_or(TransportKind::Ssh),
-                ssh: pick(n.ssh, &d.ssh, &address),
+                transport,
+                ssh,
                 config_path: pick(n.config_path, &d.config_path, defaults::CONFIG_PATH),
                 log_path: pick(n.log_path, &d.log_path, defaults::LOG_PATH),
                 ssl_dir: pick(n.ssl_dir, &d.ssl_dir, defaults::SSL_DIR),
@@ -441,5 +452,22 @@ config_path = "/opt/{node}/cassandra.yaml"
         )
         .unwrap();
         assert_eq!(inv.nodes[1].restart_command, "restart db02 10.0.0.12");
+    }
+
+    #[test]
+    fn recover_low_ssh_destinations_are_checked_at_load() {
+        for (bad, why) in [("admin@db01 x", "whitespace"), ("-oProxyCommand=id", "starts with `-`"), ("a\\u0007b", "control")] {
+            let text = INV.replace("ssh = \"admin@db01.example\"", &format!("ssh = \"{bad}\""));
+            let err = Inventory::parse(Path::new("c.toml"), &text).unwrap_err().to_string();
+            assert!(err.starts_with("c.toml:11:7: node `db01`: ssh destination"), "{err}");
+            assert!(err.contains(why), "{err}");
+        }
+        // From [defaults], the error points at the default.
+        let text = INV.replace("transport = \"ssh\"", "transport = \"ssh\"\nssh = \"-{node}\"");
+        let err = Inventory::parse(Path::new("c.toml"), &text).unwrap_err().to_string();
+        assert!(err.starts_with("c.toml:6:7: node `db02`: ssh destination `-db02` starts with `-`"), "{err}");
+        // A local node is not reached over ssh: its `ssh` is not checked.
+        let local = INV.replace("ssh = \"admin@db01.example\"", "transport = \"local\"\nssh = \"not used\"");
+        assert!(Inventory::parse(Path::new("c.toml"), &local).is_ok());
     }
 }
