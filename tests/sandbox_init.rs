@@ -5,6 +5,7 @@ mod sandbox_support;
 use std::os::unix::fs::PermissionsExt;
 
 use p12_keystore::{KeyStore, KeyStoreEntry, Pkcs12ImportPolicy};
+use ringmaster::transport::shell_quote;
 use sandbox_support::*;
 use x509_parser::extensions::ParsedExtension;
 
@@ -45,7 +46,7 @@ fn init_creates_the_layout_with_modes() {
     assert_eq!(d["log_path"].as_str().map(str::to_owned), Some(format!("{}/nodes/{{node}}/var/log/cassandra/system.log", dir.display())));
     assert_eq!(
         d["nodetool_command"].as_str().map(str::to_owned),
-        Some(format!("'{}' sandbox nodetool --dir '{}' {{node}}", bin(), dir.display()))
+        Some(format!("{} sandbox nodetool --dir {} {{node}}", shell_quote(bin()), shell_quote(&dir.display().to_string())))
     );
     let nodes = inv["node"].as_array().expect("nodes");
     assert_eq!(nodes.len(), 3);

@@ -14,7 +14,7 @@ use super::{Driver, DriverError, PhaseResult, RunOutcome};
 use crate::cassandra::yaml::Value;
 use crate::inventory::Node;
 use crate::journal::EventKind;
-use crate::transport::{Transport, TransportError, sha256_hex};
+use crate::transport::{Transport, TransportError, sha256_hex, shell_quote as quote};
 use crate::workflow::Pass;
 
 /// The journal's pass name for staging events.
@@ -28,10 +28,6 @@ struct Staged {
     target: String,
     bytes: Vec<u8>,
     sha256: String,
-}
-
-fn quote(s: &str) -> String {
-    crate::sandbox::init::shell_quote(s)
 }
 
 impl Driver<'_> {

@@ -229,7 +229,5 @@ pub(crate) fn final_setting(ctx: &Context<'_>, node: &Node, key: &str) -> Option
     settings.into_iter().find(|s| s.key == key).map(|s| s.value)
 }
 
-/// Quotes a path for `sh -c`.
-pub(crate) fn sh(s: &str) -> String {
-    crate::sandbox::init::shell_quote(s)
-}
+/// Quotes a path for `sh -c` (the transport's one quoting, under a short name).
+pub(crate) use crate::transport::shell_quote as sh;

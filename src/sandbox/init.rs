@@ -16,6 +16,7 @@ use super::{
     NodeConfig, STOCK_YAML, SandboxConfig, SandboxError, Session, certs, config_path, keystore_path, log_path, node_root, ssl_dir,
     truststore_path, write_json,
 };
+use crate::transport::shell_quote;
 
 /// The cluster name of every sandbox (inventory `cluster` and yaml `cluster_name`).
 pub const CLUSTER_NAME: &str = "sandbox";
@@ -104,11 +105,6 @@ fn mkdir(path: &Path, mode: Option<u32>) -> Result<(), SandboxError> {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(io("chmod", path))?;
     }
     Ok(())
-}
-
-/// Quotes a string for `sh -c`.
-pub fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
 }
 
 fn toml_str(s: &str) -> String {
@@ -346,11 +342,6 @@ mod tests {
     }
 
     #[test]
-    fn shell_quote_survives_single_quotes() {
-        assert_eq!(shell_quote("/a b/it's"), r"'/a b/it'\''s'");
-    }
-
-    #[test]
     fn inventory_has_the_agreed_shape() {
         let nodes = vec![NodeConfig {
             name: "node1".into(),
@@ -368,7 +359,7 @@ mod tests {
         assert_eq!(v["secrets"].as_str(), Some("secrets.toml"));
         assert_eq!(v["defaults"]["transport"].as_str(), Some("local"));
         assert_eq!(v["defaults"]["config_path"].as_str(), Some("/tmp/sb/nodes/{node}/etc/cassandra/cassandra.yaml"));
-        assert_eq!(v["defaults"]["restart_command"].as_str(), Some("'/bin/ring master' sandbox restart --dir '/tmp/sb' {node}"));
+        assert_eq!(v["defaults"]["restart_command"].as_str(), Some("'/bin/ring master' sandbox restart --dir /tmp/sb {node}"));
         assert_eq!(v["node"][0]["address"].as_str(), Some("127.0.0.1"));
     }
 }

@@ -10,7 +10,10 @@
 //! written in-process (local).
 
 pub mod local;
+mod quote;
 pub mod ssh;
+
+pub use quote::shell_quote;
 
 use std::time::Duration;
 

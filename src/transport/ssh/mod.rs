@@ -39,8 +39,6 @@ use tokio::sync::Semaphore;
 
 use super::{CommandOutput, FileStat, TransportError, sha256_hex};
 
-pub use script::shell_quote;
-
 /// Pauses between reconnect attempts: 5 tries spread over about 10 s.
 const RECONNECT_PAUSES: [Duration; 4] = [Duration::from_secs(1), Duration::from_secs(2), Duration::from_secs(3), Duration::from_secs(4)];
 
@@ -160,6 +158,12 @@ impl Ssh {
     /// [`TransportError::HostKeyUnknown`], [`TransportError::PermissionDenied`] or
     /// [`TransportError::Unreachable`], each carrying ssh's own explanation.
     pub async fn connect(target: &SshTarget) -> Result<Ssh, TransportError> {
+        if let Some(problem) = destination_problem(&target.destination) {
+            return Err(TransportError::Unreachable {
+                host: target.host.clone(),
+                detail: format!("the ssh destination `{}` {problem}", target.destination.escape_debug()),
+            });
+        }
         let control_dir = prepare_control_dir(target)?;
         let mut builder = SessionBuilder::default();
         builder
@@ -437,6 +441,25 @@ impl Ssh {
             host: self.host().into(),
             detail: format!("{why}; {} reconnect attempts over about 10 s failed, the last with: {last}", RECONNECT_PAUSES.len() + 1),
         })
+    }
+}
+
+/// Returns why `destination` cannot be an ssh destination (`None` when it can be one).
+///
+/// `ssh` would read a leading `-` as an option (`-oProxyCommand=...`), and whitespace or
+/// control characters as a second word or a broken config line; none of them is part of a
+/// `user@host` or a `Host` alias.
+pub fn destination_problem(destination: &str) -> Option<&'static str> {
+    if destination.is_empty() {
+        Some("is empty")
+    } else if destination.starts_with('-') {
+        Some("starts with `-`, which ssh would read as an option")
+    } else if destination.chars().any(char::is_whitespace) {
+        Some("holds whitespace; give `user@host` or a `Host` alias of your ssh_config")
+    } else if destination.chars().any(char::is_control) {
+        Some("holds a control character")
+    } else {
+        None
     }
 }
 

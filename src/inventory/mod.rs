@@ -3,13 +3,17 @@
 //!
 //! `cluster.toml` has a cluster name, an optional secrets file, `[defaults]` and one
 //! `[[node]]` table per node, in rollout order. Any node key overrides the default of the
-//! same name; string values may use `{node}` and `{address}`. Passwords are never here:
-//! see [`crate::secrets`].
+//! same name; string values may use `{node}` and `{address}`. In `restart_command` and
+//! `nodetool_command` the values are substituted shell-quoted. Addresses must be an IP
+//! literal or a host name, checked at load with the file and line. Passwords are never
+//! here: see [`crate::secrets`].
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+pub mod ansible;
 
 /// How ringmaster reaches a node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -122,7 +126,7 @@ pub enum InventoryError {
 #[serde(deny_unknown_fields)]
 struct Fields {
     transport: Option<TransportKind>,
-    ssh: Option<String>,
+    ssh: Option<toml::Spanned<String>>,
     config_path: Option<String>,
     log_path: Option<String>,
     ssl_dir: Option<String>,
@@ -142,9 +146,9 @@ struct Fields {
 #[serde(deny_unknown_fields)]
 struct RawNode {
     name: String,
-    address: String,
+    address: toml::Spanned<String>,
     transport: Option<TransportKind>,
-    ssh: Option<String>,
+    ssh: Option<toml::Spanned<String>>,
     config_path: Option<String>,
     log_path: Option<String>,
     ssl_dir: Option<String>,
@@ -161,7 +165,7 @@ struct RawNode {
 }
 
 impl RawNode {
-    fn split(self) -> (String, String, Fields) {
+    fn split(self) -> (String, toml::Spanned<String>, Fields) {
         let f = Fields {
             transport: self.transport,
             ssh: self.ssh,
@@ -209,38 +213,60 @@ impl Inventory {
         })?;
         let base = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         let invalid = |message: String| InventoryError::Invalid { path: path.into(), message };
+        let at = |span: std::ops::Range<usize>, message: String| {
+            let (line, column) = crate::error::line_col(text, span.start);
+            InventoryError::Parse { path: path.into(), line, column, message }
+        };
         if raw.nodes.is_empty() {
             return Err(invalid("no `[[node]]` entries".into()));
         }
         let d = raw.defaults;
         let mut nodes: Vec<Node> = Vec::new();
         for rn in raw.nodes {
-            let (name, address, n) = rn.split();
+            let (name, spanned_address, n) = rn.split();
+            let address = spanned_address.get_ref().clone();
             if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
                 return Err(invalid(format!("node name `{name}` must be letters, digits, `-`, `_` or `.`")));
             }
             if nodes.iter().any(|o| o.name == name) {
                 return Err(invalid(format!("node `{name}` appears twice")));
             }
+            if let Some(problem) = address_problem(&address) {
+                return Err(at(spanned_address.span(), format!("node `{name}`: address `{address}` {problem}")));
+            }
             if nodes.iter().any(|o| o.address == address) {
                 return Err(invalid(format!("address `{address}` of node `{name}` appears twice")));
             }
-            let expand = |v: String| v.replace("{node}", &name).replace("{address}", &address);
+            let expand = |v: String| expand_template(&v, &name, &address, false);
             let pick = |own: Option<String>, def: &Option<String>, builtin: &str| {
                 expand(own.or_else(|| def.clone()).unwrap_or_else(|| builtin.to_string()))
+            };
+            let command = |own: Option<String>, def: &Option<String>, builtin: &str| {
+                expand_template(&own.or_else(|| def.clone()).unwrap_or_else(|| builtin.to_string()), &name, &address, true)
             };
             let boot_grace_text = pick(n.boot_grace, &d.boot_grace, defaults::BOOT_GRACE);
             let boot_grace = humantime::parse_duration(&boot_grace_text)
                 .map_err(|e| invalid(format!("node `{name}`: boot_grace `{boot_grace_text}`: {e}")))?;
             let rel = |p: Option<String>| p.map(|p| base.join(expand(p)));
+            let transport = n.transport.or(d.transport).unwrap_or(TransportKind::Ssh);
+            let ssh = match n.ssh.as_ref().or(d.ssh.as_ref()) {
+                None => address.clone(),
+                Some(given) => {
+                    let ssh = expand(given.get_ref().clone());
+                    if let Some(problem) = crate::transport::ssh::destination_problem(&ssh).filter(|_| transport == TransportKind::Ssh) {
+                        return Err(at(given.span(), format!("node `{name}`: ssh destination `{}` {problem}", ssh.escape_debug())));
+                    }
+                    ssh
+                }
+            };
             let node = Node {
-                transport: n.transport.or(d.transport).unwrap_or(TransportKind::Ssh),
-                ssh: pick(n.ssh, &d.ssh, &address),
+                transport,
+                ssh,
                 config_path: pick(n.config_path, &d.config_path, defaults::CONFIG_PATH),
                 log_path: pick(n.log_path, &d.log_path, defaults::LOG_PATH),
                 ssl_dir: pick(n.ssl_dir, &d.ssl_dir, defaults::SSL_DIR),
-                restart_command: pick(n.restart_command, &d.restart_command, defaults::RESTART_COMMAND),
-                nodetool_command: pick(n.nodetool_command, &d.nodetool_command, defaults::NODETOOL_COMMAND),
+                restart_command: command(n.restart_command, &d.restart_command, defaults::RESTART_COMMAND),
+                nodetool_command: command(n.nodetool_command, &d.nodetool_command, defaults::NODETOOL_COMMAND),
                 sudo: n.sudo.or(d.sudo).unwrap_or(false),
                 boot_grace,
                 ssh_config: rel(n.ssh_config.or_else(|| d.ssh_config.clone())),
@@ -288,6 +314,48 @@ impl Inventory {
         members.sort();
         crate::transport::sha256_hex(members.join(",").as_bytes())[..16].to_string()
     }
+}
+
+/// Fills `{node}` and `{address}` into `template`; in a shell `command`, each value is
+/// substituted as one shell word (quoted when it needs it), so no value can add commands.
+fn expand_template(template: &str, node: &str, address: &str, command: bool) -> String {
+    let value = |v: &str| if command { crate::transport::shell_quote(v) } else { v.to_string() };
+    template.replace("{node}", &value(node)).replace("{address}", &value(address))
+}
+
+/// Returns why `address` is neither an IP literal nor a host name (`None` when it is one).
+///
+/// A host name is dot-separated labels of letters, digits, `-` and `_` (no label starts or
+/// ends with `-`), at most 253 characters: nothing a shell or ssh would read as more than
+/// one word or as an option.
+pub fn address_problem(address: &str) -> Option<String> {
+    if address.parse::<std::net::IpAddr>().is_ok() {
+        return None;
+    }
+    let why = "is neither an IP address nor a host name (letters, digits, `-`, `_` and `.`)";
+    let host = address.strip_suffix('.').unwrap_or(address);
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    if host.is_empty() || host.len() > 253 || !host.split('.').all(label_ok) {
+        return Some(why.into());
+    }
+    None
+}
+
+/// Returns `s` as a valid node name: every character but letters, digits, `-`, `_` and `.`
+/// becomes `-` (for names taken from elsewhere: Ansible hosts, discovered addresses).
+pub fn node_name_from(s: &str) -> String {
+    s.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '-' }).collect()
+}
+
+/// Quotes `s` as a TOML string, for generated inventories.
+pub fn toml_quote(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
 }
 
 /// (De)serializes a Duration as humantime text ("20s").
@@ -349,5 +417,57 @@ config_path = "/opt/{node}/cassandra.yaml"
         assert!(err.contains("pasword"), "{err}");
         let dup = INV.replace("10.0.0.12", "10.0.0.11");
         assert!(Inventory::parse(Path::new("c.toml"), &dup).unwrap_err().to_string().contains("appears twice"));
+    }
+
+    #[test]
+    fn recover_6_addresses_are_ip_literals_or_host_names() {
+        for good in ["10.0.0.11", "::1", "fe80::1", "db01.example.com", "db_01", "localhost", "db01."] {
+            assert_eq!(address_problem(good), None, "{good}");
+        }
+        for bad in ["127.0.0.1; touch pwned #", "", "a b", "-oProxyCommand=x", "db..x", "$(id)", "a\nb", "[::1]", "x-"] {
+            assert!(address_problem(bad).is_some(), "{bad:?}");
+        }
+        let bad = INV.replace("\"10.0.0.12\"", "\"10.0.0.12`id`\"");
+        let err = Inventory::parse(Path::new("c.toml"), &bad).unwrap_err().to_string();
+        assert!(err.starts_with("c.toml:14:11: node `db02`: address `10.0.0.12`id``"), "{err}");
+    }
+
+    #[test]
+    fn recover_6_template_values_are_shell_quoted_in_commands() {
+        let sh = |command: &str| {
+            let out = std::process::Command::new("sh").arg("-c").arg(command).output().expect("run sh");
+            assert!(out.status.success(), "{command}: {}", String::from_utf8_lossy(&out.stderr));
+            String::from_utf8(out.stdout).unwrap()
+        };
+        let hostile = ["a b", "x; echo pwned", "$(echo pwned)", "`echo pwned`", "it's", "a\nb", "*"];
+        for value in hostile {
+            let command = expand_template("printf '%s|' {node} {address}", value, value, true);
+            assert_eq!(sh(&command), format!("{value}|{value}|"), "{command}");
+        }
+        // Paths are not commands: their values stay as written.
+        assert_eq!(expand_template("/opt/{node}/c.yaml", "a b", "x", false), "/opt/a b/c.yaml");
+        let inv = Inventory::parse(
+            Path::new("c.toml"),
+            &INV.replace("restart_command = \"sudo systemctl restart cassandra\"", "restart_command = \"restart {node} {address}\""),
+        )
+        .unwrap();
+        assert_eq!(inv.nodes[1].restart_command, "restart db02 10.0.0.12");
+    }
+
+    #[test]
+    fn recover_low_ssh_destinations_are_checked_at_load() {
+        for (bad, why) in [("admin@db01 x", "whitespace"), ("-oProxyCommand=id", "starts with `-`"), ("a\\u0007b", "control")] {
+            let text = INV.replace("ssh = \"admin@db01.example\"", &format!("ssh = \"{bad}\""));
+            let err = Inventory::parse(Path::new("c.toml"), &text).unwrap_err().to_string();
+            assert!(err.starts_with("c.toml:11:7: node `db01`: ssh destination"), "{err}");
+            assert!(err.contains(why), "{err}");
+        }
+        // From [defaults], the error points at the default.
+        let text = INV.replace("transport = \"ssh\"", "transport = \"ssh\"\nssh = \"-{node}\"");
+        let err = Inventory::parse(Path::new("c.toml"), &text).unwrap_err().to_string();
+        assert!(err.starts_with("c.toml:6:7: node `db02`: ssh destination `-db02` starts with `-`"), "{err}");
+        // A local node is not reached over ssh: its `ssh` is not checked.
+        let local = INV.replace("ssh = \"admin@db01.example\"", "transport = \"local\"\nssh = \"not used\"");
+        assert!(Inventory::parse(Path::new("c.toml"), &local).is_ok());
     }
 }

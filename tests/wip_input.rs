@@ -1,0 +1,144 @@
+//! Hostile and awkward input (issue 14: items 6, 7, 8 and the low "better next step"
+//! errors) and the house rules of issue 21 that go with it (one `shell_quote`, the Ansible
+//! parser in the inventory layer).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{Sandbox, ringmaster, run};
+
+/// Every `.rs` file under `dir`.
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+fn src_files() -> Vec<(PathBuf, String)> {
+    let mut files = Vec::new();
+    rust_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
+    files.into_iter().map(|p| (p.clone(), std::fs::read_to_string(&p).unwrap())).collect()
+}
+
+#[test]
+fn house_one_shell_quote_in_the_transport_layer() {
+    let defs: Vec<String> =
+        src_files().into_iter().filter(|(_, text)| text.contains("fn shell_quote(")).map(|(p, _)| p.display().to_string()).collect();
+    assert_eq!(defs.len(), 1, "one shell_quote, found {defs:?}");
+    assert!(defs[0].ends_with("src/transport/quote.rs"), "{defs:?}");
+    let borrowed: Vec<String> = src_files()
+        .into_iter()
+        .filter(|(_, text)| text.contains("sandbox::init::shell_quote"))
+        .map(|(p, _)| p.display().to_string())
+        .collect();
+    assert!(borrowed.is_empty(), "the product borrows the sandbox's quoting in {borrowed:?}");
+    assert_eq!(ringmaster::transport::shell_quote("it's"), r"'it'\''s'");
+}
+
+#[test]
+fn house_the_ansible_parser_lives_in_the_inventory_layer() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let cli = std::fs::read_to_string(root.join("src/cli/inventory.rs")).unwrap();
+    for parser_bit in ["serde_saphyr", "fn ini_words", "fn expand_range", "fn yaml_group", "enum YVal"] {
+        assert!(!cli.contains(parser_bit), "src/cli/inventory.rs still holds `{parser_bit}`");
+    }
+    let lib = std::fs::read_to_string(root.join("src/inventory/ansible.rs")).unwrap();
+    assert!(lib.contains("pub fn parse(") && lib.contains("fn expand_range"), "the parser is in src/inventory/ansible.rs");
+    let inv = ringmaster::inventory::ansible::parse(Path::new("h.ini"), "[c]\ndb01 ansible_host=10.0.0.1\n").unwrap();
+    assert_eq!(inv.resolve(Some("c")).unwrap()[0].address, "10.0.0.1");
+}
+
+/// Rewrites the sandbox inventory's text.
+fn edit_inventory(sb: &Sandbox, edit: impl FnOnce(String) -> String) {
+    let path = sb.inventory();
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, edit(text)).unwrap();
+}
+
+/// Returns the 1-based line of the first line of `path` that contains `needle`.
+fn line_of(path: &Path, needle: &str) -> usize {
+    std::fs::read_to_string(path).unwrap().lines().position(|l| l.contains(needle)).expect("needle in file") + 1
+}
+
+#[test]
+fn recover_6_an_address_with_shell_syntax_is_refused_at_load() {
+    let sb = Sandbox::new(2, "0s");
+    // The address reaches a command through `{address}`: without the check, preflight
+    // runs `touch pwned` in the current directory.
+    edit_inventory(&sb, |t| {
+        t.replace("address = \"127.0.0.1\"", "address = \"127.0.0.1; touch pwned #\"")
+            .replace("nodetool_command = \"", "nodetool_command = \"true {address} && ")
+    });
+    let line = line_of(&sb.inventory(), "touch pwned");
+    for cmd in [&["preflight", "-i"][..], &["plan", "-i"][..]] {
+        let out = run(sb.cmd(cmd).arg(sb.inventory()).current_dir(sb.path()));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        let at = format!("{}:{line}:", sb.inventory().display());
+        assert!(stderr.contains(&at), "names {at}: {stderr}");
+        assert!(stderr.contains("node1") && stderr.contains("neither an IP address nor a host name"), "{stderr}");
+        assert!(!sb.path().join("pwned").exists(), "the address reached a shell");
+    }
+}
+
+#[test]
+fn recover_6_from_ansible_refuses_hosts_with_shell_syntax() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&str, &str, &str); 4] = [
+        ("hosts.ini", "[c]\ndb01 ansible_host=10.0.0.1\ndb02 ansible_host=10.0.0.2;touch\n", "db02"),
+        ("hosts.ini", "[c]\ndb01 ansible_host=10.0.0.1 ansible_user='ops;id'\n", "db01"),
+        ("hosts.yml", "c:\n  hosts:\n    db01:\n      ansible_host: \"10.0.0.1\\nrestart_command = 'x'\"\n", "db01"),
+        ("hosts.yml", "c:\n  hosts:\n    \"db01;id\":\n", "db01;id"),
+    ];
+    for (name, text, host) in cases {
+        let file = dir.path().join(name);
+        std::fs::write(&file, text).unwrap();
+        let out = run(ringmaster().args(["inventory", "from-ansible"]).arg(&file));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{text}: {stderr}");
+        assert!(out.stdout.is_empty(), "nothing printed for {text}");
+        assert!(stderr.contains(&file.display().to_string()) && stderr.contains(&format!("host `{host}`")), "{stderr}");
+    }
+}
+
+/// A minimal ssh inventory whose node1 has `ssh = <ssh>`; writes it (and a secrets file) to `dir`.
+fn ssh_inventory(dir: &Path, ssh: &str) -> PathBuf {
+    let secrets = dir.join("secrets.toml");
+    std::fs::write(&secrets, "keystore_password = \"changeit1\"\ntruststore_password = \"changeit1\"\n").unwrap();
+    std::fs::set_permissions(&secrets, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let inv = dir.join("cluster.toml");
+    let ssh = toml::Value::String(ssh.into()).to_string();
+    std::fs::write(
+        &inv,
+        format!("cluster = \"c\"\nsecrets = \"secrets.toml\"\n\n[[node]]\nname = \"node1\"\naddress = \"127.0.0.1\"\nssh = {ssh}\n"),
+    )
+    .unwrap();
+    inv
+}
+
+#[test]
+fn recover_low_ssh_destinations_with_spaces_or_a_leading_dash_are_refused_at_load() {
+    let dir = tempfile::tempdir().unwrap();
+    for (ssh, why) in [("admin@db01 example", "whitespace"), ("-oProxyCommand=touch pwned", "starts with `-`")] {
+        let inv = ssh_inventory(dir.path(), ssh);
+        let out =
+            run(ringmaster().arg("--journal").arg(dir.path().join("j.db")).args(["preflight", "-i"]).arg(&inv).current_dir(dir.path()));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(&format!("{}:7:7: node `node1`: ssh destination", inv.display())), "{stderr}");
+        assert!(stderr.contains(why), "{stderr}");
+        assert!(!stderr.contains("os error 2"), "{stderr}");
+        assert!(!dir.path().join("pwned").exists(), "the destination reached ssh as an option");
+    }
+    // The seed of `inventory discover` is an ssh destination too.
+    let out = run(ringmaster().args(["inventory", "discover", "--seed=-oProxyCommand=touch pwned"]).current_dir(dir.path()));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("starts with `-`"));
+    assert!(!dir.path().join("pwned").exists());
+}
