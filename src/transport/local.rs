@@ -122,6 +122,23 @@ impl Local {
         result.map_err(|e| self.io("create", path, e))
     }
 
+    pub async fn symlink_target(&self, path: &str) -> Result<Option<String>, TransportError> {
+        let meta = std::fs::symlink_metadata(path).map_err(|e| self.io("stat", path, e))?;
+        if !meta.file_type().is_symlink() {
+            return Ok(None);
+        }
+        match std::fs::canonicalize(path) {
+            Ok(target) => Ok(Some(target.to_string_lossy().into_owned())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                // A dangling link: name what it points to (one level, made absolute).
+                let link = std::fs::read_link(path).map_err(|e| self.io("read the link", path, e))?;
+                let dir = Path::new(path).parent().unwrap_or(Path::new("/"));
+                Err(TransportError::NotFound { host: self.host.clone(), path: dir.join(link).to_string_lossy().into_owned() })
+            }
+            Err(e) => Err(self.io("resolve the link", path, e)),
+        }
+    }
+
     pub async fn stat(&self, path: &str) -> Result<Option<FileStat>, TransportError> {
         let meta = match std::fs::metadata(path) {
             Ok(m) => m,

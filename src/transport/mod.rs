@@ -124,6 +124,14 @@ impl Transport {
         delegate!(self, t => t.create_file_new(path, contents, like).await)
     }
 
+    /// Returns the file a symlink at `path` finally points to (absolute, every link in the
+    /// chain followed), or `None` when `path` is not a symlink. A link whose target does not
+    /// exist fails with [`TransportError::NotFound`] naming the target; a `path` that does
+    /// not exist at all fails with `NotFound` naming `path`.
+    pub async fn symlink_target(&self, path: &str) -> Result<Option<String>, TransportError> {
+        delegate!(self, t => t.symlink_target(path).await)
+    }
+
     /// Returns owner, mode, size and SHA-256 of `path`, or `None` when it does not exist.
     pub async fn stat(&self, path: &str) -> Result<Option<FileStat>, TransportError> {
         delegate!(self, t => t.stat(path).await)

@@ -256,6 +256,22 @@ impl Ssh {
         }
     }
 
+    /// Returns the file a symlink at `path` finally points to (`readlink -f` on the node), or
+    /// `None` when `path` is not a symlink. A dangling link fails with `NotFound` naming the
+    /// target.
+    pub async fn symlink_target(&self, path: &str) -> Result<Option<String>, TransportError> {
+        let done = self.exec(&format!("resolve `{path}`"), &script::symlink_target(path), None, file_timeout(0), Retry::Always).await?;
+        let out = &done.output;
+        let target = script::parse_symlink_target(&out.stdout);
+        match out.status {
+            Some(0) => Ok(target),
+            Some(script::EXIT_NOT_FOUND) if self.sudo_failure(out).is_none() => {
+                Err(TransportError::NotFound { host: self.host().into(), path: target.unwrap_or_else(|| path.into()) })
+            }
+            _ => Err(self.file_failure("resolve", path, None, out)),
+        }
+    }
+
     /// Returns owner, mode, size and SHA-256 of `path` (following symlinks), or `None` when
     /// it does not exist.
     pub async fn stat(&self, path: &str) -> Result<Option<FileStat>, TransportError> {
