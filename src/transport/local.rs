@@ -39,7 +39,9 @@ impl Local {
     }
 
     pub async fn run(&self, command: &str, stdin: Option<&[u8]>, timeout: Duration) -> Result<CommandOutput, TransportError> {
-        let mut child = tokio::process::Command::new("sh")
+        let mut cmd = tokio::process::Command::new("sh");
+        super::shield(&mut cmd);
+        let mut child = cmd
             .arg("-c")
             .arg(command)
             .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
@@ -48,6 +50,8 @@ impl Local {
             .kill_on_drop(true)
             .spawn()
             .map_err(|e| self.io("spawn", "sh", e))?;
+        // The command leads its own process group: a timeout ends all of it, not only `sh`.
+        let group = child.id().map(|id| id as i32);
         if let Some(input) = stdin {
             let mut pipe = child.stdin.take().expect("BUG: stdin was piped");
             pipe.write_all(input).await.map_err(|e| self.io("write stdin of", command, e))?;
@@ -62,7 +66,13 @@ impl Local {
                 Ok(output)
             }
             Ok(Err(e)) => Err(self.io("wait for", command, e)),
-            Err(_) => Err(TransportError::Timeout { host: self.host.clone(), command: command.into(), timeout }),
+            Err(_) => {
+                if let Some(pgid) = group {
+                    // SAFETY: kill has no memory preconditions; the group is the one we made.
+                    unsafe { libc::kill(-pgid, libc::SIGKILL) };
+                }
+                Err(TransportError::Timeout { host: self.host.clone(), command: command.into(), timeout })
+            }
         }
     }
 

@@ -138,8 +138,37 @@ impl Transport {
     }
 }
 
+/// Prepares a child process of ringmaster that acts for a node (a local transport's command,
+/// the SSH master): it gets a process group of its own, so the terminal's Ctrl-C (SIGINT to
+/// the whole foreground group) reaches ringmaster alone, which then stops at its next safe
+/// point instead of losing the restart it was waiting for; and its environment holds no
+/// `RINGMASTER_SECRET_*` variable.
+pub(crate) fn shield(cmd: &mut tokio::process::Command) -> &mut tokio::process::Command {
+    cmd.process_group(0);
+    for key in secret_env_names(std::env::vars_os().map(|(k, _)| k)) {
+        cmd.env_remove(key);
+    }
+    cmd
+}
+
+/// Returns the names among `names` that hold secrets.
+fn secret_env_names(names: impl Iterator<Item = std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    names.filter(|k| k.as_encoded_bytes().starts_with(crate::secrets::ENV_PREFIX.as_bytes())).collect()
+}
+
 /// Returns the lowercase hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn recover_3_only_secret_variables_are_picked() {
+        let names =
+            ["PATH", "RINGMASTER_SECRET_KEYSTORE_PASSWORD", "RINGMASTER_JOURNAL", "RINGMASTER_SECRET_"].map(std::ffi::OsString::from);
+        let picked = super::secret_env_names(names.into_iter());
+        assert_eq!(picked, ["RINGMASTER_SECRET_KEYSTORE_PASSWORD", "RINGMASTER_SECRET_"].map(std::ffi::OsString::from));
+    }
 }
