@@ -131,7 +131,7 @@ fn recover_4_ctrl_c_to_the_process_group_does_not_kill_a_running_restart() {
 }
 
 #[test]
-fn recover_3_secret_variables_do_not_reach_node_commands() {
+fn recover_low_secret_env_does_not_reach_node_commands() {
     let sb = Sandbox::new(3, "0s");
     let dump = sb.path().join("env-of-nodetool");
     edit_default(&sb, "nodetool_command", |old| format!("env > '{}'; {old}", dump.display()));

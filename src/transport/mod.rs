@@ -165,7 +165,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn recover_3_only_secret_variables_are_picked() {
+    fn recover_low_secret_env_names_are_picked() {
         let names =
             ["PATH", "RINGMASTER_SECRET_KEYSTORE_PASSWORD", "RINGMASTER_JOURNAL", "RINGMASTER_SECRET_"].map(std::ffi::OsString::from);
         let picked = super::secret_env_names(names.into_iter());
