@@ -16,6 +16,10 @@ use std::path::{Path, PathBuf};
 /// The mask shown instead of a secret value.
 pub const MASK: &str = "********";
 
+/// Environment variables with this prefix hold secrets (`RINGMASTER_SECRET_KEYSTORE_PASSWORD`).
+/// They are read here and removed from every child process's environment.
+pub const ENV_PREFIX: &str = "RINGMASTER_SECRET_";
+
 /// A secret value. Only [`Secret::expose`] gives the text.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -80,7 +84,7 @@ impl Secrets {
             None => Secrets::default(),
         };
         for (key, value) in std::env::vars() {
-            if let Some(name) = key.strip_prefix("RINGMASTER_SECRET_") {
+            if let Some(name) = key.strip_prefix(ENV_PREFIX) {
                 secrets.defaults.insert(name.to_ascii_lowercase(), Secret::new(value));
             }
         }

@@ -58,11 +58,29 @@ impl Driver<'_> {
                 };
                 json!({"log_offset": offset, "command": node.restart_command})
             }
-            "backup" => json!({"backup": self.backup_path(node)}),
-            "edit" | "rollback" => json!({"config": node.config_path}),
+            "backup" => self.backup_intent(node).await,
+            "edit" | "rollback" => self.config_intent(node).await,
             "drain" => json!({"command": format!("{} drain", node.nodetool_command)}),
             _ => json!({}),
         }
+    }
+
+    /// What `backup` records before acting: the backup path and both config paths.
+    async fn backup_intent(&self, node: &Node) -> Json {
+        let mut intent = self.config_intent(node).await;
+        intent["backup"] = json!(self.backup_path(node));
+        intent
+    }
+
+    /// What `edit` and `rollback` record before acting: the config path and the file it
+    /// resolves to (the same path unless it is a symlink; `null` when it cannot be resolved
+    /// now, and the action then fails and says why).
+    async fn config_intent(&self, node: &Node) -> Json {
+        let target = match self.transport(&node.name) {
+            Ok(t) => config_target(t, node).await.ok(),
+            Err(_) => None,
+        };
+        json!({"config": node.config_path, "config_target": target})
     }
 
     pub(crate) fn backup_path(&self, node: &Node) -> String {
@@ -99,7 +117,11 @@ impl Driver<'_> {
     async fn backup(&self, ctx: &StepCtx<'_>, t: &Transport) -> Result<PhaseResult, TransportError> {
         let node = ctx.node;
         let backup = self.backup_path(node);
-        let config = t.read_file(&node.config_path, 0).await?;
+        let target = config_target(t, node).await?;
+        let paths = json!({"config": node.config_path, "config_target": target});
+        // The backup sits next to the path the inventory names (a link or not) and holds
+        // the bytes of the file it resolves to.
+        let config = t.read_file(&target, 0).await?;
         let config_sha = sha256_hex(&config);
         let journaled = self.journaled_backup_sha(&node.name);
         match t.stat(&backup).await? {
@@ -111,7 +133,10 @@ impl Driver<'_> {
                     None => ctx.pass_index == 0 && existing.sha256 == config_sha,
                 };
                 if ours {
-                    Ok(PhaseResult::Ok(json!({"backup": backup, "sha256": existing.sha256, "size": existing.size, "existing": true})))
+                    Ok(PhaseResult::Ok(with(
+                        &paths,
+                        json!({"backup": backup, "sha256": existing.sha256, "size": existing.size, "existing": true}),
+                    )))
                 } else {
                     Ok(PhaseResult::Fail(json!({
                         "error": format!("`{backup}` already exists on `{}` and is not this run's backup (sha256 {}); it is never overwritten", node.name, existing.sha256),
@@ -123,11 +148,11 @@ impl Driver<'_> {
                 "error": format!("the backup `{backup}` made by this run is gone from `{}`", node.name),
             }))),
             None => {
-                t.create_file_new(&backup, &config, Some(&node.config_path)).await?;
+                t.create_file_new(&backup, &config, Some(&target)).await?;
                 let made = t.stat(&backup).await?;
                 match made {
                     Some(s) if s.sha256 == config_sha => {
-                        Ok(PhaseResult::Ok(json!({"backup": backup, "sha256": s.sha256, "size": s.size, "existing": false})))
+                        Ok(PhaseResult::Ok(with(&paths, json!({"backup": backup, "sha256": s.sha256, "size": s.size, "existing": false}))))
                     }
                     other => Ok(PhaseResult::Fail(json!({
                         "error": format!("the backup `{backup}` on `{}` does not match the original after copying", node.name),
@@ -145,7 +170,10 @@ impl Driver<'_> {
             Ok(s) => s,
             Err(e) => return Ok(PhaseResult::Fail(json!({"error": e.to_string()}))),
         };
-        let current = t.read_file(&node.config_path, 0).await?;
+        // A symlinked cassandra.yaml (configuration management) keeps its link: the file it
+        // points to is edited.
+        let target = config_target(t, node).await?;
+        let current = t.read_file(&target, 0).await?;
         let edit = match yaml::edit_server_encryption(&node.config_path, &current, &settings, &EditOptions { release: None }) {
             Ok(e) => e,
             Err(e) => return Ok(PhaseResult::Fail(json!({"error": e.to_string()}))),
@@ -153,9 +181,11 @@ impl Driver<'_> {
         let secrets = self.secrets.values();
         let diff = yaml::masked_diff(&node.config_path, &current, &edit.bytes, &secrets);
         if edit.changed {
-            t.write_file_atomic(&node.config_path, &edit.bytes, 0o644).await?;
+            t.write_file_atomic(&target, &edit.bytes, 0o644).await?;
         }
         Ok(PhaseResult::Ok(json!({
+            "config": node.config_path,
+            "config_target": target,
             "changed": edit.changed,
             "values": pass.name,
             "before_sha256": sha256_hex(&current),
@@ -417,8 +447,9 @@ impl Driver<'_> {
                     "error": format!("the backup `{backup}` on `{}` changed since it was made (sha256 {sha}, journaled {expected}); not restoring it", node.name),
                 })));
             }
-            t.write_file_atomic(&node.config_path, &bytes, 0o644).await?;
-            Ok(PhaseResult::Ok(json!({"restored_from": backup, "sha256": sha})))
+            let target = config_target(t, node).await?;
+            t.write_file_atomic(&target, &bytes, 0o644).await?;
+            Ok(PhaseResult::Ok(json!({"restored_from": backup, "sha256": sha, "config": node.config_path, "config_target": target})))
         } else {
             // A later pass puts the previous pass's values back.
             let previous = &self.workflow.passes[ctx.pass_index - 1];
@@ -431,6 +462,22 @@ impl Driver<'_> {
             }
         }
     }
+}
+
+/// Returns the file that holds `node`'s cassandra.yaml: `config_path` itself, or the file
+/// its symlink finally points to (a dangling link is `NotFound`, naming the target).
+async fn config_target(t: &Transport, node: &Node) -> Result<String, TransportError> {
+    Ok(t.symlink_target(&node.config_path).await?.unwrap_or_else(|| node.config_path.clone()))
+}
+
+/// Returns `detail` with the fields of `extra` (an object) added.
+fn with(extra: &Json, mut detail: Json) -> Json {
+    if let (Some(extra), Some(d)) = (extra.as_object(), detail.as_object_mut()) {
+        for (k, v) in extra {
+            d.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+    }
+    detail
 }
 
 fn log_since(bytes: &[u8], offset: u64) -> &[u8] {

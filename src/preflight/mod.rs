@@ -37,6 +37,8 @@ use crate::workflow::Workflow;
 pub enum Severity {
     /// The check passed.
     Ok,
+    /// Worth knowing; nothing is wrong (e.g. a symlinked cassandra.yaml).
+    Info,
     /// Worth knowing before the window; does not stop a run.
     Warning,
     /// The rollout would fail or do harm; `run` refuses to start.
@@ -47,6 +49,7 @@ impl fmt::Display for Severity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Severity::Ok => "ok",
+            Severity::Info => "info",
             Severity::Warning => "warning",
             Severity::Blocker => "blocker",
         })

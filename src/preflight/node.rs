@@ -32,6 +32,7 @@ pub fn connection(ctx: &Context<'_>, node: &Node, report: &mut Report) {
 pub async fn check(ctx: &Context<'_>, node: &Node, report: &mut Report) {
     let Some(t) = ctx.transport(&node.name) else { return };
     let name = &node.name;
+    let Ok(link_target) = config_link(node, t, report).await else { return };
     let config = match t.read_file(&node.config_path, 0).await {
         Ok(bytes) => {
             report.node(name, "config", Severity::Ok, format!("`{}` exists on `{name}` ({} bytes)", node.config_path, bytes.len()));
@@ -50,11 +51,15 @@ pub async fn check(ctx: &Context<'_>, node: &Node, report: &mut Report) {
             return;
         }
         Err(e) => {
+            let what = match &link_target {
+                Some(target) => format!("`{target}` (the target of the symlink `{}`)", node.config_path),
+                None => format!("`{}`", node.config_path),
+            };
             report.node(
                 name,
                 "config",
                 Severity::Blocker,
-                format!("cannot read `{}`: {e}; give the SSH user read access (or `sudo = true`)", node.config_path),
+                format!("cannot read {what} on `{name}`: {e}; give the SSH user read access (or `sudo = true`)"),
             );
             return;
         }
@@ -93,6 +98,51 @@ pub async fn check(ctx: &Context<'_>, node: &Node, report: &mut Report) {
             s.size
         )),
         Err(e) => report.node(name, "backup_exists", Severity::Blocker, format!("cannot check for `{backup}` on `{name}`: {e}")),
+    }
+}
+
+/// Adds the `config_link` row when cassandra.yaml is a symlink: an info finding when the
+/// link resolves to a file ringmaster will back up and edit in place (the link is kept), a
+/// blocker when it dangles or cannot be resolved. Returns the target, or `Err` after a blocker.
+async fn config_link(node: &Node, t: &crate::transport::Transport, report: &mut Report) -> Result<Option<String>, ()> {
+    let name = &node.name;
+    match t.symlink_target(&node.config_path).await {
+        Ok(None) => Ok(None),
+        // Not there at all: the `config` row says so.
+        Err(TransportError::NotFound { path, .. }) if path == node.config_path => Ok(None),
+        Ok(Some(target)) => {
+            report.node(
+                name,
+                "config_link",
+                Severity::Info,
+                format!(
+                    "`{}` on `{name}` is a symlink to `{target}`: ringmaster backs up and edits `{target}` and keeps the link",
+                    node.config_path
+                ),
+            );
+            Ok(Some(target))
+        }
+        Err(TransportError::NotFound { path, .. }) => {
+            report.node(
+                name,
+                "config_link",
+                Severity::Blocker,
+                format!(
+                    "`{}` on `{name}` is a symlink to `{path}`, which does not exist: point the link at the node's cassandra.yaml (or set `config_path` of `{name}` to the real file)",
+                    node.config_path
+                ),
+            );
+            Err(())
+        }
+        Err(e) => {
+            report.node(
+                name,
+                "config_link",
+                Severity::Blocker,
+                format!("cannot resolve the symlink `{}` on `{name}`: {e}; make its target readable (or `sudo = true`)", node.config_path),
+            );
+            Err(())
+        }
     }
 }
 

@@ -39,7 +39,9 @@ impl Local {
     }
 
     pub async fn run(&self, command: &str, stdin: Option<&[u8]>, timeout: Duration) -> Result<CommandOutput, TransportError> {
-        let mut child = tokio::process::Command::new("sh")
+        let mut cmd = tokio::process::Command::new("sh");
+        super::shield(&mut cmd);
+        let mut child = cmd
             .arg("-c")
             .arg(command)
             .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
@@ -48,6 +50,8 @@ impl Local {
             .kill_on_drop(true)
             .spawn()
             .map_err(|e| self.io("spawn", "sh", e))?;
+        // The command leads its own process group: a timeout ends all of it, not only `sh`.
+        let group = child.id().map(|id| id as i32);
         if let Some(input) = stdin {
             let mut pipe = child.stdin.take().expect("BUG: stdin was piped");
             pipe.write_all(input).await.map_err(|e| self.io("write stdin of", command, e))?;
@@ -62,7 +66,13 @@ impl Local {
                 Ok(output)
             }
             Ok(Err(e)) => Err(self.io("wait for", command, e)),
-            Err(_) => Err(TransportError::Timeout { host: self.host.clone(), command: command.into(), timeout }),
+            Err(_) => {
+                if let Some(pgid) = group {
+                    // SAFETY: kill has no memory preconditions; the group is the one we made.
+                    unsafe { libc::kill(-pgid, libc::SIGKILL) };
+                }
+                Err(TransportError::Timeout { host: self.host.clone(), command: command.into(), timeout })
+            }
         }
     }
 
@@ -120,6 +130,23 @@ impl Local {
             let _ = std::fs::remove_file(&tmp);
         }
         result.map_err(|e| self.io("create", path, e))
+    }
+
+    pub async fn symlink_target(&self, path: &str) -> Result<Option<String>, TransportError> {
+        let meta = std::fs::symlink_metadata(path).map_err(|e| self.io("stat", path, e))?;
+        if !meta.file_type().is_symlink() {
+            return Ok(None);
+        }
+        match std::fs::canonicalize(path) {
+            Ok(target) => Ok(Some(target.to_string_lossy().into_owned())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                // A dangling link: name what it points to (one level, made absolute).
+                let link = std::fs::read_link(path).map_err(|e| self.io("read the link", path, e))?;
+                let dir = Path::new(path).parent().unwrap_or(Path::new("/"));
+                Err(TransportError::NotFound { host: self.host.clone(), path: dir.join(link).to_string_lossy().into_owned() })
+            }
+            Err(e) => Err(self.io("resolve the link", path, e)),
+        }
     }
 
     pub async fn stat(&self, path: &str) -> Result<Option<FileStat>, TransportError> {

@@ -127,14 +127,51 @@ impl Transport {
         delegate!(self, t => t.create_file_new(path, contents, like).await)
     }
 
+    /// Returns the file a symlink at `path` finally points to (absolute, every link in the
+    /// chain followed), or `None` when `path` is not a symlink. A link whose target does not
+    /// exist fails with [`TransportError::NotFound`] naming the target; a `path` that does
+    /// not exist at all fails with `NotFound` naming `path`.
+    pub async fn symlink_target(&self, path: &str) -> Result<Option<String>, TransportError> {
+        delegate!(self, t => t.symlink_target(path).await)
+    }
+
     /// Returns owner, mode, size and SHA-256 of `path`, or `None` when it does not exist.
     pub async fn stat(&self, path: &str) -> Result<Option<FileStat>, TransportError> {
         delegate!(self, t => t.stat(path).await)
     }
 }
 
+/// Prepares a child process of ringmaster that acts for a node (a local transport's command,
+/// the SSH master): it gets a process group of its own, so the terminal's Ctrl-C (SIGINT to
+/// the whole foreground group) reaches ringmaster alone, which then stops at its next safe
+/// point instead of losing the restart it was waiting for; and its environment holds no
+/// `RINGMASTER_SECRET_*` variable.
+pub(crate) fn shield(cmd: &mut tokio::process::Command) -> &mut tokio::process::Command {
+    cmd.process_group(0);
+    for key in secret_env_names(std::env::vars_os().map(|(k, _)| k)) {
+        cmd.env_remove(key);
+    }
+    cmd
+}
+
+/// Returns the names among `names` that hold secrets.
+fn secret_env_names(names: impl Iterator<Item = std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    names.filter(|k| k.as_encoded_bytes().starts_with(crate::secrets::ENV_PREFIX.as_bytes())).collect()
+}
+
 /// Returns the lowercase hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn recover_low_secret_env_names_are_picked() {
+        let names =
+            ["PATH", "RINGMASTER_SECRET_KEYSTORE_PASSWORD", "RINGMASTER_JOURNAL", "RINGMASTER_SECRET_"].map(std::ffi::OsString::from);
+        let picked = super::secret_env_names(names.into_iter());
+        assert_eq!(picked, ["RINGMASTER_SECRET_KEYSTORE_PASSWORD", "RINGMASTER_SECRET_"].map(std::ffi::OsString::from));
+    }
 }

@@ -2,7 +2,8 @@
 //! one master connection per host, reused by every command.
 //!
 //! Why this shape:
-//! * The master is started once by [`Ssh::connect`] and every command is a new session on it
+//! * The master is started once by [`Ssh::connect`] (by `master.rs`, in a process group of its
+//!   own so a terminal's Ctrl-C does not kill it) and every command is a new session on it
 //!   (about 4 ms on loopback instead of a ~200-300 ms handshake per `ssh` process). `Ssh` is
 //!   a cheap `Clone` around an `Arc`, so one value is shared by everything talking to a host.
 //! * The system `ssh` means the operator's `~/.ssh/config` (or the given `-F` file), agent,
@@ -26,6 +27,7 @@
 //!   `chown --reference`, `ln -T`, `sync FILE`), as every Linux distribution has.
 
 mod errors;
+mod master;
 mod script;
 
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
@@ -33,7 +35,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use openssh::{ControlPersist, KnownHosts, Session, SessionBuilder, Stdio};
+use openssh::{Session, Stdio};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Semaphore;
 
@@ -108,9 +110,9 @@ pub struct Ssh {
 
 struct Inner {
     target: SshTarget,
-    builder: SessionBuilder,
+    options: master::MasterOptions,
     /// The current master; replaced (never mutated) on reconnect.
-    master: Mutex<Arc<Session>>,
+    master: Mutex<Arc<master::Master>>,
     /// Serialises reconnects so concurrent failures trigger one reconnect, not many.
     reconnecting: tokio::sync::Mutex<()>,
     permits: Arc<Semaphore>,
@@ -165,26 +167,23 @@ impl Ssh {
             });
         }
         let control_dir = prepare_control_dir(target)?;
-        let mut builder = SessionBuilder::default();
-        builder
-            .known_hosts_check(if target.accept_new_host_keys { KnownHosts::Add } else { KnownHosts::Strict })
-            .connect_timeout(target.connect_timeout.max(Duration::from_secs(1)))
-            .server_alive_interval(SERVER_ALIVE)
-            .control_directory(&control_dir)
-            .control_persist(ControlPersist::IdleFor(MASTER_IDLE_SECS.try_into().expect("BUG: idle time is non-zero")));
-        if let Some(config) = &target.ssh_config {
-            builder.config_file(config);
-        }
-        if let Some(known_hosts) = &target.known_hosts {
-            builder.user_known_hosts_file(known_hosts);
-        }
+        let options = master::MasterOptions {
+            program: "ssh".into(),
+            destination: target.destination.clone(),
+            ssh_config: target.ssh_config.clone(),
+            known_hosts: target.known_hosts.clone(),
+            accept_new_host_keys: target.accept_new_host_keys,
+            connect_timeout: target.connect_timeout.max(Duration::from_secs(1)),
+            server_alive: SERVER_ALIVE,
+            idle_secs: MASTER_IDLE_SECS,
+        };
         let started = Instant::now();
-        let session = launch(&builder, target).await?;
+        let session = launch(&options, target, &control_dir).await?;
         tracing::debug!(host = %target.host, elapsed = ?started.elapsed(), "ssh master up");
         Ok(Ssh {
             inner: Arc::new(Inner {
                 target: target.clone(),
-                builder,
+                options,
                 master: Mutex::new(Arc::new(session)),
                 reconnecting: tokio::sync::Mutex::new(()),
                 permits: Arc::new(Semaphore::new(target.max_concurrent.max(1))),
@@ -260,6 +259,22 @@ impl Ssh {
         }
     }
 
+    /// Returns the file a symlink at `path` finally points to (`readlink -f` on the node), or
+    /// `None` when `path` is not a symlink. A dangling link fails with `NotFound` naming the
+    /// target.
+    pub async fn symlink_target(&self, path: &str) -> Result<Option<String>, TransportError> {
+        let done = self.exec(&format!("resolve `{path}`"), &script::symlink_target(path), None, file_timeout(0), Retry::Always).await?;
+        let out = &done.output;
+        let target = script::parse_symlink_target(&out.stdout);
+        match out.status {
+            Some(0) => Ok(target),
+            Some(script::EXIT_NOT_FOUND) if self.sudo_failure(out).is_none() => {
+                Err(TransportError::NotFound { host: self.host().into(), path: target.unwrap_or_else(|| path.into()) })
+            }
+            _ => Err(self.file_failure("resolve", path, None, out)),
+        }
+    }
+
     /// Returns owner, mode, size and SHA-256 of `path` (following symlinks), or `None` when
     /// it does not exist.
     pub async fn stat(&self, path: &str) -> Result<Option<FileStat>, TransportError> {
@@ -318,7 +333,7 @@ impl Ssh {
         errors::classify_sudo(self.host(), out.status, &out.stderr_str())
     }
 
-    fn current(&self) -> Arc<Session> {
+    fn current(&self) -> Arc<master::Master> {
         self.inner.master.lock().expect("BUG: master lock poisoned").clone()
     }
 
@@ -337,7 +352,7 @@ impl Ssh {
         let mut last = String::new();
         for _ in 0..MAX_ATTEMPTS {
             let session = self.current();
-            match self.exec_once(&session, &remote, stdin, timeout).await {
+            match self.exec_once(&session.session, &remote, stdin, timeout).await {
                 Ok(output) => return Ok(Finished { output, repeated }),
                 Err(Failure::Timeout) => {
                     return Err(TransportError::Timeout { host: self.host().into(), command: label.into(), timeout });
@@ -405,9 +420,9 @@ impl Ssh {
 
     /// Makes the master usable again after `failed` let a command down: nothing to do when
     /// another task already replaced it or it still answers; otherwise reconnect with backoff.
-    async fn recover(&self, failed: &Arc<Session>, why: &str) -> Result<(), TransportError> {
+    async fn recover(&self, failed: &Arc<master::Master>, why: &str) -> Result<(), TransportError> {
         let _guard = self.inner.reconnecting.lock().await;
-        if !Arc::ptr_eq(&self.current(), failed) || failed.check().await.is_ok() {
+        if !Arc::ptr_eq(&self.current(), failed) || failed.session.check().await.is_ok() {
             return Ok(());
         }
         tracing::info!(host = %self.host(), why, "ssh master lost; reconnecting");
@@ -418,7 +433,7 @@ impl Ssh {
             }
             // The control directory may have been cleaned away (tmp reaper) since connect.
             let relaunched = match prepare_control_dir(&self.inner.target) {
-                Ok(_) => launch(&self.inner.builder, &self.inner.target).await,
+                Ok(dir) => launch(&self.inner.options, &self.inner.target, &dir).await,
                 Err(e) => Err(e),
             };
             match relaunched {
@@ -463,20 +478,22 @@ pub fn destination_problem(destination: &str) -> Option<&'static str> {
     }
 }
 
-/// Starts one master with `builder` and maps ssh's failure text to a [`TransportError`].
-async fn launch(builder: &SessionBuilder, target: &SshTarget) -> Result<Session, TransportError> {
-    builder.connect_mux(&target.destination).await.map_err(|e| match e {
-        openssh::Error::Connect(io) => {
+/// Starts one master and maps ssh's failure text to a [`TransportError`].
+async fn launch(options: &master::MasterOptions, target: &SshTarget, control_dir: &Path) -> Result<master::Master, TransportError> {
+    master::launch(options, control_dir).await.map_err(|e| match e {
+        master::LaunchError::Failed(log) => {
             let known_hosts = target.known_hosts.as_deref().map(|p| p.to_string_lossy().into_owned());
-            errors::classify_connect(&target.host, known_hosts.as_deref(), &io.to_string())
+            errors::classify_connect(&target.host, known_hosts.as_deref(), &log)
         }
-        openssh::Error::Master(io) => TransportError::Io {
+        master::LaunchError::Spawn(io) => {
+            TransportError::Unreachable { host: target.host.clone(), detail: format!("cannot run `ssh`: {io}; install the OpenSSH client") }
+        }
+        master::LaunchError::Dir(io) => TransportError::Io {
             host: target.host.clone(),
             op: "create the control socket of",
             path: target.destination.clone(),
             detail: io.to_string(),
         },
-        other => TransportError::Unreachable { host: target.host.clone(), detail: error_chain(&other) },
     })
 }
 

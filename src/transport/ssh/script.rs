@@ -143,6 +143,28 @@ pub fn stat(path: &str) -> String {
     )
 }
 
+/// Script for `symlink_target`: nothing when `path` is not a symlink; else `link`, NUL, the
+/// fully resolved target (`readlink -f`), NUL. Exits [`EXIT_NOT_FOUND`] when `path` does not
+/// exist or the link dangles (the target is still printed then).
+pub fn symlink_target(path: &str) -> String {
+    format!(
+        "p={p}\n\
+         if [ ! -L \"$p\" ]; then [ -e \"$p\" ] || exit {nf}; exit 0; fi\n\
+         printf 'link\\0'\n\
+         readlink -f -z -- \"$p\" || exit {nf}\n\
+         [ -e \"$p\" ] || exit {nf}\n",
+        p = shell_quote(path),
+        nf = EXIT_NOT_FOUND,
+    )
+}
+
+/// Parses the output of the [`symlink_target`] script: the target, when `path` is a link.
+pub fn parse_symlink_target(stdout: &[u8]) -> Option<String> {
+    let rest = stdout.strip_prefix(b"link\0")?;
+    let target = rest.strip_suffix(b"\0").unwrap_or(rest);
+    (!target.is_empty()).then(|| String::from_utf8_lossy(target).into_owned())
+}
+
 /// Parses the output of the [`stat`] script into `(uid, gid, mode, size, sha256)`.
 pub fn parse_stat(stdout: &str) -> Option<(u32, u32, u32, u64, String)> {
     let mut lines = stdout.lines();
@@ -234,5 +256,26 @@ mod tests {
         assert_eq!(std::fs::read(&p).expect("read"), b"hello");
         let names: Vec<_> = std::fs::read_dir(dir.path()).expect("ls").map(|e| e.expect("entry").file_name()).collect();
         assert_eq!(names.len(), 1, "temp files left behind: {names:?}");
+    }
+
+    #[test]
+    fn symlink_script_tells_files_links_and_dangling_links_apart() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let real = dir.path().join("real\nname.yaml");
+        std::fs::write(&real, "x").expect("write");
+        let link = dir.path().join("link.yaml");
+        std::os::unix::fs::symlink(&real, &link).expect("symlink");
+        let dangling = dir.path().join("dangling.yaml");
+        std::os::unix::fs::symlink(dir.path().join("gone"), &dangling).expect("symlink");
+        let run = |p: &std::path::Path| run_script(&symlink_target(&p.to_string_lossy()), b"");
+        let out = run(&real);
+        assert_eq!((out.status.code(), parse_symlink_target(&out.stdout)), (Some(0), None));
+        let out = run(&link);
+        let canonical = std::fs::canonicalize(&real).expect("canonical").to_string_lossy().into_owned();
+        assert_eq!((out.status.code(), parse_symlink_target(&out.stdout)), (Some(0), Some(canonical)));
+        let out = run(&dangling);
+        assert_eq!(out.status.code(), Some(EXIT_NOT_FOUND));
+        assert!(parse_symlink_target(&out.stdout).is_some_and(|t| t.ends_with("/gone")));
+        assert_eq!(run(&dir.path().join("nothing")).status.code(), Some(EXIT_NOT_FOUND));
     }
 }
