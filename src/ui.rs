@@ -2,7 +2,10 @@
 //!
 //! On a terminal, progress is a live spinner line per step (indicatif); otherwise one
 //! plain line per phase transition, so logs of scripted runs read well. Progress goes to
-//! stderr; results that a script may parse (status tables, JSON) go to stdout.
+//! stderr; results that a script may parse (status tables, JSON) go to stdout, through
+//! [`out`].
+
+pub mod out;
 
 use std::io::{IsTerminal, Write};
 use std::sync::Mutex;

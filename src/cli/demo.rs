@@ -47,12 +47,12 @@ pub fn cmd_demo(journal: Option<PathBuf>, args: &DemoArgs) -> Result<i32, Comman
     let journal = Journal::open(&journal_path)?;
     let code = super::run::start(&journal, &report.inventory, &inventory, &workflow, &secrets, &ConnectArgs::default(), None)?;
     let j = journal_path.display();
-    println!();
-    println!("journal:   {j}");
-    println!("status:    ringmaster status --journal {j}");
-    println!("as JSON:   ringmaster status --journal {j} --json");
-    println!("inventory: {}", report.inventory.display());
-    println!("node logs: {}/nodes/*/var/log/cassandra/system.log", dir.display());
-    println!("the journal is plain SQLite: sqlite3 {j} 'select seq, node, pass, phase, kind from events'");
+    crate::outln!()?;
+    crate::outln!("journal:   {j}")?;
+    crate::outln!("status:    ringmaster status --journal {j}")?;
+    crate::outln!("as JSON:   ringmaster status --journal {j} --json")?;
+    crate::outln!("inventory: {}", report.inventory.display())?;
+    crate::outln!("node logs: {}/nodes/*/var/log/cassandra/system.log", dir.display())?;
+    crate::outln!("the journal is plain SQLite: sqlite3 {j} 'select seq, node, pass, phase, kind from events'")?;
     Ok(if code == exit::OK { exit::OK } else { code })
 }

@@ -43,7 +43,7 @@ pub fn cmd_export(journal: Option<PathBuf>, args: &ExportArgs) -> Result<i32, Co
             std::fs::write(path, text).map_err(|e| CommandError::failed(format!("cannot write `{}`: {e}", path.display())))?;
             eprintln!("wrote {} ({:?}) of run {}", path.display(), args.format, run.id);
         }
-        None => print!("{text}"),
+        None => crate::ui::out::print(&text)?,
     }
     Ok(exit::OK)
 }

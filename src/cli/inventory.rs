@@ -17,6 +17,7 @@ use super::session::{self, ConnectArgs};
 use crate::cassandra::status::{StatusNode, parse_status};
 use crate::error::{CommandError, exit};
 use crate::inventory::{Inventory, Node, TransportKind};
+use crate::ui::out;
 
 /// Write a cluster.toml from an Ansible inventory or from `nodetool status`.
 #[derive(Debug, clap::Subcommand)]
@@ -78,7 +79,7 @@ pub fn cmd_inventory(cmd: &InventoryCommand) -> Result<i32, CommandError> {
             let inv = parse_ansible(file, &text)?;
             let hosts = inv.resolve(group.as_deref()).map_err(|m| CommandError::usage(format!("{}: {m}", file.display())))?;
             if *json {
-                println!("{}", serde_json::to_string_pretty(&hosts).expect("BUG: hosts serialize"));
+                crate::outln!("{}", serde_json::to_string_pretty(&hosts).expect("BUG: hosts serialize"))?;
             } else {
                 let cluster = cluster.clone().or_else(|| group.clone()).unwrap_or_else(|| "cluster".into());
                 let command = format!(
@@ -86,7 +87,7 @@ pub fn cmd_inventory(cmd: &InventoryCommand) -> Result<i32, CommandError> {
                     file.display(),
                     group.as_ref().map(|g| format!(" --group {g}")).unwrap_or_default()
                 );
-                print!("{}", ansible_toml(&cluster, &command, &hosts, inv.has_passwords));
+                out::print(&ansible_toml(&cluster, &command, &hosts, inv.has_passwords))?;
             }
             Ok(exit::OK)
         }
@@ -120,12 +121,12 @@ pub fn cmd_inventory(cmd: &InventoryCommand) -> Result<i32, CommandError> {
             let nodes =
                 parse_status(&output.stdout_str()).map_err(|e| CommandError::failed(format!("`nodetool status` on `{seed}`: {e}")))?;
             if *json {
-                println!(
+                crate::outln!(
                     "{}",
                     serde_json::to_string_pretty(&serde_json::json!({"seed": seed, "nodes": nodes})).expect("BUG: nodes serialize")
-                );
+                )?;
             } else {
-                print!("{}", discovered_toml(cluster, seed, *transport, &nodes));
+                out::print(&discovered_toml(cluster, seed, *transport, &nodes))?;
             }
             Ok(exit::OK)
         }

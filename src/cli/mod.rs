@@ -17,6 +17,7 @@ pub mod sandbox;
 mod session;
 mod status;
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
@@ -97,7 +98,8 @@ pub fn run() -> i32 {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("{e}");
+            // Not `eprintln!`: a closed stderr must not turn an error into a panic.
+            let _ = writeln!(std::io::stderr(), "{e}");
             e.kind.exit_code()
         }
     }

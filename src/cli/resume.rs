@@ -46,11 +46,11 @@ pub fn cmd_resume(journal: Option<PathBuf>, args: &ResumeArgs) -> Result<i32, Co
     let events = journal.events(&run.id)?;
     let state = run_state(&events);
     if state == RunState::Finished {
-        println!("run {} already finished; nothing to resume", run.id);
+        crate::outln!("run {} already finished; nothing to resume", run.id)?;
         return Ok(exit::OK);
     }
     if state == RunState::Undone {
-        println!("run {} was rolled back; nothing to resume", run.id);
+        crate::outln!("run {} was rolled back; nothing to resume", run.id)?;
         return Ok(exit::OK);
     }
     let inventory = Inventory::from_snapshot(&run.inventory)?;

@@ -39,7 +39,7 @@ pub fn cmd_rollback(journal: Option<PathBuf>, args: &RollbackArgs) -> Result<i32
     let events = journal.events(&run.id)?;
     let state = run_state(&events);
     if state == RunState::Undone {
-        println!("run {} was already rolled back; nothing to do", run.id);
+        crate::outln!("run {} was already rolled back; nothing to do", run.id)?;
         return Ok(exit::OK);
     }
     let inventory = Inventory::from_snapshot(&run.inventory)?;
@@ -47,7 +47,7 @@ pub fn cmd_rollback(journal: Option<PathBuf>, args: &RollbackArgs) -> Result<i32
     let secrets = Secrets::load(inventory.secrets.as_deref())?;
     let stages = undo_plan(&events, &workflow);
     if stages.is_empty() {
-        println!("run {} changed no node; nothing to roll back", run.id);
+        crate::outln!("run {} changed no node; nothing to roll back", run.id)?;
         return Ok(exit::OK);
     }
     eprintln!("ringmaster will undo run {} pass by pass, one node at a time (restore, restart, wait UN, verify):", run.id);

@@ -32,12 +32,10 @@ pub struct ConnectArgs {
     pub events_json: bool,
 }
 
-/// Prints one event as a `ringmaster.event/1` line on stdout, flushed at once.
+/// Prints one event as a `ringmaster.event/1` line on stdout, flushed at once; a broken
+/// stream is recorded, not fatal (see [`crate::ui::out::EventStream`]).
 fn emit_event(e: &crate::journal::Event) {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{}", crate::export::jsonl::event_line(e));
-    let _ = out.flush();
+    crate::ui::out::stdout_events().emit(&crate::export::jsonl::event_line(e));
 }
 
 /// Loads what every command that acts on a cluster needs: the inventory, the workflow
@@ -263,7 +261,11 @@ pub fn drive(
         events[from..].iter().for_each(emit_event);
     }
     // With `--events-json` stdout carries only events; the final report goes to stderr.
-    let say = |text: String| if args.events_json { eprintln!("{text}") } else { println!("{text}") };
+    let say = |text: String| {
+        if args.events_json || crate::outln!("{text}").is_err() {
+            eprintln!("{text}")
+        }
+    };
     let result = rt.block_on(async {
         install_signal_handlers(stop.clone());
         let transports = connect(inventory, args).await?;
@@ -295,6 +297,9 @@ pub fn drive(
                 emit_event(ev);
             }
             let _ = journal.release_lock(&inventory.cluster, &run_id);
+            if let Some(why) = crate::ui::out::stdout_events().broken() {
+                eprintln!("error: {why}");
+            }
             return Err(e.hinted(format!("`{rm} resume {run_id}` continues from where it stopped")));
         }
     };
@@ -329,6 +334,10 @@ pub fn drive(
         }
     };
     journal.release_lock(&inventory.cluster, &run_id)?;
+    if let Some(why) = crate::ui::out::stdout_events().broken() {
+        eprintln!("error: {why}\nHint: the journal has every event: `{rm} export {run_id} --format jsonl`");
+        return Ok(if code == exit::OK { exit::FAILED } else { code });
+    }
     Ok(code)
 }
 

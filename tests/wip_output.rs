@@ -1,0 +1,87 @@
+//! What ringmaster prints: a report that cannot be written ends with one error line, not a
+//! panic; a broken `--events-json` stream is reported without disturbing the run.
+
+mod common;
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use common::{Sandbox, ringmaster, run};
+use ringmaster::inventory::{Inventory, Node, TransportKind};
+use ringmaster::journal::{Journal, NewRun};
+
+const FULL: &str = "error: cannot write to standard output: No space left on device (os error 28)\n";
+
+fn dev_full() -> File {
+    File::options().write(true).open("/dev/full").expect("/dev/full")
+}
+
+/// A journal in `dir` holding one run (no events) of a one-node cluster named `cluster`.
+fn journal_with_run(dir: &Path, cluster: &str) -> PathBuf {
+    let inventory = Inventory {
+        path: dir.join("cluster.toml"),
+        cluster: cluster.into(),
+        secrets: None,
+        nodes: vec![Node::with_defaults("node1", "127.0.0.1", TransportKind::Local)],
+    };
+    let path = dir.join("journal.db");
+    let journal = Journal::open(&path).expect("open journal");
+    journal
+        .create_run(&NewRun {
+            cluster: cluster.into(),
+            operator: "op".into(),
+            host: "host".into(),
+            pid: 1,
+            command: "ringmaster run".into(),
+            inventory_path: inventory.path.display().to_string(),
+            inventory: inventory.snapshot(),
+            workflow: ringmaster::workflow::BUILTIN_INTERNODE_TLS.into(),
+        })
+        .expect("create run");
+    path
+}
+
+#[test]
+fn recover_1_report_commands_on_a_full_stdout_exit_1_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = journal_with_run(dir.path(), "c1");
+    let commands: [&[&str]; 6] = [
+        &["status"],
+        &["status", "--json"],
+        &["runs"],
+        &["runs", "--json"],
+        &["export", "--format", "md"],
+        &["export", "--format", "jsonl"],
+    ];
+    for args in commands {
+        let out = run(ringmaster().arg("--journal").arg(&journal).args(args).stdout(dev_full()));
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), FULL, "{args:?}");
+    }
+    for args in [["completions", "bash"], ["completions", "zsh"]] {
+        let out = run(ringmaster().args(args).stdout(dev_full()));
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), FULL, "{args:?}");
+    }
+    let out = run(ringmaster().arg("man").stdout(dev_full()));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), FULL);
+}
+
+#[test]
+fn recover_1_a_run_whose_event_stream_breaks_finishes_and_says_so() {
+    let sandbox = Sandbox::new(1, "0s");
+    let out = run(sandbox.cmd(&["run", "--yes", "--events-json", "-i"]).arg(sandbox.inventory()).stdout(dev_full()).stdin(Stdio::null()));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "a finished run with a broken stream does not exit 0");
+    assert!(stderr.contains("finished: every node completed every pass"), "{stderr}");
+    assert!(
+        stderr
+            .contains("error: cannot write the event stream to standard output: No space left on device (os error 28) (0 events streamed,"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--format jsonl"), "the hint names the export: {stderr}");
+    let status = sandbox.status_json();
+    assert_eq!(status["state"], "finished", "the run itself was not disturbed: {status:#}");
+}
