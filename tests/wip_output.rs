@@ -85,3 +85,25 @@ fn recover_1_a_run_whose_event_stream_breaks_finishes_and_says_so() {
     let status = sandbox.status_json();
     assert_eq!(status["state"], "finished", "the run itself was not disturbed: {status:#}");
 }
+
+#[test]
+fn recover_2_an_escape_sequence_in_a_cluster_name_or_path_reaches_the_terminal_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = journal_with_run(dir.path(), "red\u{1b}[31mcluster");
+    for args in [&["status"][..], &["runs"], &["export", "--format", "md"]] {
+        let out = run(ringmaster().arg("--journal").arg(&journal).args(args));
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        assert!(!out.stdout.contains(&0x1b), "{args:?}: no raw ESC on stdout");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("red\\x1b[31mcluster"), "{args:?}: the name is shown, escaped: {text}");
+    }
+    // JSON stays JSON: serde's own \u001b, which parses back to the real name.
+    let out = run(ringmaster().arg("--journal").arg(&journal).args(["status", "--json"]));
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["cluster"], "red\u{1b}[31mcluster");
+    // An error naming a path with a terminal title sequence in it.
+    let out = run(ringmaster().arg("--journal").arg(dir.path().join("x\u{1b}]0;owned\u{7}.db")).arg("status"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!out.stderr.contains(&0x1b) && !out.stderr.contains(&0x07), "no raw control characters on stderr");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("x\\x1b]0;owned\\x07.db"));
+}

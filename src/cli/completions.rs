@@ -44,7 +44,7 @@ pub fn cmd_man(args: &ManArgs) -> Result<i32, CommandError> {
             std::fs::create_dir_all(dir).map_err(|e| CommandError::failed(format!("cannot create `{}`: {e}", dir.display())))?;
             clap_mangen::generate_to(cmd, dir)
                 .map_err(|e| CommandError::failed(format!("cannot write man pages into `{}`: {e}", dir.display())))?;
-            eprintln!("wrote man pages into {}", dir.display());
+            crate::ui::out::eprint_line(&format!("wrote man pages into {}", dir.display()));
         }
     }
     Ok(exit::OK)

@@ -17,7 +17,6 @@ pub mod sandbox;
 mod session;
 mod status;
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
@@ -98,8 +97,7 @@ pub fn run() -> i32 {
     match result {
         Ok(code) => code,
         Err(e) => {
-            // Not `eprintln!`: a closed stderr must not turn an error into a panic.
-            let _ = writeln!(std::io::stderr(), "{e}");
+            crate::ui::out::eprint_line(&e.to_string());
             e.kind.exit_code()
         }
     }

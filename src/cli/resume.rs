@@ -113,7 +113,7 @@ pub fn cmd_resume(journal: Option<PathBuf>, args: &ResumeArgs) -> Result<i32, Co
         RUN_PHASE,
         json!({"event": "resumed", "pid": std::process::id(), "host": session::hostname(), "user": session::username(), "previous_state": format!("{state:?}").to_lowercase()}),
     )?;
-    eprintln!("resuming run {} of cluster `{}`", run.id, inventory.cluster);
+    crate::ui::out::eprint_line(&format!("resuming run {} of cluster `{}`", run.id, inventory.cluster));
     let mode = if undo_started(&events) { session::Mode::Undo { force: false } } else { session::Mode::Forward };
     session::drive(&journal, run, &inventory, &workflow, &secrets, &args.connect, mode)
 }

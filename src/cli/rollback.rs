@@ -57,7 +57,7 @@ pub fn cmd_rollback(journal: Option<PathBuf>, args: &RollbackArgs) -> Result<i32
         } else {
             format!("put the `{}` pass values back", workflow.passes[stage.pass_index - 1].name)
         };
-        eprintln!("  {}: {what} on {}", stage.name, stage.nodes.join(" -> "));
+        crate::ui::out::eprint_line(&format!("  {}: {what} on {}", stage.name, stage.nodes.join(" -> ")));
     }
     if !session::confirm(args.yes, "rollback")? {
         return Ok(exit::OK);

@@ -378,7 +378,7 @@ fn report_failure(rm: &str, run: &str, node: &str, pass: &str, state: &str, evid
     text.push_str(&format!("Hint: fix the cause on `{node}`, then `{rm} resume {run}` retries it\n"));
     text.push_str(&format!("Hint: `{rm} rollback {run}` undoes the whole run instead, node by node\n"));
     text.push_str(&format!("Hint: `{rm} status {run}` shows every node's phase"));
-    eprintln!("{}", secrets.redact(&text));
+    crate::ui::out::eprint_line(&secrets.redact(&text));
 }
 
 fn install_signal_handlers(stop: Arc<StopFlag>) {

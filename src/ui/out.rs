@@ -10,6 +10,8 @@
 use std::io::{self, Write};
 use std::sync::{Mutex, OnceLock};
 
+use super::printable;
+
 /// Standard output could not be written.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot write to standard output: {source}")]
@@ -17,14 +19,15 @@ pub struct StdoutError {
     pub source: io::Error,
 }
 
-/// Prints `text` and flushes.
+/// Prints `text` as a terminal may show it (control characters escaped, see
+/// [`printable`]) and flushes.
 pub fn print(text: &str) -> Result<(), StdoutError> {
-    write_raw(text.as_bytes())
+    write_raw(printable(text).as_bytes())
 }
 
 /// Prints `text` and a newline, like [`print`]. The [`outln!`](crate::outln) macro formats and calls this.
 pub fn print_line(text: &str) -> Result<(), StdoutError> {
-    let mut line = text.to_owned();
+    let mut line = printable(text).into_owned();
     line.push('\n');
     write_raw(line.as_bytes())
 }
@@ -33,6 +36,17 @@ pub fn print_line(text: &str) -> Result<(), StdoutError> {
 pub fn write_raw(bytes: &[u8]) -> Result<(), StdoutError> {
     let mut out = io::stdout().lock();
     out.write_all(bytes).and_then(|()| out.flush()).map_err(|source| StdoutError { source })
+}
+
+/// Prints `text` on stderr, control characters escaped; a stderr that cannot be written is
+/// ignored (there is nowhere left to say so).
+pub fn eprint(text: &str) {
+    let _ = io::stderr().lock().write_all(printable(text).as_bytes());
+}
+
+/// Prints `text` and a newline on stderr, like [`eprint`].
+pub fn eprint_line(text: &str) {
+    eprint(&format!("{text}\n"));
 }
 
 /// `println!` for reports: formats, prints through [`print_line`] and returns its `Result`.
