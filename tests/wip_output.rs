@@ -107,3 +107,48 @@ fn recover_2_an_escape_sequence_in_a_cluster_name_or_path_reaches_the_terminal_e
     assert!(!out.stderr.contains(&0x1b) && !out.stderr.contains(&0x07), "no raw control characters on stderr");
     assert!(String::from_utf8_lossy(&out.stderr).contains("x\\x1b]0;owned\\x07.db"));
 }
+
+/// The words a real `sh` makes of `command`.
+fn sh_argv(command: &str) -> Vec<String> {
+    let out = std::process::Command::new("sh").arg("-c").arg(format!("printf '%s\\0' {command}")).output().expect("sh");
+    assert!(out.status.success(), "sh parses `{command}`");
+    let text = String::from_utf8(out.stdout).unwrap();
+    text.trim_end_matches('\0').split('\0').map(String::from).collect()
+}
+
+/// The text between the backticks (or after `prefix` to the line end) that follows `prefix`.
+fn suggested<'a>(text: &'a str, prefix: &str) -> &'a str {
+    let at = text.find(prefix).unwrap_or_else(|| panic!("`{prefix}` in {text}")) + prefix.len();
+    let rest = &text[at..];
+    let end = rest.find(['`', '\n']).unwrap_or(rest.len());
+    &rest[..end]
+}
+
+#[test]
+fn recover_3_suggested_commands_quote_paths_so_a_real_sh_gets_them_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ops team's $HOME dir");
+    let out = run(ringmaster().args(["sandbox", "init", "--nodes", "1", "--start-delay", "0s", "--dir"]).arg(&dir));
+    assert!(out.status.success());
+    let inventory = dir.join("cluster.toml").display().to_string();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(sh_argv(suggested(&stdout, "next: ")), ["ringmaster", "run", "-i", inventory.as_str()]);
+
+    // preflight's backup_exists hint.
+    let backup = dir.join("nodes/node1/etc/cassandra/cassandra.yaml.before-internode-tls").display().to_string();
+    std::fs::write(&backup, "foreign\n").unwrap();
+    let out = run(ringmaster().args(["preflight", "-i", &inventory]));
+    assert_eq!(out.status.code(), Some(3));
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(sh_argv(suggested(&report, "move it aside (`")), ["mv", backup.as_str(), &format!("{backup}.old")]);
+    std::fs::remove_file(&backup).unwrap();
+
+    // Every hint of a run names its journal.
+    let journal = dir.join("my journal.db").display().to_string();
+    let out = run(ringmaster().args(["--journal", &journal, "run", "--yes", "-i", &inventory]));
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let argv = sh_argv(suggested(&stdout, "see it with `"));
+    assert_eq!(argv[..4], ["ringmaster", "--journal", journal.as_str(), "status"]);
+    assert_eq!(argv.len(), 5, "{argv:?}");
+}

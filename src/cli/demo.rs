@@ -8,6 +8,7 @@ use crate::error::{CommandError, exit};
 use crate::inventory::Inventory;
 use crate::journal::Journal;
 use crate::secrets::Secrets;
+use crate::transport::shell_quote;
 use crate::ui::out::{eprint, eprint_line};
 use crate::workflow::Workflow;
 
@@ -47,13 +48,13 @@ pub fn cmd_demo(journal: Option<PathBuf>, args: &DemoArgs) -> Result<i32, Comman
     eprint(&super::run::plan(&inventory, &workflow, &journal_path));
     let journal = Journal::open(&journal_path)?;
     let code = super::run::start(&journal, &report.inventory, &inventory, &workflow, &secrets, &ConnectArgs::default(), None)?;
-    let j = journal_path.display();
+    let j = shell_quote(&journal_path.display().to_string());
     crate::outln!()?;
-    crate::outln!("journal:   {j}")?;
+    crate::outln!("journal:   {}", journal_path.display())?;
     crate::outln!("status:    ringmaster status --journal {j}")?;
     crate::outln!("as JSON:   ringmaster status --journal {j} --json")?;
     crate::outln!("inventory: {}", report.inventory.display())?;
-    crate::outln!("node logs: {}/nodes/*/var/log/cassandra/system.log", dir.display())?;
+    crate::outln!("node logs: {}/nodes/*/var/log/cassandra/system.log", shell_quote(&dir.display().to_string()))?;
     crate::outln!("the journal is plain SQLite: sqlite3 {j} 'select seq, node, pass, phase, kind from events'")?;
     Ok(if code == exit::OK { exit::OK } else { code })
 }

@@ -17,6 +17,7 @@ use super::session::{self, ConnectArgs};
 use crate::cassandra::status::{StatusNode, parse_status};
 use crate::error::{CommandError, exit};
 use crate::inventory::{Inventory, Node, TransportKind};
+use crate::transport::shell_quote;
 use crate::ui::out;
 
 /// Write a cluster.toml from an Ansible inventory or from `nodetool status`.
@@ -84,8 +85,8 @@ pub fn cmd_inventory(cmd: &InventoryCommand) -> Result<i32, CommandError> {
                 let cluster = cluster.clone().or_else(|| group.clone()).unwrap_or_else(|| "cluster".into());
                 let command = format!(
                     "ringmaster inventory from-ansible {}{}",
-                    file.display(),
-                    group.as_ref().map(|g| format!(" --group {g}")).unwrap_or_default()
+                    shell_quote(&file.display().to_string()),
+                    group.as_ref().map(|g| format!(" --group {}", shell_quote(g))).unwrap_or_default()
                 );
                 out::print(&ansible_toml(&cluster, &command, &hosts, inv.has_passwords))?;
             }
@@ -153,7 +154,8 @@ fn discovered_toml(cluster: &str, seed: &str, via: Via, nodes: &[StatusNode]) ->
     }
     let summary = dcs.iter().map(|(dc, racks)| format!("{dc} (racks {})", racks.join(", "))).collect::<Vec<_>>().join("; ");
     let mut out = format!(
-        "# discovered by `ringmaster inventory discover --seed {seed}` from `nodetool status` on {seed}\n# {} nodes in {} datacenter(s): {summary}\n# node names are the addresses; rename them, and check the rollout order (file order)\ncluster = {}\n# secrets = \"secrets.toml\"\n\n[defaults]\ntransport = {}\n",
+        "# discovered by `ringmaster inventory discover --seed {}` from `nodetool status` on {seed}\n# {} nodes in {} datacenter(s): {summary}\n# node names are the addresses; rename them, and check the rollout order (file order)\ncluster = {}\n# secrets = \"secrets.toml\"\n\n[defaults]\ntransport = {}\n",
+        shell_quote(seed),
         nodes.len(),
         dcs.len(),
         q(cluster),

@@ -108,7 +108,10 @@ pub fn start(
             crate::error::ErrorKind::Preflight,
             secrets.redact(&format!("preflight found {} blocker(s); nothing was touched:\n  {listed}", blockers.len())),
         )
-        .hinted(format!("fix them, check with `ringmaster preflight -i {}`, then run again", inventory_path.display())));
+        .hinted(format!(
+            "fix them, check with `ringmaster preflight -i {}`, then run again",
+            crate::transport::shell_quote(&inventory_path.display().to_string())
+        )));
     }
     // The topology and the batches are fixed now: a resumed run walks the same batches.
     if let Some((args, plan)) = batches.filter(|(_, p)| p.topology.is_some()) {

@@ -128,7 +128,7 @@ pub fn cmd_sandbox(args: &SandboxArgs) -> Result<i32, SandboxError> {
                 report.nodes.join(", "),
                 report.dir.display(),
                 report.inventory.display(),
-                report.inventory.display(),
+                crate::transport::shell_quote(&report.inventory.display().to_string()),
             )
             .map_err(|e| SandboxError::Io { action: "write to", path: "standard output".into(), source: e.source })?;
             Ok(0)

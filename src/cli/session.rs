@@ -146,7 +146,7 @@ pub async fn connect_one(node: &crate::inventory::Node, args: &ConnectArgs) -> R
                     crate::transport::TransportError::HostKeyUnknown { .. } => {
                         "check the key, then add it to known_hosts, or pass `--accept-new-host-keys`".to_string()
                     }
-                    _ => format!("check `ssh {}` by hand, then run the command again", node.ssh),
+                    _ => format!("check `ssh {}` by hand, then run the command again", crate::transport::shell_quote(&node.ssh)),
                 };
                 CommandError::failed(e).hinted(hint)
             })?;
@@ -285,7 +285,7 @@ pub fn drive(
     ui.finish();
     // Every hint names the journal, so it works whatever the default journal is.
     let rm = match journal.path() {
-        Some(p) => format!("ringmaster --journal {}", p.display()),
+        Some(p) => format!("ringmaster --journal {}", crate::transport::shell_quote(&p.display().to_string())),
         None => "ringmaster".to_string(),
     };
     let outcome = match result {

@@ -12,6 +12,9 @@
 pub mod local;
 pub mod ssh;
 
+/// Quotes one word for a POSIX shell: remote scripts, and every command ringmaster suggests.
+pub use ssh::shell_quote;
+
 use std::time::Duration;
 
 /// What a finished remote or local command produced.
