@@ -152,3 +152,35 @@ fn recover_3_suggested_commands_quote_paths_so_a_real_sh_gets_them_back() {
     assert_eq!(argv[..4], ["ringmaster", "--journal", journal.as_str(), "status"]);
     assert_eq!(argv.len(), 5, "{argv:?}");
 }
+
+#[test]
+fn recover_4_messages_name_exit_statuses_and_formats_in_words_not_rust_debug() {
+    let out = run(ringmaster().args(["inventory", "discover", "--transport", "local", "--seed", "seed1", "--nodetool-command", "false"]));
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.starts_with("error: `false status` on `seed1` exited with status 1: "), "{stderr}");
+    assert!(!stderr.contains("Some("), "{stderr}");
+
+    // preflight's cluster check, with a nodetool that fails.
+    let sandbox = Sandbox::new(1, "0s");
+    let inventory = std::fs::read_to_string(sandbox.inventory()).unwrap();
+    let broken: String = inventory
+        .lines()
+        .map(|l| if l.starts_with("nodetool_command") { "nodetool_command = \"false\"\n".into() } else { format!("{l}\n") })
+        .collect();
+    std::fs::write(sandbox.inventory(), broken).unwrap();
+    let out = run(ringmaster().args(["preflight", "--json", "-i"]).arg(sandbox.inventory()));
+    assert_eq!(out.status.code(), Some(3));
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(report.contains("`nodetool status` exited with status 1"), "{report}");
+    assert!(!report.contains("Some("), "{report}");
+
+    // export -o names the format as `--format` spells it.
+    let dir = tempfile::tempdir().unwrap();
+    let journal = journal_with_run(dir.path(), "c1");
+    let file = dir.path().join("run.jsonl");
+    let out = run(ringmaster().arg("--journal").arg(&journal).args(["export", "--format", "jsonl", "-o"]).arg(&file));
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.starts_with(&format!("wrote {} (jsonl) of run ", file.display())), "{stderr}");
+}

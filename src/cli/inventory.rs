@@ -113,8 +113,8 @@ pub fn cmd_inventory(cmd: &InventoryCommand) -> Result<i32, CommandError> {
             })?;
             if !output.success() {
                 return Err(CommandError::failed(format!(
-                    "`{command}` on `{seed}` exited with {:?}: {}",
-                    output.status,
+                    "`{command}` on `{seed}` {}: {}",
+                    output.status_text(),
                     output.stderr_str().trim()
                 ))
                 .hinted("check the command by hand on that node, or give it with `--nodetool-command`"));
