@@ -120,6 +120,12 @@ impl From<crate::transport::TransportError> for CommandError {
     }
 }
 
+impl From<crate::ui::out::StdoutError> for CommandError {
+    fn from(e: crate::ui::out::StdoutError) -> CommandError {
+        CommandError::failed(e)
+    }
+}
+
 impl From<std::io::Error> for CommandError {
     fn from(e: std::io::Error) -> CommandError {
         CommandError::failed(e)

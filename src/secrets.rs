@@ -52,7 +52,7 @@ impl fmt::Display for Secret {
 pub enum SecretsError {
     #[error("cannot read secrets file `{path}`: {source}")]
     Read { path: PathBuf, source: std::io::Error },
-    #[error("secrets file `{path}` is readable by group or others (mode {mode:o}); run `chmod 600 {path}`")]
+    #[error("secrets file `{path}` is readable by group or others (mode {mode:o}); run `chmod 600 {}`", crate::transport::shell_quote(&.path.display().to_string()))]
     Permissions { path: PathBuf, mode: u32 },
     #[error("{path}:{line}:{column}: {message}")]
     Parse { path: PathBuf, line: usize, column: usize, message: String },

@@ -2,7 +2,13 @@
 //!
 //! On a terminal, progress is a live spinner line per step (indicatif); otherwise one
 //! plain line per phase transition, so logs of scripted runs read well. Progress goes to
-//! stderr; results that a script may parse (status tables, JSON) go to stdout.
+//! stderr; results that a script may parse (status tables, JSON) go to stdout, through
+//! [`out`]. Everything shown passes through [`printable`] first.
+
+mod escape;
+pub mod out;
+
+pub use escape::printable;
 
 use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
@@ -36,13 +42,14 @@ impl Ui {
     /// Shows a transient status (spinner message on a terminal, nothing otherwise).
     pub fn status(&self, message: &str) {
         if let Some(bar) = &self.bar {
-            bar.set_message(message.to_string());
+            bar.set_message(printable(message).into_owned());
         }
     }
 
     /// Prints a permanent progress line.
     pub fn line(&self, message: &str) {
         let _guard = self.out.lock();
+        let message = printable(message);
         match &self.bar {
             Some(bar) => bar.println(message),
             None => {

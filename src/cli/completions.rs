@@ -26,7 +26,9 @@ pub struct ManArgs {
 
 pub fn cmd_completions(args: &CompletionsArgs) -> Result<i32, CommandError> {
     let mut cmd = Cli::command();
-    clap_complete::generate(args.shell, &mut cmd, "ringmaster", &mut std::io::stdout());
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut cmd, "ringmaster", &mut script);
+    crate::ui::out::write_raw(&script)?;
     Ok(exit::OK)
 }
 
@@ -34,13 +36,15 @@ pub fn cmd_man(args: &ManArgs) -> Result<i32, CommandError> {
     let cmd = Cli::command();
     match &args.dir {
         None => {
-            clap_mangen::Man::new(cmd).render(&mut std::io::stdout())?;
+            let mut page = Vec::new();
+            clap_mangen::Man::new(cmd).render(&mut page)?;
+            crate::ui::out::write_raw(&page)?;
         }
         Some(dir) => {
             std::fs::create_dir_all(dir).map_err(|e| CommandError::failed(format!("cannot create `{}`: {e}", dir.display())))?;
             clap_mangen::generate_to(cmd, dir)
                 .map_err(|e| CommandError::failed(format!("cannot write man pages into `{}`: {e}", dir.display())))?;
-            eprintln!("wrote man pages into {}", dir.display());
+            crate::ui::out::eprint_line(&format!("wrote man pages into {}", dir.display()));
         }
     }
     Ok(exit::OK)

@@ -8,6 +8,8 @@ use crate::error::{CommandError, exit};
 use crate::inventory::Inventory;
 use crate::journal::Journal;
 use crate::secrets::Secrets;
+use crate::transport::shell_quote;
+use crate::ui::out::{eprint, eprint_line};
 use crate::workflow::Workflow;
 
 /// Make a simulated cluster and run the whole internode-TLS rollout on it.
@@ -38,21 +40,21 @@ pub fn cmd_demo(journal: Option<PathBuf>, args: &DemoArgs) -> Result<i32, Comman
         ssh_config: None,
     })
     .map_err(|e| CommandError::usage(e).hinted("choose an empty directory with `--dir DIR`"))?;
-    eprintln!("sandbox cluster of {} nodes in {}", args.nodes, dir.display());
+    eprint_line(&format!("sandbox cluster of {} nodes in {}", args.nodes, dir.display()));
     let journal_path = journal.unwrap_or_else(|| dir.join("journal.db"));
     let inventory = Inventory::load(&report.inventory)?;
     let workflow = Workflow::builtin();
     let secrets = Secrets::load(inventory.secrets.as_deref())?;
-    eprint!("{}", super::run::plan(&inventory, &workflow, &journal_path));
+    eprint(&super::run::plan(&inventory, &workflow, &journal_path));
     let journal = Journal::open(&journal_path)?;
     let code = super::run::start(&journal, &report.inventory, &inventory, &workflow, &secrets, &ConnectArgs::default(), None)?;
-    let j = journal_path.display();
-    println!();
-    println!("journal:   {j}");
-    println!("status:    ringmaster status --journal {j}");
-    println!("as JSON:   ringmaster status --journal {j} --json");
-    println!("inventory: {}", report.inventory.display());
-    println!("node logs: {}/nodes/*/var/log/cassandra/system.log", dir.display());
-    println!("the journal is plain SQLite: sqlite3 {j} 'select seq, node, pass, phase, kind from events'");
+    let j = shell_quote(&journal_path.display().to_string());
+    crate::outln!()?;
+    crate::outln!("journal:   {}", journal_path.display())?;
+    crate::outln!("status:    ringmaster status --journal {j}")?;
+    crate::outln!("as JSON:   ringmaster status --journal {j} --json")?;
+    crate::outln!("inventory: {}", report.inventory.display())?;
+    crate::outln!("node logs: {}/nodes/*/var/log/cassandra/system.log", shell_quote(&dir.display().to_string()))?;
+    crate::outln!("the journal is plain SQLite: sqlite3 {j} 'select seq, node, pass, phase, kind from events'")?;
     Ok(if code == exit::OK { exit::OK } else { code })
 }

@@ -41,9 +41,9 @@ pub fn cmd_export(journal: Option<PathBuf>, args: &ExportArgs) -> Result<i32, Co
     match &args.output {
         Some(path) => {
             std::fs::write(path, text).map_err(|e| CommandError::failed(format!("cannot write `{}`: {e}", path.display())))?;
-            eprintln!("wrote {} ({:?}) of run {}", path.display(), args.format, run.id);
+            crate::ui::out::eprint_line(&format!("wrote {} ({}) of run {}", path.display(), args.format, run.id));
         }
-        None => print!("{text}"),
+        None => crate::ui::out::print(&text)?,
     }
     Ok(exit::OK)
 }

@@ -34,11 +34,11 @@ pub fn cmd_inspect(cmd: &InspectCommand) -> Result<i32, CommandError> {
     };
     let nodes = parse_status(&text).map_err(|e| CommandError::failed(format!("{name}: {e}")))?;
     if *json {
-        println!("{}", serde_json::to_string_pretty(&nodes).expect("BUG: nodes serialize"));
+        crate::outln!("{}", serde_json::to_string_pretty(&nodes).expect("BUG: nodes serialize"))?;
     } else {
-        println!("{:<12} {:<2} {:<40} {:<12} {:<38} RACK", "DATACENTER", "", "ADDRESS", "LOAD", "HOST ID");
+        crate::outln!("{:<12} {:<2} {:<40} {:<12} {:<38} RACK", "DATACENTER", "", "ADDRESS", "LOAD", "HOST ID")?;
         for n in &nodes {
-            println!(
+            crate::outln!(
                 "{:<12} {}{} {:<40} {:<12} {:<38} {}",
                 n.datacenter,
                 n.status,
@@ -47,7 +47,7 @@ pub fn cmd_inspect(cmd: &InspectCommand) -> Result<i32, CommandError> {
                 n.load.as_deref().unwrap_or("?"),
                 n.host_id,
                 n.rack
-            );
+            )?;
         }
     }
     Ok(exit::OK)

@@ -16,6 +16,7 @@ use crate::error::{CommandError, exit};
 use crate::inventory::ansible::{self, Ansible};
 use crate::inventory::{Inventory, Node, TransportKind, node_name_from, toml_quote as q};
 use crate::transport::shell_quote;
+use crate::ui::out;
 
 /// Write a cluster.toml from an Ansible inventory or from `nodetool status`.
 #[derive(Debug, clap::Subcommand)]
@@ -76,7 +77,7 @@ pub fn cmd_inventory(cmd: &InventoryCommand) -> Result<i32, CommandError> {
             let inv = Ansible::load(file).map_err(CommandError::usage)?;
             let hosts = inv.resolve(group.as_deref()).map_err(CommandError::usage)?;
             if *json {
-                println!("{}", serde_json::to_string_pretty(&hosts).expect("BUG: hosts serialize"));
+                crate::outln!("{}", serde_json::to_string_pretty(&hosts).expect("BUG: hosts serialize"))?;
             } else {
                 let cluster = cluster.clone().or_else(|| group.clone()).unwrap_or_else(|| "cluster".into());
                 let command = format!(
@@ -84,7 +85,7 @@ pub fn cmd_inventory(cmd: &InventoryCommand) -> Result<i32, CommandError> {
                     shell_quote(&file.display().to_string()),
                     group.as_ref().map(|g| format!(" --group {}", shell_quote(g))).unwrap_or_default()
                 );
-                print!("{}", ansible::cluster_toml(&cluster, &command, &hosts, inv.has_passwords()));
+                out::print(&ansible::cluster_toml(&cluster, &command, &hosts, inv.has_passwords()))?;
             }
             Ok(exit::OK)
         }
@@ -113,8 +114,8 @@ pub fn cmd_inventory(cmd: &InventoryCommand) -> Result<i32, CommandError> {
             })?;
             if !output.success() {
                 return Err(CommandError::failed(format!(
-                    "`{command}` on `{seed}` exited with {:?}: {}",
-                    output.status,
+                    "`{command}` on `{seed}` {}: {}",
+                    output.status_text(),
                     output.stderr_str().trim()
                 ))
                 .hinted("check the command by hand on that node, or give it with `--nodetool-command`"));
@@ -122,12 +123,12 @@ pub fn cmd_inventory(cmd: &InventoryCommand) -> Result<i32, CommandError> {
             let nodes =
                 parse_status(&output.stdout_str()).map_err(|e| CommandError::failed(format!("`nodetool status` on `{seed}`: {e}")))?;
             if *json {
-                println!(
+                crate::outln!(
                     "{}",
                     serde_json::to_string_pretty(&serde_json::json!({"seed": seed, "nodes": nodes})).expect("BUG: nodes serialize")
-                );
+                )?;
             } else {
-                print!("{}", discovered_toml(cluster, seed, *transport, &nodes));
+                out::print(&discovered_toml(cluster, seed, *transport, &nodes))?;
             }
             Ok(exit::OK)
         }
@@ -144,7 +145,8 @@ fn discovered_toml(cluster: &str, seed: &str, via: Via, nodes: &[StatusNode]) ->
     }
     let summary = dcs.iter().map(|(dc, racks)| format!("{dc} (racks {})", racks.join(", "))).collect::<Vec<_>>().join("; ");
     let mut out = format!(
-        "# discovered by `ringmaster inventory discover --seed {seed}` from `nodetool status` on {seed}\n# {} nodes in {} datacenter(s): {summary}\n# node names are the addresses; rename them, and check the rollout order (file order)\ncluster = {}\n# secrets = \"secrets.toml\"\n\n[defaults]\ntransport = {}\n",
+        "# discovered by `ringmaster inventory discover --seed {}` from `nodetool status` on {seed}\n# {} nodes in {} datacenter(s): {summary}\n# node names are the addresses; rename them, and check the rollout order (file order)\ncluster = {}\n# secrets = \"secrets.toml\"\n\n[defaults]\ntransport = {}\n",
+        shell_quote(seed),
         nodes.len(),
         dcs.len(),
         q(cluster),

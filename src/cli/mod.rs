@@ -97,7 +97,7 @@ pub fn run() -> i32 {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("{e}");
+            crate::ui::out::eprint_line(&e.to_string());
             e.kind.exit_code()
         }
     }

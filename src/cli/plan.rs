@@ -67,7 +67,7 @@ pub fn cmd_plan(args: &PlanArgs) -> Result<i32, CommandError> {
     }
     if args.json {
         let doc = json!({"cluster": inventory.cluster, "workflow": workflow.name, "batches": batches.event(&args.batch), "topology": batches.topology, "passes": passes});
-        println!("{}", serde_json::to_string_pretty(&doc).map_err(CommandError::failed)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&doc).map_err(CommandError::failed)?)?;
     } else {
         let mut out = format!("workflow `{}` on cluster `{}`\n", workflow.name, inventory.cluster);
         if batches.topology.is_some() {
@@ -89,7 +89,7 @@ pub fn cmd_plan(args: &PlanArgs) -> Result<i32, CommandError> {
                 }
             }
         }
-        print!("{out}");
+        crate::ui::out::print(&out)?;
     }
     Ok(if problems == 0 { exit::OK } else { exit::FAILED })
 }

@@ -40,9 +40,9 @@ pub fn cmd_preflight(args: &PreflightArgs) -> Result<i32, CommandError> {
     let options = Options { expiry_warning: args.expiry_warning, ..Options::default() };
     let report = report(&inventory, &workflow, &secrets, &args.connect, options)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report).map_err(CommandError::failed)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&report).map_err(CommandError::failed)?)?;
     } else {
-        print!("{}", report.render(args.all));
+        crate::ui::out::print(&report.render(args.all))?;
     }
     Ok(if report.blockers().is_empty() { exit::OK } else { exit::PREFLIGHT })
 }

@@ -135,11 +135,11 @@ pub fn cmd_resume(journal: Option<PathBuf>, args: &ResumeArgs) -> Result<i32, Co
     let events = journal.events(&run.id)?;
     let state = run_state(&events);
     if state == RunState::Finished {
-        println!("run {} already finished; nothing to resume", run.id);
+        crate::outln!("run {} already finished; nothing to resume", run.id)?;
         return Ok(exit::OK);
     }
     if state == RunState::Undone {
-        println!("run {} was rolled back; nothing to resume", run.id);
+        crate::outln!("run {} was rolled back; nothing to resume", run.id)?;
         return Ok(exit::OK);
     }
     if state == RunState::Refused {
@@ -174,7 +174,7 @@ pub fn cmd_resume(journal: Option<PathBuf>, args: &ResumeArgs) -> Result<i32, Co
         EventKind::Info,
         json!({"event": "resumed", "pid": std::process::id(), "host": session::hostname(), "user": session::username(), "previous_state": state.name()}),
     )?;
-    eprintln!("resuming run {} of cluster `{}`", run.id, inventory.cluster);
+    crate::ui::out::eprint_line(&format!("resuming run {} of cluster `{}`", run.id, inventory.cluster));
     let mode = if undo_started(&events) { session::Mode::Undo { force: false } } else { session::Mode::Forward };
     session::drive(&journal, run, &inventory, &workflow, &secrets, &args.connect, mode)
 }

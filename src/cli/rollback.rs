@@ -40,7 +40,7 @@ pub fn cmd_rollback(journal: Option<PathBuf>, args: &RollbackArgs) -> Result<i32
     let events = journal.events(&run.id)?;
     let state = run_state(&events);
     if state == RunState::Undone {
-        println!("run {} was already rolled back; nothing to do", run.id);
+        crate::outln!("run {} was already rolled back; nothing to do", run.id)?;
         return Ok(exit::OK);
     }
     let inventory = Inventory::from_snapshot(&run.inventory)?;
@@ -58,7 +58,7 @@ pub fn cmd_rollback(journal: Option<PathBuf>, args: &RollbackArgs) -> Result<i32
     let continuing = journaled_undo_stages(&events);
     let stages = continuing.clone().unwrap_or_else(|| undo_plan(&events, &workflow));
     if stages.is_empty() {
-        println!("run {} changed no node; nothing to roll back", run.id);
+        crate::outln!("run {} changed no node; nothing to roll back", run.id)?;
         return release(exit::OK);
     }
     let verb = if continuing.is_some() { "continue undoing" } else { "undo" };
@@ -76,7 +76,7 @@ pub fn cmd_rollback(journal: Option<PathBuf>, args: &RollbackArgs) -> Result<i32
             .map(String::as_str)
             .collect();
         let already = if done.is_empty() { String::new() } else { format!(" (already done: {})", done.join(", ")) };
-        eprintln!("  {}: {what} on {}{already}", stage.name, stage.nodes.join(" -> "));
+        crate::ui::out::eprint_line(&format!("  {}: {what} on {}{already}", stage.name, stage.nodes.join(" -> ")));
     }
     if !session::confirm(args.yes, "rollback")? {
         return release(exit::OK);

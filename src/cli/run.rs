@@ -42,9 +42,9 @@ pub fn cmd_run(journal: Option<PathBuf>, args: &RunArgs) -> Result<i32, CommandE
     let journal_path = super::journal_path(journal);
     // Batches are planned (read-only) before the question, so the operator sees them.
     let batches = super::batch::plan(&inventory, &args.batch, &args.connect)?;
-    eprint!("{}", plan(&inventory, &workflow, &journal_path));
+    crate::ui::out::eprint(&plan(&inventory, &workflow, &journal_path));
     if batches.topology.is_some() {
-        eprint!("{}", batches.render());
+        crate::ui::out::eprint(&batches.render());
     }
     if !session::confirm(args.yes, "plan")? {
         return Ok(exit::OK);
@@ -90,7 +90,11 @@ pub fn start(
         session::append_run_event(journal, &run.id, EventKind::Info, json!({"event": "topology", "topology": plan.topology}))?;
         session::append_run_event(journal, &run.id, EventKind::Info, plan.event(args))?;
     }
-    eprintln!("run {} started (journal {})", run.id, journal.path().map(|p| p.display().to_string()).unwrap_or_default());
+    crate::ui::out::eprint_line(&format!(
+        "run {} started (journal {})",
+        run.id,
+        journal.path().map(|p| p.display().to_string()).unwrap_or_default()
+    ));
     session::drive(journal, run, inventory, workflow, secrets, connect, session::Mode::Forward)
 }
 
@@ -115,7 +119,7 @@ pub fn preflight_gate(
     };
     let blockers = report.blockers();
     if !report.findings.iter().all(|f| f.severity == crate::preflight::Severity::Ok) {
-        eprint!("{}", secrets.redact(&report.render(false)));
+        crate::ui::out::eprint(&secrets.redact(&report.render(false)));
     }
     if !blockers.is_empty() {
         let list: Vec<_> =
@@ -128,7 +132,10 @@ pub fn preflight_gate(
             crate::error::ErrorKind::Preflight,
             secrets.redact(&format!("preflight found {} blocker(s); nothing was touched:\n  {listed}", blockers.len())),
         )
-        .hinted(format!("fix them, check with `ringmaster preflight -i {}`, then run again", inventory_path.display())));
+        .hinted(format!(
+            "fix them, check with `ringmaster preflight -i {}`, then run again",
+            crate::transport::shell_quote(&inventory_path.display().to_string())
+        )));
     }
     Ok(())
 }

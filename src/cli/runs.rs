@@ -48,16 +48,16 @@ pub fn cmd_runs(journal: Option<PathBuf>, args: &RunsArgs) -> Result<i32, Comman
         });
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&rows).expect("BUG: runs serialize"));
+        crate::outln!("{}", serde_json::to_string_pretty(&rows).expect("BUG: runs serialize"))?;
         return Ok(exit::OK);
     }
     if rows.is_empty() {
-        println!("no runs in the journal");
+        crate::outln!("no runs in the journal")?;
         return Ok(exit::OK);
     }
-    println!("{:<38} {:<16} {:<26} {:<20} {:<12} EVENTS", "RUN", "CLUSTER", "STARTED", "OPERATOR", "STATE");
+    crate::outln!("{:<38} {:<16} {:<26} {:<20} {:<12} EVENTS", "RUN", "CLUSTER", "STARTED", "OPERATOR", "STATE")?;
     for r in &rows {
-        println!(
+        crate::outln!(
             "{:<38} {:<16} {:<26} {:<20} {:<12} {}",
             r.id,
             r.cluster,
@@ -65,7 +65,7 @@ pub fn cmd_runs(journal: Option<PathBuf>, args: &RunsArgs) -> Result<i32, Comman
             format!("{}@{}", r.operator, r.host),
             r.state,
             r.events
-        );
+        )?;
     }
     Ok(exit::OK)
 }

@@ -122,14 +122,15 @@ pub fn cmd_sandbox(args: &SandboxArgs) -> Result<i32, SandboxError> {
                 },
                 &topology,
             )?;
-            println!(
+            crate::outln!(
                 "sandbox with {} nodes ({}) in `{}`\ninventory: {}\nnext: ringmaster run -i {}",
                 report.nodes.len(),
                 report.nodes.join(", "),
                 report.dir.display(),
                 report.inventory.display(),
-                report.inventory.display(),
-            );
+                crate::transport::shell_quote(&report.inventory.display().to_string()),
+            )
+            .map_err(|e| SandboxError::Io { action: "write to", path: "standard output".into(), source: e.source })?;
             Ok(0)
         }
         SandboxCommand::Restart { dir, node } => sandbox::restart(dir, node).map(|up| wake_later(dir, up)),

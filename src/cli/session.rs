@@ -32,12 +32,10 @@ pub struct ConnectArgs {
     pub events_json: bool,
 }
 
-/// Prints one event as a `ringmaster.event/1` line on stdout, flushed at once.
+/// Prints one event as a `ringmaster.event/1` line on stdout, flushed at once; a broken
+/// stream is recorded, not fatal (see [`crate::ui::out::EventStream`]).
 fn emit_event(e: &crate::journal::Event) {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{}", crate::export::jsonl::event_line(e));
-    let _ = out.flush();
+    crate::ui::out::stdout_events().emit(&crate::export::jsonl::event_line(e));
 }
 
 /// Loads what every command that acts on a cluster needs: the inventory, the workflow
@@ -148,7 +146,7 @@ pub async fn connect_one(node: &crate::inventory::Node, args: &ConnectArgs) -> R
                     crate::transport::TransportError::HostKeyUnknown { .. } => {
                         "check the key, then add it to known_hosts, or pass `--accept-new-host-keys`".to_string()
                     }
-                    _ => format!("check `ssh {}` by hand, then run the command again", node.ssh),
+                    _ => format!("check `ssh {}` by hand, then run the command again", crate::transport::shell_quote(&node.ssh)),
                 };
                 CommandError::failed(e).hinted(hint)
             })?;
@@ -263,7 +261,11 @@ pub fn drive(
         events[from..].iter().for_each(emit_event);
     }
     // With `--events-json` stdout carries only events; the final report goes to stderr.
-    let say = |text: String| if args.events_json { eprintln!("{text}") } else { println!("{text}") };
+    let say = |text: String| {
+        if args.events_json || crate::outln!("{text}").is_err() {
+            eprintln!("{text}")
+        }
+    };
     let result = rt.block_on(async {
         install_signal_handlers(stop.clone());
         let transports = connect(inventory, args).await?;
@@ -283,7 +285,7 @@ pub fn drive(
     ui.finish();
     // Every hint names the journal, so it works whatever the default journal is.
     let rm = match journal.path() {
-        Some(p) => format!("ringmaster --journal {}", p.display()),
+        Some(p) => format!("ringmaster --journal {}", crate::transport::shell_quote(&p.display().to_string())),
         None => "ringmaster".to_string(),
     };
     let outcome = match result {
@@ -295,6 +297,9 @@ pub fn drive(
                 emit_event(ev);
             }
             let _ = journal.release_lock(&inventory.cluster, &run_id);
+            if let Some(why) = crate::ui::out::stdout_events().broken() {
+                eprintln!("error: {why}");
+            }
             return Err(e.hinted(format!("`{rm} resume {run_id}` continues from where it stopped")));
         }
     };
@@ -329,6 +334,10 @@ pub fn drive(
         }
     };
     journal.release_lock(&inventory.cluster, &run_id)?;
+    if let Some(why) = crate::ui::out::stdout_events().broken() {
+        eprintln!("error: {why}\nHint: the journal has every event: `{rm} export {run_id} --format jsonl`");
+        return Ok(if code == exit::OK { exit::FAILED } else { code });
+    }
     Ok(code)
 }
 
@@ -369,7 +378,7 @@ fn report_failure(rm: &str, run: &str, node: &str, pass: &str, state: &str, evid
     text.push_str(&format!("Hint: fix the cause on `{node}`, then `{rm} resume {run}` retries it\n"));
     text.push_str(&format!("Hint: `{rm} rollback {run}` undoes the whole run instead, node by node\n"));
     text.push_str(&format!("Hint: `{rm} status {run}` shows every node's phase"));
-    eprintln!("{}", secrets.redact(&text));
+    crate::ui::out::eprint_line(&secrets.redact(&text));
 }
 
 fn install_signal_handlers(stop: Arc<StopFlag>) {

@@ -66,25 +66,25 @@ pub fn cmd_status(journal: Option<PathBuf>, args: &StatusArgs) -> Result<i32, Co
             "events": events.len(),
             "nodes": nodes,
         });
-        println!("{}", serde_json::to_string_pretty(&out).expect("BUG: json"));
+        crate::outln!("{}", serde_json::to_string_pretty(&out).expect("BUG: json"))?;
         return Ok(exit::OK);
     }
-    println!("run      {}", run.id);
-    println!("cluster  {}", run.cluster);
-    println!("started  {} by {}@{}", format_ms(run.started_at), run.operator, run.host);
-    println!("state    {state} ({} journal events)", events.len());
-    println!();
+    crate::outln!("run      {}", run.id)?;
+    crate::outln!("cluster  {}", run.cluster)?;
+    crate::outln!("started  {} by {}@{}", format_ms(run.started_at), run.operator, run.host)?;
+    crate::outln!("state    {state} ({} journal events)", events.len())?;
+    crate::outln!()?;
     let mut header = format!("{:<16}", "NODE");
     for c in &columns {
         header.push_str(&format!("{:<20}", c.to_uppercase()));
     }
-    println!("{}", header.trim_end());
+    crate::outln!("{}", header.trim_end())?;
     for n in &nodes {
         let mut line = format!("{:<16}", n["node"].as_str().unwrap_or(""));
         for c in &columns {
             line.push_str(&format!("{:<20}", n["passes"][c].as_str().unwrap_or("")));
         }
-        println!("{}", line.trim_end());
+        crate::outln!("{}", line.trim_end())?;
     }
     Ok(exit::OK)
 }

@@ -190,7 +190,7 @@ impl Driver<'_> {
             "values": pass.name,
             "before_sha256": sha256_hex(&current),
             "after_sha256": sha256_hex(&edit.bytes),
-            "release": format!("{:?}", edit.release),
+            "release": edit.release.to_string(),
             "diff": diff,
         })))
     }
@@ -361,7 +361,7 @@ impl Driver<'_> {
                 None => Err("no transport".to_string()),
                 Some(t) => match t.run(&format!("{} status", n.nodetool_command), None, timeout).await {
                     Ok(out) if out.success() => crate::cassandra::status::parse_status(&out.stdout_str()).map_err(|e| e.to_string()),
-                    Ok(out) => Err(format!("exit {:?}: {}", out.status, out.stderr_str().trim())),
+                    Ok(out) => Err(format!("{}: {}", out.status_text(), out.stderr_str().trim())),
                     Err(e) => Err(e.to_string()),
                 },
             };

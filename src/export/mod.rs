@@ -28,6 +28,17 @@ pub enum Format {
     Html,
 }
 
+impl std::fmt::Display for Format {
+    /// The name `--format` takes (`jsonl`, `md`, `html`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Format::Jsonl => "jsonl",
+            Format::Md => "md",
+            Format::Html => "html",
+        })
+    }
+}
+
 /// Renders `run` and its `events` (ordered by `seq`) in `format`.
 pub fn render(run: &Run, events: &[Event], format: Format) -> String {
     let pm = PostMortem::build(run, events);

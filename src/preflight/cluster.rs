@@ -19,7 +19,7 @@ async fn nodetool_all(ctx: &Context<'_>, sub: &str) -> Vec<(String, Result<Strin
         Some(async move {
             let r = match t.run(&command, None, ctx.options.command_timeout).await {
                 Ok(out) if out.success() => Ok(out.stdout_str()),
-                Ok(out) => Err(format!("`nodetool {sub}` exited {:?}: {}", out.status, out.stderr_str().trim())),
+                Ok(out) => Err(format!("`nodetool {sub}` {}: {}", out.status_text(), out.stderr_str().trim())),
                 Err(e) => Err(e.to_string()),
             };
             (n.name.clone(), r)

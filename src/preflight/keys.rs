@@ -14,7 +14,7 @@ use super::{Context, Report, Severity, final_setting, sh};
 use crate::cassandra::keystore::{self, CertSummary, ChainVerdict, Store};
 use crate::cassandra::yaml::Value;
 use crate::inventory::Node;
-use crate::transport::TransportError;
+use crate::transport::{TransportError, shell_quote};
 
 /// What was learned about one node's key material.
 struct NodeKeys {
@@ -183,7 +183,7 @@ async fn truststore_checks(ctx: &Context<'_>, node: &Node, report: &mut Report) 
     };
     match keystore::open(&bytes, password.expose()) {
         Ok(s) if s.anchors().is_empty() => {
-            report.node(name, "truststore", Severity::Blocker, format!("truststore {shown} of `{name}` holds no certificate: import the CA (`keytool -importcert -alias ca -file ca.pem -keystore {path}`)"));
+            report.node(name, "truststore", Severity::Blocker, format!("truststore {shown} of `{name}` holds no certificate: import the CA (`keytool -importcert -alias ca -file ca.pem -keystore {}`)", shell_quote(&path)));
             None
         }
         Ok(s) => {
@@ -330,9 +330,10 @@ pub async fn check(ctx: &Context<'_>, report: &mut Report) {
             );
         } else {
             report.node(&node.name, "chain", Severity::Blocker, format!(
-                "truststore `{path}` of `{}`: {}; import the CA that issued those certificates (`keytool -importcert -alias ca -file ca.pem -keystore {path}`) and install the same truststore on every node",
+                "truststore `{path}` of `{}`: {}; import the CA that issued those certificates (`keytool -importcert -alias ca -file ca.pem -keystore {}`) and install the same truststore on every node",
                 node.name,
-                problems.join("; ")
+                problems.join("; "),
+                shell_quote(&path)
             ));
         }
     }

@@ -4,7 +4,7 @@
 
 use super::{Context, Report, Severity, render_passes, sh};
 use crate::inventory::Node;
-use crate::transport::TransportError;
+use crate::transport::{TransportError, shell_quote};
 
 /// Adds the `ssh` (and `sudo`) rows: the connection was made (or not) before the checks.
 pub fn connection(ctx: &Context<'_>, node: &Node, report: &mut Report) {
@@ -93,9 +93,11 @@ pub async fn check(ctx: &Context<'_>, node: &Node, report: &mut Report) {
     match t.stat(&backup).await {
         Ok(None) => report.node(name, "backup_exists", Severity::Ok, format!("no `{backup}` on `{name}` yet")),
         Ok(Some(s)) => report.node(name, "backup_exists", Severity::Blocker, format!(
-            "`{backup}` already exists on `{name}` (sha256 {}, {} bytes) and does not belong to this rollout; ringmaster never overwrites a backup: if it belongs to an interrupted run, `ringmaster resume` it; otherwise check it and move it aside (`mv {backup} {backup}.old`)",
+            "`{backup}` already exists on `{name}` (sha256 {}, {} bytes) and does not belong to this rollout; ringmaster never overwrites a backup: if it belongs to an interrupted run, `ringmaster resume` it; otherwise check it and move it aside (`mv {} {}`)",
             &s.sha256[..16.min(s.sha256.len())],
-            s.size
+            s.size,
+            shell_quote(&backup),
+            shell_quote(&format!("{backup}.old"))
         )),
         Err(e) => report.node(name, "backup_exists", Severity::Blocker, format!("cannot check for `{backup}` on `{name}`: {e}")),
     }

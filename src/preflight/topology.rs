@@ -36,7 +36,7 @@ pub async fn collect(
             async move {
                 match t.run(&command, None, timeout).await {
                     Ok(out) if out.success() => Ok(out.stdout_str()),
-                    Ok(out) => Err(format!("`{command}` on `{}` exited {:?}: {}", node.name, out.status, out.stderr_str().trim())),
+                    Ok(out) => Err(format!("`{command}` on `{}` {}: {}", node.name, out.status_text(), out.stderr_str().trim())),
                     Err(e) => Err(e.to_string()),
                 }
             }

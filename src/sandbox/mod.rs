@@ -65,7 +65,7 @@ pub enum SandboxError {
     },
     #[error("`{path}` is not valid sandbox state: {detail}")]
     State { path: PathBuf, detail: String },
-    #[error("`{dir}` is not a sandbox (no `sandbox.json`); run `ringmaster sandbox init --dir {dir}` first")]
+    #[error("`{dir}` is not a sandbox (no `sandbox.json`); run `ringmaster sandbox init --dir {}` first", crate::transport::shell_quote(&.dir.display().to_string()))]
     NotASandbox { dir: PathBuf },
     #[error("`{dir}` is not empty; pass `--force` to initialise a sandbox there anyway")]
     NotEmpty { dir: PathBuf },

@@ -31,6 +31,13 @@ impl CommandOutput {
     pub fn success(&self) -> bool {
         self.status == Some(0)
     }
+    /// Returns how the command ended, for messages: `exited with status 1`, `was killed by a signal`.
+    pub fn status_text(&self) -> String {
+        match self.status {
+            Some(code) => format!("exited with status {code}"),
+            None => "was killed by a signal".to_string(),
+        }
+    }
     /// Returns stdout as lossy UTF-8.
     pub fn stdout_str(&self) -> String {
         String::from_utf8_lossy(&self.stdout).into_owned()
@@ -68,7 +75,7 @@ pub enum TransportError {
     SudoNeedsPassword { host: String },
     #[error("command not found on `{host}`: `{command}`")]
     CommandNotFound { host: String, command: String },
-    #[error("`{command}` on `{host}` did not finish within {timeout:?}")]
+    #[error("`{command}` on `{host}` did not finish within {}", humantime::format_duration(*.timeout))]
     Timeout { host: String, command: String, timeout: Duration },
     #[error("`{path}` already exists on `{host}`; refusing to overwrite it")]
     AlreadyExists { host: String, path: String },
