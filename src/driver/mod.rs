@@ -636,11 +636,12 @@ impl RunState {
     }
 }
 
-/// Returns true when the run has begun changing a node: an `edit` (or a key staging) was
-/// entered. Such a run is one `rollback` and `resume` default to; a run that never got
-/// that far must pass preflight again before it may act.
+/// Returns true when the run has begun acting on a node: any phase of any node (a backup,
+/// a key staging, an edit, ...) was entered. Such a run is one `rollback` and `resume`
+/// default to, and `resume` continues it as it is (its own backups would now block a
+/// preflight); a run that never got that far must pass preflight again before it may act.
 pub fn changed_a_node(events: &[Event]) -> bool {
-    events.iter().any(|e| e.node.is_some() && e.kind == EventKind::Enter && matches!(e.phase.as_str(), "edit" | "rollback" | STAGE_KEYS))
+    events.iter().any(|e| e.node.is_some() && e.kind == EventKind::Enter)
 }
 
 /// Rebuilds the machine of `node` in `pass` from the journal.
