@@ -498,7 +498,7 @@ fn run_refuses_on_a_blocker_touches_nothing_and_journals_the_refusal() {
     assert_eq!(blockers[0]["node"], "node2");
     assert_eq!(blockers[0]["check"], "cert_expiry");
     // A refusal is journaled as a refusal (issue 14, item 3), not as a failed run.
-    let out = run(sb.cmd(&["runs", "--json"]));
+    let out = run(&mut sb.cmd(&["runs", "--json"]));
     assert_eq!(out.status.code(), Some(0));
     let runs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(runs[0]["state"], "refused", "{runs}");
