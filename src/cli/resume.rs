@@ -5,13 +5,13 @@ use std::path::PathBuf;
 use serde_json::json;
 
 use super::session::{self, ConnectArgs};
-use crate::driver::{RunState, changed_a_node, journaled_undo_stages, replay, replay_undo, run_state, undo_started};
+use crate::driver::{RunState, journaled_undo_stages, replay, replay_undo, run_state, touched_a_node, undo_started};
 use crate::error::{CommandError, exit};
 use crate::inventory::Inventory;
 use crate::journal::{Event, EventKind, Journal, NewEvent, Run};
 use crate::secrets::Secrets;
 use crate::workflow::Workflow;
-use crate::workflow::node::State;
+use crate::workflow::node::stopped_short;
 
 /// Continue an interrupted or failed run from its journal.
 #[derive(Debug, clap::Args)]
@@ -44,7 +44,7 @@ pub fn find_run(journal: &Journal, id: Option<&str>, pick: Pick) -> Result<Run, 
                 if run_state(&events) == RunState::Refused {
                     continue;
                 }
-                if pick == Pick::NewestRun || changed_a_node(&events) {
+                if pick == Pick::NewestRun || touched_a_node(&events) {
                     chosen = Some(run);
                     break;
                 }
@@ -82,7 +82,7 @@ pub fn journal_retries(
         for stage in journaled_undo_stages(events).unwrap_or_default() {
             for node in stage.nodes {
                 let m = replay_undo(events, &node, &stage.name);
-                if matches!(m.state(), State::Failed {}) {
+                if stopped_short(m.state(), true) {
                     stuck.push((node, stage.name.clone(), m.state().to_owned()));
                 }
             }
@@ -91,7 +91,7 @@ pub fn journal_retries(
         for pass in &workflow.passes {
             for node in &inventory.nodes {
                 let m = replay(events, &node.name, &pass.name, workflow.drain_before_restart);
-                if matches!(m.state(), State::RolledBack {} | State::Failed {}) {
+                if stopped_short(m.state(), false) {
                     stuck.push((node.name.clone(), pass.name.clone(), m.state().to_owned()));
                 }
             }
@@ -113,7 +113,7 @@ pub fn journal_retries(
 
 /// Journals that the previous process of a run ended without a word, if it did.
 pub fn journal_silent_end(journal: &Journal, run: &Run, events: &[Event]) -> Result<(), CommandError> {
-    if run_state(events) == RunState::Running || (undo_started(events) && run_state(events) == RunState::Undoing) {
+    if matches!(run_state(events), RunState::Running | RunState::Undoing) {
         session::append_run_event(
             journal,
             &run.id,
@@ -151,7 +151,7 @@ pub fn cmd_resume(journal: Option<PathBuf>, args: &ResumeArgs) -> Result<i32, Co
     let workflow = Workflow::parse(&format!("<workflow of run {}>", run.id), &run.workflow)?;
     let secrets = Secrets::load(inventory.secrets.as_deref())?;
     session::lock(&journal, &run, &inventory, args.connect.break_lock)?;
-    if !changed_a_node(&events) {
+    if !touched_a_node(&events) {
         // Nothing was changed yet: the cluster may have moved on since the run started, so
         // the same checks as `run` decide, under the lock, before anything is touched.
         super::run::preflight_gate(

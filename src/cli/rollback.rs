@@ -12,7 +12,7 @@ use crate::inventory::Inventory;
 use crate::journal::{EventKind, Journal};
 use crate::secrets::Secrets;
 use crate::workflow::Workflow;
-use crate::workflow::node::State;
+use crate::workflow::node::reached_goal;
 
 /// Undo a run: every node it touched gets its original cassandra.yaml back, newest first,
 /// one node at a time (restore, restart, wait UN, verify).
@@ -69,12 +69,8 @@ pub fn cmd_rollback(journal: Option<PathBuf>, args: &RollbackArgs) -> Result<i32
         } else {
             format!("put the `{}` pass values back", workflow.passes[stage.pass_index - 1].name)
         };
-        let done: Vec<&str> = stage
-            .nodes
-            .iter()
-            .filter(|n| matches!(replay_undo(&events, n, &stage.name).state(), State::RolledBack {}))
-            .map(String::as_str)
-            .collect();
+        let done: Vec<&str> =
+            stage.nodes.iter().filter(|n| reached_goal(replay_undo(&events, n, &stage.name).state(), true)).map(String::as_str).collect();
         let already = if done.is_empty() { String::new() } else { format!(" (already done: {})", done.join(", ")) };
         crate::ui::out::eprint_line(&format!("  {}: {what} on {}{already}", stage.name, stage.nodes.join(" -> ")));
     }

@@ -182,36 +182,23 @@ pub fn lock(journal: &Journal, run: &Run, inventory: &Inventory, break_lock: boo
     if let Some(h) = journal.lock_holder(&inventory.cluster)? {
         let alive = holder_alive(&h);
         let ours_and_gone = h.run_id == run.id && !alive;
+        let held = format!(
+            "cluster `{}` is locked by run {} (pid {} on {}, user {}, since {})",
+            inventory.cluster,
+            h.run_id,
+            h.pid,
+            h.host,
+            h.user,
+            format_ms(h.acquired_at)
+        );
         if alive && h.pid != me.pid {
-            return Err(CommandError::new(
-                ErrorKind::Locked,
-                format!(
-                    "cluster `{}` is locked by run {} (pid {} on {}, user {}, since {})",
-                    inventory.cluster,
-                    h.run_id,
-                    h.pid,
-                    h.host,
-                    h.user,
-                    format_ms(h.acquired_at)
-                ),
-            )
-            .hinted("wait for that run to finish, or stop it (Ctrl-C stops it at the next safe point)"));
+            return Err(CommandError::new(ErrorKind::Locked, held)
+                .hinted("wait for that run to finish, or stop it (Ctrl-C stops it at the next safe point)"));
         }
         if !ours_and_gone && !break_lock {
-            return Err(CommandError::new(
-                ErrorKind::Locked,
-                format!(
-                    "cluster `{}` is locked by run {} (pid {} on {}, user {}, since {}), whose process is gone",
-                    inventory.cluster,
-                    h.run_id,
-                    h.pid,
-                    h.host,
-                    h.user,
-                    format_ms(h.acquired_at)
-                ),
-            )
-            .hinted(format!("`ringmaster resume {}` continues that run", h.run_id))
-            .hinted("or pass `--break-lock` to take the lock over (journaled)"));
+            return Err(CommandError::new(ErrorKind::Locked, format!("{held}, whose process is gone"))
+                .hinted(format!("`ringmaster resume {}` continues that run", h.run_id))
+                .hinted("or pass `--break-lock` to take the lock over (journaled)"));
         }
         let broken = journal.break_lock(&inventory.cluster)?;
         append_run_event(

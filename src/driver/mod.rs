@@ -401,8 +401,7 @@ impl<'a> Driver<'a> {
     ) -> Result<Option<RunOutcome>, DriverError> {
         let (node, pass) = (ctx.node, ctx.pass);
         let undoing = pass.name.starts_with(UNDO_PREFIX);
-        // In an undo pass `rolled_back` is the goal: that node's undo is finished.
-        if matches!(machine.state(), State::Done {}) || (undoing && matches!(machine.state(), State::RolledBack {})) {
+        if node::reached_goal(machine.state(), undoing) {
             return Ok(None);
         }
         if matches!(machine.state(), State::RolledBack {} | State::Failed {}) {
@@ -438,7 +437,7 @@ impl<'a> Driver<'a> {
             machine.handle(if ok { &MachineEvent::PhaseSucceeded } else { &MachineEvent::PhaseFailed });
         }
         let end = *machine.state();
-        if matches!(end, State::Done {}) || (undoing && matches!(end, State::RolledBack {})) {
+        if node::reached_goal(&end, undoing) {
             self.ui.line(&format!("[{}] {}: {}", pass.name, node.name, node::phase_name(&end)));
             return Ok(None);
         }
@@ -640,7 +639,7 @@ impl RunState {
 /// a key staging, an edit, ...) was entered. Such a run is one `rollback` and `resume`
 /// default to, and `resume` continues it as it is (its own backups would now block a
 /// preflight); a run that never got that far must pass preflight again before it may act.
-pub fn changed_a_node(events: &[Event]) -> bool {
+pub fn touched_a_node(events: &[Event]) -> bool {
     events.iter().any(|e| e.node.is_some() && e.kind == EventKind::Enter)
 }
 

@@ -26,14 +26,14 @@ pub fn shell_quote(s: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
     use std::process::Command;
 
     /// Runs `script` through the local `sh -c` and returns stdout, to check the quoting
     /// against a real shell rather than against our own idea of it.
-    fn sh(script: &str) -> Vec<u8> {
+    pub(crate) fn sh(script: &str) -> Vec<u8> {
         let out = Command::new("sh").arg("-c").arg(script).output().expect("run sh");
         assert!(out.status.success(), "sh failed: {}", String::from_utf8_lossy(&out.stderr));
         out.stdout

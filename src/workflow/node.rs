@@ -193,6 +193,17 @@ pub fn is_terminal(state: &State) -> bool {
     matches!(state, State::Done {} | State::RolledBack {} | State::Failed {})
 }
 
+/// Returns true when `state` is where the node's pass means to end: `done` in a forward
+/// pass, `rolled_back` in an undo pass (there a restore is the goal, not a failure).
+pub fn reached_goal(state: &State, undo: bool) -> bool {
+    matches!(state, State::Done {}) || (undo && matches!(state, State::RolledBack {}))
+}
+
+/// Returns true when the node stopped short of its pass's goal (a retry starts it afresh).
+pub fn stopped_short(state: &State, undo: bool) -> bool {
+    is_terminal(state) && !reached_goal(state, undo)
+}
+
 /// Returns a machine that undoes a node's change: `rollback` and its steps.
 pub fn new_undo_machine() -> StateMachine<NodeMachine> {
     let mut m = new_machine(false);

@@ -181,15 +181,8 @@ pub fn parse_stat(stdout: &str) -> Option<(u32, u32, u32, u64, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transport::quote::tests::sh;
     use std::process::Command;
-
-    /// Runs `script` through the local `sh -c` and returns stdout, to check the quoting
-    /// against a real shell rather than against our own idea of it.
-    fn sh(script: &str) -> Vec<u8> {
-        let out = Command::new("sh").arg("-c").arg(script).output().expect("run sh");
-        assert!(out.status.success(), "sh failed: {}", String::from_utf8_lossy(&out.stderr));
-        out.stdout
-    }
 
     #[test]
     fn wrapped_script_runs_under_sh_with_its_quotes_intact() {
