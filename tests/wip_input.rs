@@ -142,3 +142,93 @@ fn recover_low_ssh_destinations_with_spaces_or_a_leading_dash_are_refused_at_loa
     assert!(String::from_utf8_lossy(&out.stderr).contains("starts with `-`"));
     assert!(!dir.path().join("pwned").exists());
 }
+
+/// A lock holder that claims to be `pid` on this host, started at `start_time`.
+fn holder_of(run: &ringmaster::journal::RunId, pid: u32, start_time: Option<u64>) -> ringmaster::journal::LockHolder {
+    ringmaster::journal::LockHolder {
+        run_id: run.clone(),
+        fingerprint: "f".into(),
+        pid,
+        host: ringmaster::host::hostname(),
+        user: "alice".into(),
+        acquired_at: 1_700_000_000_000,
+        start_time,
+    }
+}
+
+fn fake_run(cluster: &str) -> ringmaster::journal::NewRun {
+    ringmaster::journal::NewRun {
+        cluster: cluster.into(),
+        operator: "alice".into(),
+        host: ringmaster::host::hostname(),
+        pid: std::process::id(),
+        command: "ringmaster run".into(),
+        inventory_path: "cluster.toml".into(),
+        inventory: serde_json::json!({}),
+        workflow: String::new(),
+    }
+}
+
+#[test]
+fn recover_7_a_reused_pid_with_another_start_time_is_not_alive() {
+    use ringmaster::journal::Journal;
+    let me = std::process::id();
+    let started = ringmaster::host::process_start_time(me).expect("this process has a start time");
+    let journal = Journal::open_in_memory().unwrap();
+    let run = journal.create_run(&fake_run("c")).unwrap();
+    // The test process is alive; a lock that recorded another start time for its pid
+    // was taken by a process that has died since, and the pid was handed on.
+    journal.acquire_lock("c", &holder_of(&run.id, me, Some(started + 12_345))).unwrap();
+    let stale = journal.lock_holder("c").unwrap().unwrap();
+    assert_eq!(stale.start_time, Some(started + 12_345), "the start time round-trips through the journal");
+    assert!(!stale.is_alive(), "same host, /proc/PID exists, but another process");
+    journal.acquire_lock("c", &holder_of(&run.id, me, Some(started))).unwrap();
+    assert!(journal.lock_holder("c").unwrap().unwrap().is_alive(), "the live holder itself");
+    // A lock without a start time (an older ringmaster) falls back to the pid check.
+    assert!(holder_of(&run.id, me, None).is_alive());
+    assert!(!holder_of(&run.id, u32::MAX, None).is_alive());
+    let elsewhere = ringmaster::journal::LockHolder { host: "another-host".into(), ..holder_of(&run.id, me, Some(started)) };
+    assert!(!elsewhere.is_alive());
+}
+
+#[test]
+fn recover_7_break_lock_takes_a_stale_lock_whose_pid_was_reused() {
+    let sb = Sandbox::new(1, "0s");
+    let journal = ringmaster::journal::Journal::open(&sb.journal()).unwrap();
+    let stale_run = journal.create_run(&fake_run("sandbox")).unwrap();
+    let me = std::process::id();
+    let started = ringmaster::host::process_start_time(me).unwrap();
+    journal.acquire_lock("sandbox", &holder_of(&stale_run.id, me, Some(started + 1))).unwrap();
+    drop(journal);
+    let refused = run(sb.cmd(&["run", "--yes", "-i"]).arg(sb.inventory()));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(5), "{stderr}");
+    assert!(stderr.contains("whose process is gone") && stderr.contains("--break-lock"), "{stderr}");
+    let taken = run(sb.cmd(&["run", "--yes", "--break-lock", "-i"]).arg(sb.inventory()));
+    assert_eq!(taken.status.code(), Some(0), "{}", String::from_utf8_lossy(&taken.stderr));
+    let evs = common::events(&sb.journal());
+    let over = evs.iter().find(|e| e.detail["event"] == "lock_taken_over").expect("journaled take-over");
+    assert_eq!(over.detail["previous_holder"]["run"], stale_run.id.to_string());
+}
+
+#[test]
+fn recover_7_a_journal_from_before_the_start_time_still_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let v1 = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/0001_create_journal.sql")).unwrap();
+        conn.execute_batch(&v1).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute(
+            "INSERT INTO runs (id, cluster, started_at, operator, host, pid, command, inventory_path, inventory, workflow)
+             VALUES ('0190', 'c', 1, 'alice', 'h', 1, 'ringmaster run', 'c.toml', '{}', '')",
+            [],
+        )
+        .unwrap();
+        conn.execute("INSERT INTO locks VALUES ('c', 'f', '0190', 1, 'h', 'alice', 1)", []).unwrap();
+    }
+    let journal = ringmaster::journal::Journal::open(&path).expect("a version 1 journal migrates");
+    let holder = journal.lock_holder("c").unwrap().expect("the old lock is kept");
+    assert_eq!((holder.pid, holder.start_time), (1, None));
+}

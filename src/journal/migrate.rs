@@ -26,8 +26,10 @@ pub(super) struct Migration {
 }
 
 /// Every migration, in order; `version` is the position counted from 1.
-pub(super) const MIGRATIONS: &[Migration] =
-    &[Migration { version: 1, name: "0001_create_journal", sql: include_str!("../../migrations/0001_create_journal.sql") }];
+pub(super) const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, name: "0001_create_journal", sql: include_str!("../../migrations/0001_create_journal.sql") },
+    Migration { version: 2, name: "0002_add_lock_start_time", sql: include_str!("../../migrations/0002_add_lock_start_time.sql") },
+];
 
 /// Returns the schema version this binary migrates journals to.
 pub(super) fn latest_version() -> i64 {
