@@ -211,12 +211,10 @@ fn recover_7_break_lock_takes_a_stale_lock_whose_pid_was_reused() {
     assert_eq!(over.detail["previous_holder"]["run"], stale_run.id.to_string());
 }
 
-#[test]
-fn recover_7_a_journal_from_before_the_start_time_still_opens() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("old.db");
+/// Writes a journal of schema version 1 (before the lock's start time) with one run and its lock.
+fn version_1_journal(path: &Path) {
     {
-        let conn = rusqlite::Connection::open(&path).unwrap();
+        let conn = rusqlite::Connection::open(path).unwrap();
         let v1 = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/0001_create_journal.sql")).unwrap();
         conn.execute_batch(&v1).unwrap();
         conn.pragma_update(None, "user_version", 1).unwrap();
@@ -228,7 +226,98 @@ fn recover_7_a_journal_from_before_the_start_time_still_opens() {
         .unwrap();
         conn.execute("INSERT INTO locks VALUES ('c', 'f', '0190', 1, 'h', 'alice', 1)", []).unwrap();
     }
+}
+
+#[test]
+fn recover_7_a_journal_from_before_the_start_time_still_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    version_1_journal(&path);
     let journal = ringmaster::journal::Journal::open(&path).expect("a version 1 journal migrates");
     let holder = journal.lock_holder("c").unwrap().expect("the old lock is kept");
     assert_eq!((holder.pid, holder.start_time), (1, None));
+}
+
+/// The bytes and modification time of `path`.
+fn fingerprint(path: &Path) -> (Vec<u8>, std::time::SystemTime) {
+    (std::fs::read(path).unwrap(), std::fs::metadata(path).unwrap().modified().unwrap())
+}
+
+#[test]
+fn recover_8_a_read_only_journal_can_be_inspected() {
+    use std::os::unix::fs::PermissionsExt;
+    let sb = Sandbox::new(1, "0s");
+    assert_eq!(run(sb.cmd(&["run", "--yes", "-i"]).arg(sb.inventory())).status.code(), Some(0));
+    // A copy for the post-mortem, in the rollback-journal mode the sqlite3 shell leaves a
+    // `.backup` in: a writing open would switch it to WAL, which rewrites its header.
+    let copies = tempfile::tempdir().unwrap();
+    let ro = copies.path().join("journal-copy.db");
+    {
+        let src = rusqlite::Connection::open(sb.journal()).unwrap();
+        src.execute("VACUUM INTO ?1", [ro.display().to_string()]).unwrap();
+    }
+    let mode: String = rusqlite::Connection::open(&ro).unwrap().query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    assert_eq!(mode.to_lowercase(), "delete");
+    std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o444)).unwrap();
+    std::fs::set_permissions(copies.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let before = fingerprint(&ro);
+    let read_commands: [&[&str]; 3] = [&["runs"], &["status"], &["export", "--format", "jsonl"]];
+    for args in read_commands {
+        let out = run(ringmaster().arg("--journal").arg(&ro).args(args));
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(!out.stdout.is_empty(), "{args:?} printed nothing");
+    }
+    assert!(fingerprint(&ro) == before, "a read command wrote the journal");
+    let names: Vec<_> = std::fs::read_dir(copies.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names.len(), 1, "no -wal/-shm/-journal left beside it: {names:?}");
+    // The read-only open really is read-only (root ignores the file mode, SQLite does not).
+    let journal = ringmaster::journal::Journal::open_read_only(&ro).unwrap();
+    assert_eq!(journal.runs().unwrap().len(), 1);
+    let err = journal.create_run(&fake_run("sandbox")).expect_err("a write through a read-only open");
+    assert!(err.to_string().contains("readonly"), "{err}");
+    drop(journal);
+    assert!(fingerprint(&ro) == before);
+    // As an unprivileged user, for whom the mode counts (skipped when not root or without setpriv).
+    if unsafe_is_root() && Path::new("/usr/bin/setpriv").exists() {
+        for args in read_commands {
+            let mut cmd = std::process::Command::new("/usr/bin/setpriv");
+            cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", env!("CARGO_BIN_EXE_ringmaster"), "--journal"])
+                .arg(&ro)
+                .args(args);
+            cmd.env("RINGMASTER_LOG", "off").env("HOME", copies.path());
+            let out = run(&mut cmd);
+            assert_eq!(out.status.code(), Some(0), "as nobody, {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        assert!(fingerprint(&ro) == before);
+    }
+}
+
+fn unsafe_is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .is_some_and(|ids| ids.split_whitespace().nth(1) == Some("0"))
+}
+
+#[test]
+fn recover_8_a_read_only_open_refuses_schemas_it_would_have_to_migrate() {
+    use ringmaster::journal::{Journal, JournalError};
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("old.db");
+    version_1_journal(&old);
+    let before = fingerprint(&old);
+    match Journal::open_read_only(&old) {
+        Err(e @ JournalError::NeedsMigration { found: 1, .. }) => assert!(e.to_string().contains("old.db"), "{e}"),
+        other => panic!("expected NeedsMigration, got {other:?}"),
+    }
+    assert!(fingerprint(&old) == before, "a refused read-only open wrote nothing");
+    let newer = dir.path().join("newer.db");
+    drop(Journal::open(&newer).unwrap());
+    rusqlite::Connection::open(&newer).unwrap().pragma_update(None, "user_version", 99).unwrap();
+    assert!(matches!(Journal::open_read_only(&newer), Err(JournalError::TooNew { found: 99, .. })));
+    // A read command on a writable older journal migrates it first, as before.
+    let out = run(ringmaster().arg("--journal").arg(&old).arg("runs"));
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(Journal::open_read_only(&old).is_ok());
 }

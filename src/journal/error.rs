@@ -61,6 +61,20 @@ pub enum JournalError {
         known: i64,
     },
 
+    /// A read-only open found an older schema, which only a writable open can migrate.
+    #[error(
+        "journal `{}` has schema version {found}, older than version {known} of this ringmaster, and it cannot be migrated while it is read-only",
+        .path.display()
+    )]
+    NeedsMigration {
+        /// The journal file.
+        path: PathBuf,
+        /// The journal's `PRAGMA user_version`.
+        found: i64,
+        /// The version this binary migrates to.
+        known: i64,
+    },
+
     /// A query or write failed.
     #[error("journal `{}`: cannot {op}: {source}", .path.display())]
     Sqlite {

@@ -64,6 +64,18 @@ pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), JournalE
     Ok(())
 }
 
+/// Fails unless the journal at `conn` has exactly this binary's schema version (for a
+/// read-only open, which can neither migrate an older journal nor read a newer one).
+pub(super) fn require_current(conn: &Connection, path: &Path) -> Result<(), JournalError> {
+    let found = user_version(conn).map_err(|source| JournalError::Open { path: path.to_path_buf(), source })?;
+    let known = latest_version();
+    match found.cmp(&known) {
+        std::cmp::Ordering::Greater => Err(JournalError::TooNew { path: path.to_path_buf(), found, known }),
+        std::cmp::Ordering::Less => Err(JournalError::NeedsMigration { path: path.to_path_buf(), found, known }),
+        std::cmp::Ordering::Equal => Ok(()),
+    }
+}
+
 /// Returns the journal's `PRAGMA user_version`.
 pub(super) fn user_version(conn: &Connection) -> rusqlite::Result<i64> {
     conn.pragma_query_value(None, "user_version", |row| row.get(0))

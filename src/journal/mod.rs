@@ -71,6 +71,23 @@ impl Journal {
         Self::setup(conn, Some(path.to_path_buf()))
     }
 
+    /// Opens the existing journal at `path` for reading only (`SQLITE_OPEN_READ_ONLY`), for
+    /// the commands that only look (`runs`, `status`, `export`): no WAL switch, no
+    /// migration, nothing written, so a read-only file (a copy taken for a post-mortem, a
+    /// journal on a read-only mount) can be inspected. Every write fails.
+    ///
+    /// Refuses a journal whose schema is not exactly this binary's: a newer one
+    /// ([`JournalError::TooNew`]) and an older one that would need a migration
+    /// ([`JournalError::NeedsMigration`]).
+    pub fn open_read_only(path: &Path) -> Result<Journal> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let open_err = |source| JournalError::Open { path: path.to_path_buf(), source };
+        let conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+        migrate::require_current(&conn, path)?;
+        Ok(Journal { conn: Mutex::new(conn), path: Some(path.to_path_buf()), label: path.to_path_buf() })
+    }
+
     /// Opens a fresh, migrated journal that lives in memory only (for tests and demos).
     pub fn open_in_memory() -> Result<Journal> {
         let conn = Connection::open_in_memory().map_err(|source| JournalError::Open { path: PathBuf::from(IN_MEMORY), source })?;
