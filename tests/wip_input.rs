@@ -321,3 +321,12 @@ fn recover_8_a_read_only_open_refuses_schemas_it_would_have_to_migrate() {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(Journal::open_read_only(&old).is_ok());
 }
+
+#[test]
+fn recover_low_sandbox_init_racks_0_says_a_rack_is_needed() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(ringmaster().args(["sandbox", "init", "--dir"]).arg(dir.path()).args(["--nodes", "3", "--racks", "0"]));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("at least 1 rack") && !stderr.contains("at least 0 nodes"), "{stderr}");
+}
