@@ -330,3 +330,58 @@ fn recover_low_sandbox_init_racks_0_says_a_rack_is_needed() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("at least 1 rack") && !stderr.contains("at least 0 nodes"), "{stderr}");
 }
+
+#[test]
+fn recover_low_a_foreign_sqlite_file_as_journal_is_one_clear_refusal() {
+    let dir = tempfile::tempdir().unwrap();
+    let foreign = dir.path().join("app.db");
+    rusqlite::Connection::open(&foreign).unwrap().execute_batch("CREATE TABLE runs (x); CREATE TABLE users (name);").unwrap();
+    let before = fingerprint(&foreign);
+    for args in [&["runs"][..], &["status"][..], &["rollback", "--yes"][..], &["resume"][..]] {
+        let out = run(ringmaster().arg("--journal").arg(&foreign).args(args));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.lines().count() <= 3, "one message and a hint, not the migration SQL: {stderr}");
+        assert!(!stderr.contains("CREATE"), "{stderr}");
+        assert!(stderr.contains(&format!("`{}` is a SQLite database but not a ringmaster journal", foreign.display())), "{stderr}");
+        assert!(stderr.contains("--journal PATH"), "{stderr}");
+    }
+    assert!(fingerprint(&foreign) == before, "ringmaster left the foreign file as it was");
+    // Even one without a `runs` table gets no ringmaster tables written into it.
+    let other = dir.path().join("other.db");
+    rusqlite::Connection::open(&other).unwrap().execute_batch("CREATE TABLE things (x);").unwrap();
+    assert_eq!(run(ringmaster().arg("--journal").arg(&other).arg("runs")).status.code(), Some(2));
+    let tables: i64 =
+        rusqlite::Connection::open(&other).unwrap().query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0)).unwrap();
+    assert_eq!(tables, 1);
+}
+
+#[test]
+fn recover_low_a_malformed_journal_says_what_to_do_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let garbage = dir.path().join("garbage.db");
+    std::fs::write(&garbage, vec![0x5au8; 8192]).unwrap();
+    let out = run(ringmaster().arg("--journal").arg(&garbage).arg("runs"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains(&format!("`{}` is not a ringmaster journal", garbage.display())) && stderr.contains("Hint:"), "{stderr}");
+    // A journal whose pages were damaged after it was written.
+    let damaged = dir.path().join("damaged.db");
+    {
+        let journal = ringmaster::journal::Journal::open(&damaged).unwrap();
+        for _ in 0..50 {
+            journal.create_run(&fake_run("c")).unwrap();
+        }
+    }
+    let mut bytes = std::fs::read(&damaged).unwrap();
+    assert!(bytes.len() > 8192);
+    for b in bytes.iter_mut().skip(4096 + 100).step_by(7) {
+        *b ^= 0x5a;
+    }
+    std::fs::write(&damaged, bytes).unwrap();
+    let out = run(ringmaster().arg("--journal").arg(&damaged).arg("runs"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(stderr.contains(&damaged.display().to_string()) && stderr.contains("Hint: the journal file is damaged"), "{stderr}");
+    assert!(stderr.contains(".recover"), "{stderr}");
+}

@@ -68,7 +68,7 @@ impl Journal {
         // No SQLITE_OPEN_URI: a path is always a file name, never a `file:` URI.
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags).map_err(|source| JournalError::Open { path: path.to_path_buf(), source })?;
-        Self::setup(conn, Some(path.to_path_buf()))
+        Self::setup(conn, Some(path.to_path_buf())).map_err(not_a_journal)
     }
 
     /// Opens the existing journal at `path` for reading only (`SQLITE_OPEN_READ_ONLY`), for
@@ -84,7 +84,7 @@ impl Journal {
         let open_err = |source| JournalError::Open { path: path.to_path_buf(), source };
         let conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
-        migrate::require_current(&conn, path)?;
+        migrate::require_current(&conn, path).map_err(not_a_journal)?;
         Ok(Journal { conn: Mutex::new(conn), path: Some(path.to_path_buf()), label: path.to_path_buf() })
     }
 
@@ -102,6 +102,7 @@ impl Journal {
         };
         // The busy timeout first: switching to WAL needs a lock another opener may hold.
         conn.busy_timeout(BUSY_TIMEOUT).map_err(fail("set the busy timeout"))?;
+        migrate::refuse_foreign(&conn, &label)?;
         let mode = enable_wal(&conn).map_err(fail("switch to WAL mode"))?;
         if path.is_some() && !mode.eq_ignore_ascii_case("wal") {
             // Some network file systems cannot do WAL; the rollback journal is still
@@ -308,6 +309,18 @@ fn path_from_env(var: impl Fn(&str) -> Option<std::ffi::OsString>, home: Option<
     match state {
         Some(dir) => dir.join("ringmaster").join("journal.db"),
         None => PathBuf::from("ringmaster-journal.db"),
+    }
+}
+
+/// Turns an open error that says "not a database" or "malformed" into [`JournalError::NotAJournal`].
+fn not_a_journal(e: JournalError) -> JournalError {
+    match e {
+        JournalError::Open { path, source } | JournalError::Sqlite { path, source, .. } | JournalError::Migrate { path, source, .. }
+            if error::is_not_a_database(&source) =>
+        {
+            JournalError::NotAJournal { path, source }
+        }
+        other => other,
     }
 }
 
