@@ -385,3 +385,38 @@ fn recover_low_a_malformed_journal_says_what_to_do_next() {
     assert!(stderr.contains(&damaged.display().to_string()) && stderr.contains("Hint: the journal file is damaged"), "{stderr}");
     assert!(stderr.contains(".recover"), "{stderr}");
 }
+
+/// The preflight findings (`--json`) that mention `needle`.
+fn findings_mentioning(sb: &Sandbox, needle: &str) -> Vec<serde_json::Value> {
+    let out = run(sb.cmd(&["preflight", "--json", "-i"]).arg(sb.inventory()));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("preflight --json");
+    let rows = v.as_array().cloned().or_else(|| v["findings"].as_array().cloned()).expect("findings");
+    rows.into_iter().filter(|r| r.to_string().contains(needle)).collect()
+}
+
+#[test]
+fn recover_low_cassandra_release_in_the_inventory_settles_an_undetectable_yaml() {
+    let sb = Sandbox::new(2, "0s");
+    std::fs::write(sb.config("node1"), "").unwrap();
+    let undetected = findings_mentioning(&sb, "cannot tell which Cassandra release");
+    assert_eq!(undetected.len(), 1, "{undetected:?}");
+    assert_eq!(undetected[0]["node"], "node1");
+    assert!(undetected[0].to_string().contains("set `cassandra_release` for the node in the inventory"), "{undetected:?}");
+    edit_inventory(&sb, |t| t.replace("name = \"node1\"\n", "name = \"node1\"\ncassandra_release = \"5.0\"\n"));
+    assert_eq!(findings_mentioning(&sb, "cannot tell which Cassandra release"), Vec::<serde_json::Value>::new());
+    let render = run(ringmaster()
+        .args(["render", "--pass", "optional", "--diff", "--node", "node1", "--config"])
+        .arg(sb.config("node1"))
+        .arg("-i")
+        .arg(sb.inventory()));
+    let diff = String::from_utf8_lossy(&render.stdout);
+    assert_eq!(render.status.code(), Some(0), "{}", String::from_utf8_lossy(&render.stderr));
+    assert!(diff.contains("+  legacy_ssl_storage_port_enabled"), "the 4.1+ key name and indentation: {diff}");
+    // An unknown release is refused when the inventory loads, with its line.
+    edit_inventory(&sb, |t| t.replace("cassandra_release = \"5.0\"", "cassandra_release = \"3.0\""));
+    let line = line_of(&sb.inventory(), "cassandra_release");
+    let out = run(sb.cmd(&["preflight", "-i"]).arg(sb.inventory()));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains(&format!("cluster.toml:{line}:")) && stderr.contains("\"4.0\""), "{stderr}");
+}
