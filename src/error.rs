@@ -106,11 +106,22 @@ usage_from!(
 
 impl From<crate::journal::JournalError> for CommandError {
     fn from(e: crate::journal::JournalError) -> CommandError {
-        let kind = match &e {
-            crate::journal::JournalError::LockHeld { .. } => ErrorKind::Locked,
-            _ => ErrorKind::Failed,
-        };
-        CommandError::new(kind, e)
+        use crate::journal::JournalError as J;
+        match &e {
+            J::LockHeld { .. } => CommandError::new(ErrorKind::Locked, e),
+            J::NotAJournal { .. } | J::Foreign { .. } => CommandError::usage(e).hinted(
+                "name the journal with `--journal PATH` (or `RINGMASTER_JOURNAL`); to start a new journal here, move this file aside first",
+            ),
+            _ if e.is_damaged() => {
+                let p = crate::transport::shell_quote(&e.path().display().to_string());
+                let recovered = crate::transport::shell_quote(&format!("{}.recovered", e.path().display()));
+                CommandError::new(ErrorKind::Failed, e).hinted(format!(
+                    "the journal file is damaged: keep a copy for the post-mortem, recover what SQLite can read with \
+                     `sqlite3 {p} .recover | sqlite3 {recovered}` and run the command again with `--journal {recovered}`"
+                ))
+            }
+            _ => CommandError::new(ErrorKind::Failed, e),
+        }
     }
 }
 

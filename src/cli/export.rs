@@ -1,13 +1,13 @@
 //! `ringmaster export [RUN] --format jsonl|md|html [-o FILE]`: a run's journal as a
 //! versioned event stream, a Markdown post-mortem or a self-contained HTML timeline.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::resume::{Pick, find_run};
 use crate::error::{CommandError, exit};
 use crate::export::{Format, render};
 use crate::inventory::Inventory;
-use crate::journal::{Journal, Run};
+use crate::journal::{Journal, JournalError, Run};
 use crate::secrets::Secrets;
 
 /// Export a run: JSON Lines for tools, Markdown or HTML for the post-mortem.
@@ -29,7 +29,21 @@ pub fn open_existing(journal: Option<PathBuf>) -> Result<Journal, CommandError> 
     if !path.exists() {
         return Err(CommandError::usage(format!("no journal at `{}`", path.display())).hinted("name the journal with `--journal PATH`"));
     }
-    Ok(Journal::open(&path)?)
+    open_for_reading(&path)
+}
+
+/// Opens an existing journal read-only, for the commands that only look (`runs`, `status`,
+/// `export`). A journal of an older schema is migrated first when it can be written (as
+/// every command did before); a read-only one is refused with what to do.
+pub fn open_for_reading(path: &Path) -> Result<Journal, CommandError> {
+    match Journal::open_read_only(path) {
+        Err(JournalError::NeedsMigration { .. }) if Journal::open(path).is_ok() => Ok(Journal::open_read_only(path)?),
+        Err(e @ JournalError::NeedsMigration { .. }) => Err(CommandError::from(e).hinted(format!(
+            "make it writable for one command (`chmod u+w {p}`, then `ringmaster runs --journal {p}` migrates it), or inspect it with the ringmaster that wrote it",
+            p = crate::transport::shell_quote(&path.display().to_string())
+        ))),
+        other => Ok(other?),
+    }
 }
 
 pub fn cmd_export(journal: Option<PathBuf>, args: &ExportArgs) -> Result<i32, CommandError> {

@@ -87,7 +87,10 @@ pub fn run() -> i32 {
         Command::Status(args) => status::cmd_status(journal, &args),
         Command::Render(args) => render::cmd_render(&args),
         Command::Inspect(cmd) => inspect::cmd_inspect(&cmd),
-        Command::Sandbox(args) => sandbox::cmd_sandbox(&args).map_err(CommandError::failed),
+        Command::Sandbox(args) => sandbox::cmd_sandbox(&args).map_err(|e| match e {
+            crate::sandbox::SandboxError::InvalidOption { .. } => CommandError::usage(e),
+            e => CommandError::failed(e),
+        }),
         Command::Export(args) => export::cmd_export(journal, &args),
         Command::Runs(args) => runs::cmd_runs(journal, &args),
         Command::Inventory(cmd) => inventory::cmd_inventory(&cmd),

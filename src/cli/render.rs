@@ -24,7 +24,7 @@ pub struct RenderArgs {
     #[arg(long, value_name = "NAME")]
     pub node: Option<String>,
     /// Set or override a value: a setting (`store_type=JKS`), a secret
-    /// (`keystore_password=...`) or `ssl_dir=/path`
+    /// (`keystore_password=...`), `ssl_dir=/path` or `cassandra_release=4.0`
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
     /// Print a unified diff (passwords masked) instead of the file
@@ -56,6 +56,8 @@ pub fn cmd_render(args: &RenderArgs) -> Result<i32, CommandError> {
             secrets.insert(key, Secret::new(value));
         } else if key == "ssl_dir" {
             node.ssl_dir = value.to_string();
+        } else if key == "cassandra_release" {
+            node.cassandra_release = Some(value.parse().map_err(|e| CommandError::usage(format!("`--set cassandra_release`: {e}")))?);
         } else {
             overrides.push((key.to_string(), value.to_string()));
         }
@@ -74,7 +76,7 @@ pub fn cmd_render(args: &RenderArgs) -> Result<i32, CommandError> {
     }
     let path = args.config.display().to_string();
     let input = std::fs::read(&args.config).map_err(|e| CommandError::usage(format!("cannot read `{path}`: {e}")))?;
-    let edit = yaml::edit_server_encryption(&path, &input, &settings, &EditOptions { release: None })?;
+    let edit = yaml::edit_server_encryption(&path, &input, &settings, &EditOptions { release: node.cassandra_release })?;
     let mut masked: Vec<&str> = secrets.values();
     masked.extend(settings.iter().filter(|s| s.secret).filter_map(|s| match &s.value {
         Value::Str(v) if !v.is_empty() => Some(v.as_str()),

@@ -166,7 +166,7 @@ pub async fn connect_one(node: &crate::inventory::Node, args: &ConnectArgs) -> R
 }
 
 fn holder_alive(h: &LockHolder) -> bool {
-    h.host == hostname() && Path::new(&format!("/proc/{}", h.pid)).exists()
+    h.is_alive()
 }
 
 /// Takes the cluster lock for `run`, or explains who holds it.
@@ -178,6 +178,7 @@ pub fn lock(journal: &Journal, run: &Run, inventory: &Inventory, break_lock: boo
         host: hostname(),
         user: username(),
         acquired_at: now_ms(),
+        start_time: crate::host::process_start_time(std::process::id()),
     };
     if let Some(h) = journal.lock_holder(&inventory.cluster)? {
         let alive = holder_alive(&h);

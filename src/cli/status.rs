@@ -9,7 +9,6 @@ use super::session::format_ms;
 use crate::driver::{journaled_undo_stages, replay, replay_undo, run_state};
 use crate::error::{CommandError, exit};
 use crate::inventory::Inventory;
-use crate::journal::Journal;
 use crate::workflow::Workflow;
 use crate::workflow::node::phase_name;
 
@@ -28,7 +27,7 @@ pub fn cmd_status(journal: Option<PathBuf>, args: &StatusArgs) -> Result<i32, Co
     if !path.exists() {
         return Err(CommandError::usage(format!("no journal at `{}`", path.display())).hinted("name the journal with `--journal PATH`"));
     }
-    let journal = Journal::open(&path)?;
+    let journal = super::export::open_for_reading(&path)?;
     let run = find_run(&journal, args.run.as_deref(), Pick::NewestRun)?;
     let events = journal.events(&run.id)?;
     let inventory = Inventory::from_snapshot(&run.inventory)?;

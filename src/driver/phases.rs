@@ -174,10 +174,11 @@ impl Driver<'_> {
         // points to is edited.
         let target = config_target(t, node).await?;
         let current = t.read_file(&target, 0).await?;
-        let edit = match yaml::edit_server_encryption(&node.config_path, &current, &settings, &EditOptions { release: None }) {
-            Ok(e) => e,
-            Err(e) => return Ok(PhaseResult::Fail(json!({"error": e.to_string()}))),
-        };
+        let edit =
+            match yaml::edit_server_encryption(&node.config_path, &current, &settings, &EditOptions { release: node.cassandra_release }) {
+                Ok(e) => e,
+                Err(e) => return Ok(PhaseResult::Fail(json!({"error": e.to_string()}))),
+            };
         let secrets = self.secrets.values();
         let diff = yaml::masked_diff(&node.config_path, &current, &edit.bytes, &secrets);
         if edit.changed {

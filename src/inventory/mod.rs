@@ -13,6 +13,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::cassandra::yaml::Release;
+
 pub mod ansible;
 
 /// How ringmaster reaches a node.
@@ -58,6 +60,10 @@ pub struct Node {
     /// A truststore on this machine that `stage_keys` installs as the node's truststore.
     #[serde(default)]
     pub truststore_source: Option<PathBuf>,
+    /// The node's Cassandra release line, for a cassandra.yaml whose shape does not tell
+    /// (`None`: the editor detects it).
+    #[serde(default, with = "release_text")]
+    pub cassandra_release: Option<Release>,
 }
 
 fn default_key_user() -> String {
@@ -96,6 +102,7 @@ impl Node {
             key_group: defaults::KEY_OWNER.into(),
             keystore_source: None,
             truststore_source: None,
+            cassandra_release: None,
         }
     }
 }
@@ -140,6 +147,7 @@ struct Fields {
     key_group: Option<String>,
     keystore_source: Option<String>,
     truststore_source: Option<String>,
+    cassandra_release: Option<toml::Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -162,6 +170,7 @@ struct RawNode {
     key_group: Option<String>,
     keystore_source: Option<String>,
     truststore_source: Option<String>,
+    cassandra_release: Option<toml::Spanned<String>>,
 }
 
 impl RawNode {
@@ -182,6 +191,7 @@ impl RawNode {
             key_group: self.key_group,
             keystore_source: self.keystore_source,
             truststore_source: self.truststore_source,
+            cassandra_release: self.cassandra_release,
         };
         (self.name, self.address, f)
     }
@@ -259,8 +269,15 @@ impl Inventory {
                     ssh
                 }
             };
+            let cassandra_release = match n.cassandra_release.as_ref().or(d.cassandra_release.as_ref()) {
+                None => None,
+                Some(given) => Some(
+                    given.get_ref().parse::<Release>().map_err(|e| at(given.span(), format!("node `{name}`: cassandra_release {e}")))?,
+                ),
+            };
             let node = Node {
                 transport,
+                cassandra_release,
                 ssh,
                 config_path: pick(n.config_path, &d.config_path, defaults::CONFIG_PATH),
                 log_path: pick(n.log_path, &d.log_path, defaults::LOG_PATH),
@@ -356,6 +373,23 @@ pub fn node_name_from(s: &str) -> String {
 /// Quotes `s` as a TOML string, for generated inventories.
 pub fn toml_quote(s: &str) -> String {
     toml::Value::String(s.to_string()).to_string()
+}
+
+/// (De)serializes an optional release as its text ("4.0", "4.1+").
+mod release_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::cassandra::yaml::Release;
+
+    pub fn serialize<S: Serializer>(r: &Option<Release>, s: S) -> Result<S::Ok, S::Error> {
+        match r {
+            Some(r) => s.serialize_some(&r.to_string()),
+            None => s.serialize_none(),
+        }
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Release>, D::Error> {
+        Option::<String>::deserialize(d)?.map(|t| t.parse().map_err(serde::de::Error::custom)).transpose()
+    }
 }
 
 /// (De)serializes a Duration as humantime text ("20s").

@@ -36,7 +36,7 @@ pub enum JournalError {
     },
 
     /// A schema migration failed; the journal is left at the previous version.
-    #[error("journal `{}`: migration `{migration}` failed: {source}", .path.display())]
+    #[error("journal `{}`: migration `{migration}` failed: {}", .path.display(), sqlite_message(.source))]
     Migrate {
         /// The journal file.
         path: PathBuf,
@@ -45,6 +45,25 @@ pub enum JournalError {
         /// What SQLite reported.
         #[source]
         source: rusqlite::Error,
+    },
+
+    /// The file is not a SQLite database at all, or a damaged one.
+    #[error("`{}` is not a ringmaster journal: {}", .path.display(), sqlite_message(.source))]
+    NotAJournal {
+        /// The file given as journal.
+        path: PathBuf,
+        /// What SQLite reported (not a database, malformed).
+        #[source]
+        source: rusqlite::Error,
+    },
+
+    /// The file is a SQLite database of something else: it has tables but no journal schema.
+    #[error("`{}` is a SQLite database but not a ringmaster journal (it has tables of its own: {tables}); ringmaster leaves it as it is", .path.display())]
+    Foreign {
+        /// The file given as journal.
+        path: PathBuf,
+        /// Some of its tables, for recognising it.
+        tables: String,
     },
 
     /// The journal was written by a newer ringmaster whose schema this one does not know.
@@ -58,6 +77,20 @@ pub enum JournalError {
         /// The journal's `PRAGMA user_version`.
         found: i64,
         /// The newest version this binary can migrate to.
+        known: i64,
+    },
+
+    /// A read-only open found an older schema, which only a writable open can migrate.
+    #[error(
+        "journal `{}` has schema version {found}, older than version {known} of this ringmaster, and it cannot be migrated while it is read-only",
+        .path.display()
+    )]
+    NeedsMigration {
+        /// The journal file.
+        path: PathBuf,
+        /// The journal's `PRAGMA user_version`.
+        found: i64,
+        /// The version this binary migrates to.
         known: i64,
     },
 
@@ -155,6 +188,56 @@ pub enum JournalError {
         /// Who actually holds it.
         holder: Box<LockHolder>,
     },
+}
+
+impl JournalError {
+    /// Returns the journal file the error is about.
+    pub fn path(&self) -> &std::path::Path {
+        use JournalError::*;
+        match self {
+            CreateDir { path, .. }
+            | Open { path, .. }
+            | Migrate { path, .. }
+            | NotAJournal { path, .. }
+            | Foreign { path, .. }
+            | TooNew { path, .. }
+            | NeedsMigration { path, .. }
+            | Sqlite { path, .. }
+            | Json { path, .. }
+            | UnknownRun { path, .. }
+            | AmbiguousRunId { path, .. }
+            | InvalidReverts { path, .. }
+            | LockHeld { path, .. }
+            | LockNotOwned { path, .. } => path,
+        }
+    }
+
+    /// Returns true when SQLite found the file damaged ("malformed") or no database at all,
+    /// whichever operation noticed it.
+    pub fn is_damaged(&self) -> bool {
+        match self {
+            JournalError::NotAJournal { .. } => true,
+            JournalError::Open { source, .. } | JournalError::Sqlite { source, .. } | JournalError::Migrate { source, .. } => {
+                is_not_a_database(source)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Returns SQLite's own message for `e`, without the SQL text rusqlite appends to a failed
+/// statement (a migration's whole file).
+pub(crate) fn sqlite_message(e: &rusqlite::Error) -> String {
+    match e {
+        rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
+        rusqlite::Error::SqliteFailure(_, Some(msg)) => msg.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Returns true when `e` says the file is no database or a damaged one.
+pub(crate) fn is_not_a_database(e: &rusqlite::Error) -> bool {
+    matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt))
 }
 
 /// Returns a unix-millisecond time as RFC 3339 UTC, or the raw number if out of range.

@@ -24,13 +24,22 @@ impl Journal {
             // the upsert a no-op when another run holds the row.
             let changed = tx
                 .execute(
-                    "INSERT INTO locks (cluster, fingerprint, run_id, pid, host, user, acquired_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                    "INSERT INTO locks (cluster, fingerprint, run_id, pid, host, user, acquired_at, start_time)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                      ON CONFLICT (cluster) DO UPDATE SET
                          fingerprint = excluded.fingerprint, pid = excluded.pid, host = excluded.host,
-                         user = excluded.user, acquired_at = excluded.acquired_at
+                         user = excluded.user, acquired_at = excluded.acquired_at, start_time = excluded.start_time
                      WHERE locks.run_id = excluded.run_id",
-                    params![cluster, holder.fingerprint, holder.run_id.0, holder.pid, holder.host, holder.user, holder.acquired_at,],
+                    params![
+                        cluster,
+                        holder.fingerprint,
+                        holder.run_id.0,
+                        holder.pid,
+                        holder.host,
+                        holder.user,
+                        holder.acquired_at,
+                        holder.start_time.map(|t| i64::try_from(t).unwrap_or(i64::MAX)),
+                    ],
                 )
                 .map_err(self.sql("take the cluster lock"))?;
             if changed == 1 {
@@ -87,7 +96,8 @@ impl Journal {
     }
 
     fn holder_in(&self, conn: &Connection, cluster: &str) -> Result<Option<LockHolder>> {
-        conn.query_row("SELECT run_id, fingerprint, pid, host, user, acquired_at FROM locks WHERE cluster = ?1", [cluster], |row| {
+        let sql = "SELECT run_id, fingerprint, pid, host, user, acquired_at, start_time FROM locks WHERE cluster = ?1";
+        conn.query_row(sql, [cluster], |row| {
             Ok(LockHolder {
                 run_id: RunId(row.get(0)?),
                 fingerprint: row.get(1)?,
@@ -95,6 +105,7 @@ impl Journal {
                 host: row.get(3)?,
                 user: row.get(4)?,
                 acquired_at: row.get(5)?,
+                start_time: row.get::<_, Option<i64>>(6)?.and_then(|t| u64::try_from(t).ok()),
             })
         })
         .optional()

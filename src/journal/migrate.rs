@@ -26,8 +26,10 @@ pub(super) struct Migration {
 }
 
 /// Every migration, in order; `version` is the position counted from 1.
-pub(super) const MIGRATIONS: &[Migration] =
-    &[Migration { version: 1, name: "0001_create_journal", sql: include_str!("../../migrations/0001_create_journal.sql") }];
+pub(super) const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, name: "0001_create_journal", sql: include_str!("../../migrations/0001_create_journal.sql") },
+    Migration { version: 2, name: "0002_add_lock_start_time", sql: include_str!("../../migrations/0002_add_lock_start_time.sql") },
+];
 
 /// Returns the schema version this binary migrates journals to.
 pub(super) fn latest_version() -> i64 {
@@ -60,6 +62,43 @@ pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), JournalE
         tracing::debug!(journal = %path.display(), migration = m.name, "applied migration");
     }
     Ok(())
+}
+
+/// Fails unless the journal at `conn` has exactly this binary's schema version (for a
+/// read-only open, which can neither migrate an older journal nor read a newer one).
+pub(super) fn require_current(conn: &Connection, path: &Path) -> Result<(), JournalError> {
+    let found = user_version(conn).map_err(|source| JournalError::Open { path: path.to_path_buf(), source })?;
+    let known = latest_version();
+    refuse_foreign(conn, path)?;
+    match found.cmp(&known) {
+        std::cmp::Ordering::Greater => Err(JournalError::TooNew { path: path.to_path_buf(), found, known }),
+        std::cmp::Ordering::Less => Err(JournalError::NeedsMigration { path: path.to_path_buf(), found, known }),
+        std::cmp::Ordering::Equal => Ok(()),
+    }
+}
+
+/// Fails with [`JournalError::Foreign`] when a database that no migration has touched
+/// (`user_version` 0) already has tables: some other program's file, which the first
+/// migration would fail on (or, worse, write its tables into).
+///
+/// Runs before anything is written (the WAL switch rewrites the file header).
+pub(super) fn refuse_foreign(conn: &Connection, path: &Path) -> Result<(), JournalError> {
+    // One statement reads one snapshot: another process's first migration commits its
+    // tables and its user_version together, so they are seen both or neither.
+    let sql = "SELECT (SELECT user_version FROM pragma_user_version), name FROM sqlite_master
+               WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name LIMIT 4";
+    let open_err = |source| JournalError::Open { path: path.to_path_buf(), source };
+    let mut stmt = conn.prepare(sql).map_err(open_err)?;
+    let rows: Vec<(i64, String)> =
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(open_err)?.collect::<rusqlite::Result<_>>().map_err(open_err)?;
+    if rows.is_empty() || rows[0].0 != 0 {
+        return Ok(());
+    }
+    let mut shown = rows.iter().take(3).map(|(_, t)| format!("`{t}`")).collect::<Vec<_>>().join(", ");
+    if rows.len() > 3 {
+        shown.push_str(", ...");
+    }
+    Err(JournalError::Foreign { path: path.to_path_buf(), tables: shown })
 }
 
 /// Returns the journal's `PRAGMA user_version`.

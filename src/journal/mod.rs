@@ -68,7 +68,24 @@ impl Journal {
         // No SQLITE_OPEN_URI: a path is always a file name, never a `file:` URI.
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags).map_err(|source| JournalError::Open { path: path.to_path_buf(), source })?;
-        Self::setup(conn, Some(path.to_path_buf()))
+        Self::setup(conn, Some(path.to_path_buf())).map_err(not_a_journal)
+    }
+
+    /// Opens the existing journal at `path` for reading only (`SQLITE_OPEN_READ_ONLY`), for
+    /// the commands that only look (`runs`, `status`, `export`): no WAL switch, no
+    /// migration, nothing written, so a read-only file (a copy taken for a post-mortem, a
+    /// journal on a read-only mount) can be inspected. Every write fails.
+    ///
+    /// Refuses a journal whose schema is not exactly this binary's: a newer one
+    /// ([`JournalError::TooNew`]) and an older one that would need a migration
+    /// ([`JournalError::NeedsMigration`]).
+    pub fn open_read_only(path: &Path) -> Result<Journal> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let open_err = |source| JournalError::Open { path: path.to_path_buf(), source };
+        let conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+        migrate::require_current(&conn, path).map_err(not_a_journal)?;
+        Ok(Journal { conn: Mutex::new(conn), path: Some(path.to_path_buf()), label: path.to_path_buf() })
     }
 
     /// Opens a fresh, migrated journal that lives in memory only (for tests and demos).
@@ -85,6 +102,7 @@ impl Journal {
         };
         // The busy timeout first: switching to WAL needs a lock another opener may hold.
         conn.busy_timeout(BUSY_TIMEOUT).map_err(fail("set the busy timeout"))?;
+        migrate::refuse_foreign(&conn, &label)?;
         let mode = enable_wal(&conn).map_err(fail("switch to WAL mode"))?;
         if path.is_some() && !mode.eq_ignore_ascii_case("wal") {
             // Some network file systems cannot do WAL; the rollback journal is still
@@ -291,6 +309,18 @@ fn path_from_env(var: impl Fn(&str) -> Option<std::ffi::OsString>, home: Option<
     match state {
         Some(dir) => dir.join("ringmaster").join("journal.db"),
         None => PathBuf::from("ringmaster-journal.db"),
+    }
+}
+
+/// Turns an open error that says "not a database" or "malformed" into [`JournalError::NotAJournal`].
+fn not_a_journal(e: JournalError) -> JournalError {
+    match e {
+        JournalError::Open { path, source } | JournalError::Sqlite { path, source, .. } | JournalError::Migrate { path, source, .. }
+            if error::is_not_a_database(&source) =>
+        {
+            JournalError::NotAJournal { path, source }
+        }
+        other => other,
     }
 }
 

@@ -172,4 +172,23 @@ pub struct LockHolder {
     pub user: String,
     /// When the lock was taken, unix milliseconds.
     pub acquired_at: i64,
+    /// The holder process's start time (clock ticks since boot, `/proc/PID/stat` field 22),
+    /// which tells a live holder from a new process that got its pid; `None` for locks
+    /// taken by an older ringmaster.
+    pub start_time: Option<u64>,
+}
+
+impl LockHolder {
+    /// Returns true when the holder process still runs: same host, `/proc/PID` exists and,
+    /// when the lock recorded one, that process has the recorded start time (so a pid the
+    /// kernel reused for another process does not keep a stale lock alive).
+    pub fn is_alive(&self) -> bool {
+        if self.host != crate::host::hostname() {
+            return false;
+        }
+        match self.start_time {
+            Some(recorded) => crate::host::process_start_time(self.pid) == Some(recorded),
+            None => std::path::Path::new(&format!("/proc/{}", self.pid)).exists(),
+        }
+    }
 }

@@ -216,7 +216,7 @@ pub fn render_passes(node: &Node, config: &[u8], workflow: &Workflow, secrets: &
     let mut out = Vec::new();
     for pass in &workflow.passes {
         let settings = pass.render(node, secrets).map_err(|e| e.to_string())?;
-        let edit = yaml::edit_server_encryption(&node.config_path, &current, &settings, &EditOptions { release: None })
+        let edit = yaml::edit_server_encryption(&node.config_path, &current, &settings, &EditOptions { release: node.cassandra_release })
             .map_err(|e| format!("pass `{}`: {}", pass.name, secrets.redact(&e.to_string())))?;
         let diff = yaml::masked_diff(&node.config_path, &current, &edit.bytes, &secrets.values());
         out.push(RenderedPass { pass: pass.name.clone(), changed: edit.changed, diff, bytes: edit.bytes.clone() });

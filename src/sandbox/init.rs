@@ -202,8 +202,15 @@ fn check_topology(nodes: usize, topo: &TopologyOptions) -> Result<(), SandboxErr
     if topo.dcs == 0 || topo.dcs > nodes {
         return invalid(format!("`--dcs {}` must be between 1 and the number of nodes ({nodes})", topo.dcs));
     }
-    if topo.racks == 0 || topo.racks * topo.dcs > nodes {
-        return invalid(format!("`--racks {}` per DC needs at least {} nodes, there are {nodes}", topo.racks, topo.racks * topo.dcs));
+    if topo.racks == 0 {
+        return invalid("`--racks 0`: every datacenter needs at least 1 rack".into());
+    }
+    let needed = topo.racks.saturating_mul(topo.dcs);
+    if needed > nodes {
+        return invalid(format!(
+            "`--racks {}` in each of {} datacenter(s) needs at least {needed} nodes (one per rack), there are {nodes}; give `--nodes {needed}` or fewer racks",
+            topo.racks, topo.dcs
+        ));
     }
     let dc_names: Vec<String> = (0..topo.dcs).map(|d| topology::dc_name(d, topo.dcs)).collect();
     let mut seen = std::collections::HashSet::new();
@@ -339,6 +346,20 @@ mod tests {
             ]
         );
         assert_eq!(stock.lines().count(), yaml.lines().count());
+    }
+
+    #[test]
+    fn recover_low_sandbox_topology_messages_say_what_is_wrong() {
+        let check = |nodes, dcs, racks| {
+            let topo = TopologyOptions { dcs, racks, ..TopologyOptions::default() };
+            check_topology(nodes, &topo).unwrap_err().to_string()
+        };
+        let zero = check(3, 1, 0);
+        assert!(zero.contains("`--racks 0`") && zero.contains("at least 1 rack") && !zero.contains("at least 0"), "{zero}");
+        let many = check(4, 2, 3);
+        assert!(many.contains("needs at least 6 nodes") && many.contains("there are 4") && many.contains("--nodes 6"), "{many}");
+        assert!(check(2, 0, 1).contains("`--dcs 0` must be between 1"));
+        assert!(check(3, 1, usize::MAX).contains("needs at least"), "no overflow");
     }
 
     #[test]

@@ -40,6 +40,7 @@ pub fn holder(run: &RunId, pid: u32) -> LockHolder {
         host: "ops-1".to_owned(),
         user: "alice".to_owned(),
         acquired_at: 1_700_000_000_000,
+        start_time: None,
     }
 }
 

@@ -181,7 +181,7 @@ pub enum YamlError {
     },
     /// The release could not be told from the file and none was given.
     #[error(
-        "`{path}`: cannot tell which Cassandra release this cassandra.yaml belongs to (no `optional`/legacy ssl port key in `server_encryption_options`, no release-specific top-level key); give the release explicitly"
+        "`{path}`: cannot tell which Cassandra release this cassandra.yaml belongs to (no `optional`/legacy ssl port key in `server_encryption_options`, no release-specific top-level key); set `cassandra_release` for the node in the inventory (\"3.11\", \"4.0\", \"4.1\" or \"5.0\")"
     )]
     ReleaseUndetected {
         /// The file.

@@ -26,7 +26,7 @@ use std::fmt;
 use std::sync::LazyLock;
 
 pub use error::YamlError;
-pub use release::Release;
+pub use release::{ParseReleaseError, RELEASE_NAMES, Release};
 
 /// A target value for one key.
 #[derive(Clone, PartialEq, Eq)]

@@ -33,6 +33,40 @@ impl fmt::Display for Release {
     }
 }
 
+/// The `cassandra_release` values the inventory accepts, for messages.
+pub const RELEASE_NAMES: &str = "\"3.11\", \"4.0\", \"4.1\" or \"5.0\"";
+
+/// Returned when a text names no release line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a Cassandra release ringmaster knows; give {RELEASE_NAMES} (a patch level such as \"4.0.11\" is fine)")]
+pub struct ParseReleaseError(pub String);
+
+impl std::str::FromStr for Release {
+    type Err = ParseReleaseError;
+
+    /// Reads `3.11`, `4.0`, `4.1`, `5.0` (or `4.1+`, as `Display` writes it), with or
+    /// without a patch level; every release from 4.1 on shares one key layout.
+    fn from_str(s: &str) -> Result<Release, ParseReleaseError> {
+        let err = || ParseReleaseError(s.to_string());
+        let t = s.trim();
+        if t == "4.1+" {
+            return Ok(Release::V4_1Plus);
+        }
+        let mut parts = t.split('.');
+        let major: u32 = parts.next().and_then(|p| p.parse().ok()).ok_or_else(err)?;
+        let minor: u32 = parts.next().and_then(|p| p.parse().ok()).ok_or_else(err)?;
+        if parts.any(|p| p.parse::<u32>().is_err()) {
+            return Err(err());
+        }
+        match (major, minor) {
+            (3, 11) => Ok(Release::V3_11),
+            (4, 0) => Ok(Release::V4_0),
+            (4, 1..) | (5.., _) => Ok(Release::V4_1Plus),
+            _ => Err(err()),
+        }
+    }
+}
+
 impl Release {
     /// Returns the indentation of the stock file of this release.
     pub(crate) fn stock_indent(self) -> usize {
@@ -141,6 +175,22 @@ mod tests {
 
     fn set(keys: &[&str]) -> BTreeSet<String> {
         keys.iter().map(|k| (*k).to_owned()).collect()
+    }
+
+    #[test]
+    fn release_names_parse_with_or_without_a_patch_level() {
+        for (text, want) in [("3.11", Release::V3_11), ("3.11.17", Release::V3_11), ("4.0", Release::V4_0), ("4.0.11", Release::V4_0)] {
+            assert_eq!(text.parse::<Release>(), Ok(want), "{text}");
+        }
+        for text in ["4.1", "4.1.5", "5.0", "5.0.2", "4.1+"] {
+            assert_eq!(text.parse::<Release>(), Ok(Release::V4_1Plus), "{text}");
+        }
+        for text in ["", "4", "3.0", "2.2", "four", "4.0.x", "4.0;id"] {
+            assert!(text.parse::<Release>().is_err(), "{text}");
+        }
+        for r in [Release::V3_11, Release::V4_0, Release::V4_1Plus] {
+            assert_eq!(r.to_string().parse::<Release>(), Ok(r), "Display round-trips");
+        }
     }
 
     #[test]
