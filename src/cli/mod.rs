@@ -21,7 +21,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::error::{CommandError, exit};
+use crate::error::{CommandError, ErrorKind, exit};
 
 /// Turn on Cassandra internode TLS across a live cluster, one node at a time, in two
 /// rolling passes, journaled so that no run ever loses its place.
@@ -87,7 +87,7 @@ pub fn run() -> i32 {
         Command::Status(args) => status::cmd_status(journal, &args),
         Command::Render(args) => render::cmd_render(&args),
         Command::Inspect(cmd) => inspect::cmd_inspect(&cmd),
-        Command::Sandbox(args) => sandbox::cmd_sandbox(&args).map_err(CommandError::failed),
+        Command::Sandbox(args) => sandbox::cmd_sandbox(&args).map_err(|e| CommandError::from_source(ErrorKind::Failed, e)),
         Command::Export(args) => export::cmd_export(journal, &args),
         Command::Runs(args) => runs::cmd_runs(journal, &args),
         Command::Inventory(cmd) => inventory::cmd_inventory(&cmd),
