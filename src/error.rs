@@ -3,9 +3,16 @@
 //! Each layer has its own thiserror enum (journal, transport, yaml, workflow, ...); the
 //! CLI converts them into a [`CommandError`] with a kind (which picks the exit code) and
 //! `Hint:` lines that give the exact next command. All operator-facing wording of an
-//! error lives in the layers' `Display` impls and in the hints added here.
+//! error lives in the layers' `Display` impls and in the hints added here. The layer's
+//! error itself is kept as the [`source`](std::error::Error::source), so a caller can
+//! still ask what went wrong in types, not by reading the message.
+//!
+//! This module depends on the layers, never the other way round.
 
 use std::fmt;
+
+/// The underlying error of a [`CommandError`].
+pub type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// Exit codes, documented in README.md.
 pub mod exit {
@@ -52,25 +59,44 @@ pub struct CommandError {
     pub kind: ErrorKind,
     pub message: String,
     pub hints: Vec<String>,
+    source: Option<Source>,
 }
 
 impl CommandError {
     /// Returns a usage/configuration error.
     pub fn usage(message: impl fmt::Display) -> CommandError {
-        CommandError { kind: ErrorKind::Usage, message: message.to_string(), hints: vec![] }
+        CommandError::new(ErrorKind::Usage, message)
     }
     /// Returns a failure of the job itself.
     pub fn failed(message: impl fmt::Display) -> CommandError {
-        CommandError { kind: ErrorKind::Failed, message: message.to_string(), hints: vec![] }
+        CommandError::new(ErrorKind::Failed, message)
     }
     /// Returns an error of the given kind.
     pub fn new(kind: ErrorKind, message: impl fmt::Display) -> CommandError {
-        CommandError { kind, message: message.to_string(), hints: vec![] }
+        CommandError { kind, message: message.to_string(), hints: vec![], source: None }
+    }
+    /// Returns an error of the given kind whose message is `error`'s, keeping `error` as the source.
+    pub fn from_source(kind: ErrorKind, error: impl std::error::Error + Send + Sync + 'static) -> CommandError {
+        CommandError::new(kind, &error).caused_by(error)
+    }
+    /// Keeps `error` as the source of this error; the message stays as it is.
+    pub fn caused_by(mut self, error: impl Into<Source>) -> CommandError {
+        self.source = Some(error.into());
+        self
     }
     /// Adds a `Hint:` line.
     pub fn hinted(mut self, hint: impl fmt::Display) -> CommandError {
         self.hints.push(hint.to_string());
         self
+    }
+    /// Returns the underlying error when it is an `E`.
+    pub fn source_as<E: std::error::Error + 'static>(&self) -> Option<&E> {
+        self.source.as_deref().and_then(|e| e.downcast_ref::<E>())
+    }
+    /// Returns the underlying error (the message as one when there is none) and the hints.
+    pub fn into_parts(self) -> (Source, Vec<String>) {
+        let message = self.message;
+        (self.source.unwrap_or_else(|| message.into()), self.hints)
     }
 }
 
@@ -84,13 +110,17 @@ impl fmt::Display for CommandError {
     }
 }
 
-impl std::error::Error for CommandError {}
+impl std::error::Error for CommandError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
 
 macro_rules! usage_from {
     ($($t:ty),*) => {$(
         impl From<$t> for CommandError {
             fn from(e: $t) -> CommandError {
-                CommandError::usage(e)
+                CommandError::from_source(ErrorKind::Usage, e)
             }
         }
     )*};
@@ -108,55 +138,61 @@ impl From<crate::journal::JournalError> for CommandError {
     fn from(e: crate::journal::JournalError) -> CommandError {
         use crate::journal::JournalError as J;
         match &e {
-            J::LockHeld { .. } => CommandError::new(ErrorKind::Locked, e),
-            J::NotAJournal { .. } | J::Foreign { .. } => CommandError::usage(e).hinted(
+            J::LockHeld { .. } => CommandError::from_source(ErrorKind::Locked, e),
+            J::NotAJournal { .. } | J::Foreign { .. } => CommandError::from_source(ErrorKind::Usage, e).hinted(
                 "name the journal with `--journal PATH` (or `RINGMASTER_JOURNAL`); to start a new journal here, move this file aside first",
             ),
             _ if e.is_damaged() => {
                 let p = crate::transport::shell_quote(&e.path().display().to_string());
                 let recovered = crate::transport::shell_quote(&format!("{}.recovered", e.path().display()));
-                CommandError::new(ErrorKind::Failed, e).hinted(format!(
+                let hint = format!(
                     "the journal file is damaged: keep a copy for the post-mortem, recover what SQLite can read with \
                      `sqlite3 {p} .recover | sqlite3 {recovered}` and run the command again with `--journal {recovered}`"
-                ))
+                );
+                CommandError::from_source(ErrorKind::Failed, e).hinted(hint)
             }
-            _ => CommandError::new(ErrorKind::Failed, e),
+            _ => CommandError::from_source(ErrorKind::Failed, e),
         }
     }
 }
 
 impl From<crate::transport::TransportError> for CommandError {
     fn from(e: crate::transport::TransportError) -> CommandError {
-        CommandError::failed(e)
+        CommandError::from_source(ErrorKind::Failed, e)
     }
 }
 
 impl From<crate::ui::out::StdoutError> for CommandError {
     fn from(e: crate::ui::out::StdoutError) -> CommandError {
-        CommandError::failed(e)
+        CommandError::from_source(ErrorKind::Failed, e)
     }
 }
 
 impl From<std::io::Error> for CommandError {
     fn from(e: std::io::Error) -> CommandError {
-        CommandError::failed(e)
+        CommandError::from_source(ErrorKind::Failed, e)
     }
-}
-
-/// Returns the 1-based line and column of byte `offset` in `text`.
-pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
-    (line, column)
 }
 
 #[cfg(test)]
 mod tests {
+    use std::error::Error;
+
+    use super::{CommandError, ErrorKind};
+    use crate::journal::{JournalError, LockHolder, RunId};
+
     #[test]
-    fn line_col_counts_from_one() {
-        assert_eq!(super::line_col("ab\ncd", 0), (1, 1));
-        assert_eq!(super::line_col("ab\ncd", 4), (2, 2));
+    fn house_6_a_command_error_keeps_the_journal_error_as_its_source_under_its_hints() {
+        let holder =
+            LockHolder { run_id: RunId("r1".into()), fingerprint: "f".into(), pid: 7, host: "h".into(), user: "u".into(), acquired_at: 0 };
+        let journal_error = JournalError::LockHeld { path: "j.db".into(), cluster: "c1".into(), holder: Box::new(holder) };
+        let shown = journal_error.to_string();
+        let e = CommandError::from(journal_error).hinted("wait for that run");
+        assert_eq!(e.kind, ErrorKind::Locked);
+        assert_eq!(e.to_string(), format!("error: {shown}\nHint: wait for that run"), "the operator sees what they saw before");
+        let source = e.source().expect("the journal error is the source");
+        assert!(matches!(source.downcast_ref::<JournalError>(), Some(JournalError::LockHeld { cluster, .. }) if cluster == "c1"));
+        assert!(e.source_as::<JournalError>().is_some());
+        assert!(CommandError::failed("plain").source().is_none());
     }
 }

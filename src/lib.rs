@@ -15,6 +15,7 @@ pub mod export;
 pub mod host;
 pub mod inventory;
 pub mod journal;
+pub mod position;
 pub mod preflight;
 pub mod sandbox;
 pub mod secrets;

@@ -104,7 +104,7 @@ impl Secrets {
     /// Parses the TOML text of a secrets file. Parse errors never quote the file's text.
     pub fn parse(path: &Path, text: &str) -> Result<Secrets, SecretsError> {
         let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-            let (line, column) = crate::error::line_col(text, e.span().map(|s| s.start).unwrap_or(0));
+            let (line, column) = crate::position::line_col(text, e.span().map(|s| s.start).unwrap_or(0));
             SecretsError::Parse { path: path.into(), line, column, message: e.message().to_string() }
         })?;
         let mut secrets = Secrets::default();

@@ -19,7 +19,8 @@ fn render_prints_the_file_as_written_and_a_masked_diff() {
         let mut cmd = ringmaster();
         cmd.args(["render", "--pass", "optional", "--node", "db01", "--config"])
             .arg(&config)
-            .args(["--set", &format!("keystore_password={password}"), "--set", "truststore_password=trust-render-9c1d"])
+            .env("RINGMASTER_SECRET_KEYSTORE_PASSWORD", password)
+            .env("RINGMASTER_SECRET_TRUSTSTORE_PASSWORD", "trust-render-9c1d")
             .args(extra);
         cmd
     };
@@ -50,12 +51,11 @@ fn render_prints_the_file_as_written_and_a_masked_diff() {
 
 #[test]
 fn render_refuses_3_11_and_missing_secrets_without_printing_a_file() {
-    let out = run(ringmaster().args(["render", "--pass", "optional", "--config"]).arg(fixture("cassandra-3.11.17.yaml")).args([
-        "--set",
-        "keystore_password=k",
-        "--set",
-        "truststore_password=t",
-    ]));
+    let out = run(ringmaster()
+        .args(["render", "--pass", "optional", "--config"])
+        .arg(fixture("cassandra-3.11.17.yaml"))
+        .env("RINGMASTER_SECRET_KEYSTORE_PASSWORD", "k")
+        .env("RINGMASTER_SECRET_TRUSTSTORE_PASSWORD", "t"));
     assert_ne!(out.status.code(), Some(0));
     assert!(out.stdout.is_empty());
     let err = String::from_utf8_lossy(&out.stderr);

@@ -184,3 +184,31 @@ fn recover_4_messages_name_exit_statuses_and_formats_in_words_not_rust_debug() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.starts_with(&format!("wrote {} (jsonl) of run ", file.display())), "{stderr}");
 }
+
+#[test]
+fn recover_5_render_refuses_a_secret_on_the_command_line_and_says_where_secrets_come_from() {
+    let config = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/cassandra-yaml/cassandra-5.0.2.yaml");
+    for set in ["keystore_password=Hunter2-secret", "truststore_password=Hunter2-secret", "my_keystore_password=Hunter2-secret"] {
+        let out = run(ringmaster()
+            .args(["render", "--pass", "optional", "--config"])
+            .arg(&config)
+            .args(["--set", set])
+            .env("RINGMASTER_SECRET_KEYSTORE_PASSWORD", "k-env-123456")
+            .env("RINGMASTER_SECRET_TRUSTSTORE_PASSWORD", "t-env-123456"));
+        assert_eq!(out.status.code(), Some(2), "{set}");
+        assert!(out.stdout.is_empty(), "{set}: no file printed");
+        let err = String::from_utf8_lossy(&out.stderr);
+        let key = set.split_once('=').unwrap().0;
+        assert!(err.contains(&format!("`--set {key}=...` would put a secret on the command line")), "{err}");
+        assert!(err.contains("secrets file") && err.contains(&format!("RINGMASTER_SECRET_{}", key.to_uppercase())), "{err}");
+        assert!(!err.contains("Hunter2-secret"), "the refusal does not echo the secret: {err}");
+    }
+    // The same render with the secrets from the environment works.
+    let out = run(ringmaster()
+        .args(["render", "--pass", "optional", "--config"])
+        .arg(&config)
+        .env("RINGMASTER_SECRET_KEYSTORE_PASSWORD", "k-env-123456")
+        .env("RINGMASTER_SECRET_TRUSTSTORE_PASSWORD", "t-env-123456"));
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("k-env-123456"));
+}

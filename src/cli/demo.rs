@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::session::ConnectArgs;
-use crate::error::{CommandError, exit};
+use crate::error::{CommandError, ErrorKind, exit};
 use crate::inventory::Inventory;
 use crate::journal::Journal;
 use crate::secrets::Secrets;
@@ -39,7 +39,7 @@ pub fn cmd_demo(journal: Option<PathBuf>, args: &DemoArgs) -> Result<i32, Comman
         ringmaster_exe: None,
         ssh_config: None,
     })
-    .map_err(|e| CommandError::usage(e).hinted("choose an empty directory with `--dir DIR`"))?;
+    .map_err(|e| CommandError::from_source(ErrorKind::Usage, e).hinted("choose an empty directory with `--dir DIR`"))?;
     eprint_line(&format!("sandbox cluster of {} nodes in {}", args.nodes, dir.display()));
     let journal_path = journal.unwrap_or_else(|| dir.join("journal.db"));
     let inventory = Inventory::load(&report.inventory)?;

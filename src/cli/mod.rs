@@ -21,7 +21,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::error::{CommandError, exit};
+use crate::error::{CommandError, ErrorKind, exit};
 
 /// Turn on Cassandra internode TLS across a live cluster, one node at a time, in two
 /// rolling passes, journaled so that no run ever loses its place.
@@ -88,8 +88,8 @@ pub fn run() -> i32 {
         Command::Render(args) => render::cmd_render(&args),
         Command::Inspect(cmd) => inspect::cmd_inspect(&cmd),
         Command::Sandbox(args) => sandbox::cmd_sandbox(&args).map_err(|e| match e {
-            crate::sandbox::SandboxError::InvalidOption { .. } => CommandError::usage(e),
-            e => CommandError::failed(e),
+            crate::sandbox::SandboxError::InvalidOption { .. } => CommandError::from_source(ErrorKind::Usage, e),
+            e => CommandError::from_source(ErrorKind::Failed, e),
         }),
         Command::Export(args) => export::cmd_export(journal, &args),
         Command::Runs(args) => runs::cmd_runs(journal, &args),

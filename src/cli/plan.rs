@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use serde_json::json;
 
 use super::session::ConnectArgs;
-use crate::error::{CommandError, exit};
+use crate::error::{CommandError, ErrorKind, exit};
 use crate::preflight::render_passes;
 
 /// Show what a run would do on every node, pass by pass; change nothing.
@@ -42,7 +42,7 @@ pub fn cmd_plan(args: &PlanArgs) -> Result<i32, CommandError> {
                 Ok(config) => render_passes(node, &config, &workflow, &secrets),
                 Err(e) => Err(e.to_string()),
             },
-            Some(Err(e)) => Err(e.clone()),
+            Some(Err(e)) => Err(e.finding()),
             None => Err("not connected".into()),
         };
         match rendered {
@@ -67,7 +67,7 @@ pub fn cmd_plan(args: &PlanArgs) -> Result<i32, CommandError> {
     }
     if args.json {
         let doc = json!({"cluster": inventory.cluster, "workflow": workflow.name, "batches": batches.event(&args.batch), "topology": batches.topology, "passes": passes});
-        crate::outln!("{}", serde_json::to_string_pretty(&doc).map_err(CommandError::failed)?)?;
+        crate::outln!("{}", serde_json::to_string_pretty(&doc).map_err(|e| CommandError::from_source(ErrorKind::Failed, e))?)?;
     } else {
         let mut out = format!("workflow `{}` on cluster `{}`\n", workflow.name, inventory.cluster);
         if batches.topology.is_some() {

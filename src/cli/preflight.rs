@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::session::{self, ConnectArgs};
-use crate::error::{CommandError, exit};
+use crate::error::{CommandError, ErrorKind, exit};
 use crate::inventory::Inventory;
-use crate::preflight::{self, Options, Report};
+use crate::preflight::{self, NoConnection, Options, Report};
 use crate::secrets::Secrets;
 use crate::transport::Transport;
 use crate::workflow::Workflow;
@@ -40,7 +40,7 @@ pub fn cmd_preflight(args: &PreflightArgs) -> Result<i32, CommandError> {
     let options = Options { expiry_warning: args.expiry_warning, ..Options::default() };
     let report = report(&inventory, &workflow, &secrets, &args.connect, options)?;
     if args.json {
-        crate::outln!("{}", serde_json::to_string_pretty(&report).map_err(CommandError::failed)?)?;
+        crate::outln!("{}", serde_json::to_string_pretty(&report).map_err(|e| CommandError::from_source(ErrorKind::Failed, e))?)?;
     } else {
         crate::ui::out::print(&report.render(args.all))?;
     }
@@ -48,17 +48,14 @@ pub fn cmd_preflight(args: &PreflightArgs) -> Result<i32, CommandError> {
 }
 
 /// Connects to every node on its own, so one unreachable node is a finding, not an abort.
-pub async fn connect_each(inventory: &Inventory, args: &ConnectArgs) -> BTreeMap<String, Result<Transport, String>> {
+pub async fn connect_each(inventory: &Inventory, args: &ConnectArgs) -> BTreeMap<String, Result<Transport, NoConnection>> {
     session::connect_all(inventory, args)
         .await
         .into_iter()
         .map(|(name, result)| {
             let result = result.map_err(|e| {
-                let mut text = e.message;
-                for h in e.hints {
-                    text.push_str(&format!("; {h}"));
-                }
-                text
+                let (error, hints) = e.into_parts();
+                NoConnection { error, hints }
             });
             (name, result)
         })

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use crate::cassandra::yaml::{self, EditOptions, Value};
 use crate::error::{CommandError, exit};
 use crate::inventory::{Inventory, Node, TransportKind};
-use crate::secrets::{Secret, Secrets};
+use crate::secrets::Secrets;
 use crate::workflow::Workflow;
 
 /// Print a cassandra.yaml as a pass would edit it (or the diff); touches nothing.
@@ -23,8 +23,9 @@ pub struct RenderArgs {
     /// The node to render for
     #[arg(long, value_name = "NAME")]
     pub node: Option<String>,
-    /// Set or override a value: a setting (`store_type=JKS`), a secret
-    /// (`keystore_password=...`), `ssl_dir=/path` or `cassandra_release=4.0`
+    /// Set or override a value: a setting (`store_type=JKS`), `ssl_dir=/path` or
+    /// `cassandra_release=4.0`; never a secret (passwords come from the secrets file or
+    /// `RINGMASTER_SECRET_*`)
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
     /// Print a unified diff (passwords masked) instead of the file
@@ -38,7 +39,7 @@ pub struct RenderArgs {
 pub fn cmd_render(args: &RenderArgs) -> Result<i32, CommandError> {
     let workflow = Workflow::load(args.workflow.as_deref())?;
     let pass = workflow.pass(&args.pass)?;
-    let (mut node, mut secrets) = match &args.inventory {
+    let (mut node, secrets) = match &args.inventory {
         Some(path) => {
             let inv = Inventory::load(path)?;
             let node = inv.node(args.node.as_deref().expect("clap: requires node"))?.clone();
@@ -52,8 +53,8 @@ pub fn cmd_render(args: &RenderArgs) -> Result<i32, CommandError> {
         let (key, value) = item
             .split_once('=')
             .ok_or_else(|| CommandError::usage(format!("`--set {}` must look like KEY=VALUE", mask_if(item, &secret_names))))?;
-        if secret_names.iter().any(|s| s == key) {
-            secrets.insert(key, Secret::new(value));
+        if is_secret(key, &secret_names) {
+            return Err(secret_on_command_line(key, args.inventory.is_some()));
         } else if key == "ssl_dir" {
             node.ssl_dir = value.to_string();
         } else if key == "cassandra_release" {
@@ -63,6 +64,9 @@ pub fn cmd_render(args: &RenderArgs) -> Result<i32, CommandError> {
         }
     }
     let mut settings = pass.render(&node, &secrets)?;
+    if let Some(s) = settings.iter().find(|s| s.secret && overrides.iter().any(|(k, _)| *k == s.key)) {
+        return Err(secret_on_command_line(&s.key, args.inventory.is_some()));
+    }
     for (key, value) in overrides {
         let parsed = match value.as_str() {
             "true" => Value::Bool(true),
@@ -82,15 +86,29 @@ pub fn cmd_render(args: &RenderArgs) -> Result<i32, CommandError> {
         Value::Str(v) if !v.is_empty() => Some(v.as_str()),
         _ => None,
     }));
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
     if args.diff {
-        out.write_all(yaml::masked_diff(&path, &input, &edit.bytes, &masked).as_bytes())?;
+        crate::ui::out::print(&yaml::masked_diff(&path, &input, &edit.bytes, &masked))?;
     } else {
         // The file as it would be written to the node, passwords included.
-        out.write_all(&edit.bytes)?;
+        crate::ui::out::write_raw(&edit.bytes)?;
     }
     Ok(exit::OK)
+}
+
+/// Returns true when `key` names a secret: one the workflow takes from the secrets, or any
+/// password.
+fn is_secret(key: &str, secret_names: &[String]) -> bool {
+    secret_names.iter().any(|s| s == key) || key.to_ascii_lowercase().contains("password")
+}
+
+/// The refusal of `--set SECRET=...`: a command line is visible in `ps` and shell history.
+fn secret_on_command_line(key: &str, has_inventory: bool) -> CommandError {
+    let env = format!("RINGMASTER_SECRET_{}", key.to_ascii_uppercase());
+    let file = if has_inventory { "the secrets file the inventory names (`secrets = ...`)" } else { "a secrets file (`-i INV --node N`)" };
+    CommandError::usage(format!(
+        "`--set {key}=...` would put a secret on the command line, where `ps` and the shell history show it; ringmaster takes secrets only from {file} or the environment"
+    ))
+    .hinted(format!("let the shell prompt for it without echo: `read -rs {env} && export {env}`, then run render again without `--set {key}`"))
 }
 
 fn mask_if(item: &str, secret_names: &[String]) -> String {

@@ -148,12 +148,12 @@ pub async fn connect_one(node: &crate::inventory::Node, args: &ConnectArgs) -> R
                     }
                     _ => format!("check `ssh {}` by hand, then run the command again", crate::transport::shell_quote(&node.ssh)),
                 };
-                CommandError::failed(e).hinted(hint)
+                CommandError::from(e).hinted(hint)
             })?;
             if node.sudo {
                 // Before anything changes anywhere: `sudo -n` must work on every node.
                 ssh.run("true", None, std::time::Duration::from_secs(30)).await.map_err(|e| {
-                    CommandError::failed(e).hinted(format!(
+                    CommandError::from_source(ErrorKind::Failed, crate::transport::SudoCheckFailed(e)).hinted(format!(
                         "give the SSH user of `{}` passwordless sudo (NOPASSWD) for ringmaster's commands, or set `sudo = false`",
                         node.name
                     ))

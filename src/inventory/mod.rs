@@ -218,13 +218,13 @@ impl Inventory {
     /// Parses inventory text; relative paths resolve against the file's directory.
     pub fn parse(path: &Path, text: &str) -> Result<Inventory, InventoryError> {
         let raw: RawInventory = toml::from_str(text).map_err(|e| {
-            let (line, column) = crate::error::line_col(text, e.span().map(|s| s.start).unwrap_or(0));
+            let (line, column) = crate::position::line_col(text, e.span().map(|s| s.start).unwrap_or(0));
             InventoryError::Parse { path: path.into(), line, column, message: e.message().trim().to_string() }
         })?;
         let base = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         let invalid = |message: String| InventoryError::Invalid { path: path.into(), message };
         let at = |span: std::ops::Range<usize>, message: String| {
-            let (line, column) = crate::error::line_col(text, span.start);
+            let (line, column) = crate::position::line_col(text, span.start);
             InventoryError::Parse { path: path.into(), line, column, message }
         };
         if raw.nodes.is_empty() {

@@ -146,13 +146,39 @@ impl Default for Options {
     }
 }
 
+/// Why a node has no connection to check: the typed error (a
+/// [`TransportError`](crate::transport::TransportError), or a
+/// [`SudoCheckFailed`](crate::transport::SudoCheckFailed) when the node connected but
+/// `sudo -n` did not work) and the operator's next steps.
+#[derive(Debug)]
+pub struct NoConnection {
+    pub error: Box<dyn std::error::Error + Send + Sync>,
+    pub hints: Vec<String>,
+}
+
+impl NoConnection {
+    /// Returns true when the node connected and only `sudo -n` failed.
+    pub fn is_sudo(&self) -> bool {
+        self.error.downcast_ref::<crate::transport::SudoCheckFailed>().is_some()
+    }
+
+    /// Returns the finding's text: the error, then its hints.
+    pub fn finding(&self) -> String {
+        let mut text = self.error.to_string();
+        for h in &self.hints {
+            text.push_str(&format!("; {h}"));
+        }
+        text
+    }
+}
+
 /// What the checks read from: the cluster, the workflow, the secrets, and a connection
 /// (or the reason there is none) per node.
 pub struct Context<'a> {
     pub inventory: &'a Inventory,
     pub workflow: &'a Workflow,
     pub secrets: &'a Secrets,
-    pub transports: &'a BTreeMap<String, Result<Transport, String>>,
+    pub transports: &'a BTreeMap<String, Result<Transport, NoConnection>>,
     pub options: Options,
 }
 

@@ -19,11 +19,11 @@ pub fn connection(ctx: &Context<'_>, node: &Node, report: &mut Report) {
                 report.node(&node.name, "sudo", Severity::Ok, format!("`sudo -n` works on `{}`", node.name));
             }
         }
-        Some(Err(e)) if node.sudo && e.contains("sudo") => {
+        Some(Err(e)) if e.is_sudo() => {
             report.node(&node.name, "ssh", Severity::Ok, format!("`{}` is reachable ({how})", node.name));
-            report.node(&node.name, "sudo", Severity::Blocker, e.clone());
+            report.node(&node.name, "sudo", Severity::Blocker, e.finding());
         }
-        Some(Err(e)) => report.node(&node.name, "ssh", Severity::Blocker, e.clone()),
+        Some(Err(e)) => report.node(&node.name, "ssh", Severity::Blocker, e.finding()),
         None => report.node(&node.name, "ssh", Severity::Blocker, format!("no connection to `{}` was attempted (BUG)", node.name)),
     }
 }

@@ -60,6 +60,11 @@ pub struct FileStat {
     pub sha256: String,
 }
 
+/// A node that connected, but where `sudo -n` does not work: the error of that check.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct SudoCheckFailed(pub TransportError);
+
 /// Why an operation on a node failed. Every variant names the host.
 #[derive(Debug, thiserror::Error)]
 pub enum TransportError {

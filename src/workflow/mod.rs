@@ -139,7 +139,7 @@ impl Workflow {
     /// Parses and validates workflow TOML.
     pub fn parse(path: &str, text: &str) -> Result<Workflow, WorkflowError> {
         let raw: RawWorkflow = toml::from_str(text).map_err(|e| {
-            let (line, column) = crate::error::line_col(text, e.span().map(|s| s.start).unwrap_or(0));
+            let (line, column) = crate::position::line_col(text, e.span().map(|s| s.start).unwrap_or(0));
             WorkflowError::Parse { path: path.into(), line, column, message: e.message().trim().to_string() }
         })?;
         let invalid = |message: String| WorkflowError::Invalid { path: path.into(), message };
