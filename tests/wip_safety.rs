@@ -167,3 +167,43 @@ async fn recover_4_own_ssh_master_still_classifies_a_refused_connection() {
     let left: Vec<_> = std::fs::read_dir(dir.path().join("ctl")).unwrap().collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+#[test]
+fn recover_low_short_password_is_a_blocker_and_masks_only_whole_values() {
+    let sb = Sandbox::new(3, "0s");
+    let out = run(sb.cmd(&["preflight", "--json", "-i"]).arg(sb.inventory()).env("RINGMASTER_SECRET_TRUSTSTORE_PASSWORD", "e"));
+    assert_eq!(out.status.code(), Some(3));
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    for node in &sb.nodes {
+        let r = rows.iter().find(|r| r["node"] == node.as_str() && r["check"] == "password_length").expect("a password_length row");
+        assert_eq!(r["severity"], "blocker", "{r}");
+        assert!(
+            r["message"].as_str().unwrap().contains("truststore_password") && r["message"].as_str().unwrap().contains("at least 6"),
+            "{r}"
+        );
+    }
+    // The plan's diff stays readable: only the password's values are masked.
+    let out = run(sb.cmd(&["plan", "-i"]).arg(sb.inventory()).env("RINGMASTER_SECRET_TRUSTSTORE_PASSWORD", "e"));
+    assert_eq!(out.status.code(), Some(0));
+    let plan = String::from_utf8_lossy(&out.stdout);
+    assert!(plan.contains("+  internode_encryption: all"), "{plan}");
+    assert!(plan.contains("+  truststore_password: ********"), "{plan}");
+}
+
+#[test]
+fn recover_low_a_newline_in_a_key_path_does_not_break_the_key_files_check() {
+    let sb = Sandbox::new(3, "0s");
+    let ssl = sb.path().join("nodes/node1/etc/cassandra/ssl");
+    let odd = sb.path().join("nodes/node1/etc/cassandra/ss\nl");
+    std::fs::rename(&ssl, &odd).unwrap();
+    let mut doc: toml::Table = std::fs::read_to_string(sb.inventory()).unwrap().parse().unwrap();
+    let nodes = doc.get_mut("node").unwrap().as_array_mut().unwrap();
+    let node1 = nodes.iter_mut().find(|n| n["name"].as_str() == Some("node1")).unwrap().as_table_mut().unwrap();
+    node1.insert("ssl_dir".into(), toml::Value::String(odd.display().to_string()));
+    std::fs::write(sb.inventory(), toml::to_string(&doc).unwrap()).unwrap();
+    let (_, rows) = preflight_rows(&sb);
+    let r = rows.iter().find(|r| r["node"] == "node1" && r["check"] == "key_files").expect("a key_files row");
+    assert_eq!(r["severity"], "ok", "{r}");
+    let keystore = rows.iter().find(|r| r["node"] == "node1" && r["check"] == "keystore").unwrap();
+    assert_eq!(keystore["severity"], "ok", "the keystore under the odd path was read: {keystore}");
+}
