@@ -16,6 +16,11 @@ use std::path::{Path, PathBuf};
 /// The mask shown instead of a secret value.
 pub const MASK: &str = "********";
 
+/// Secrets at least this many characters long are masked wherever they appear; shorter ones
+/// only as whole values (masking every `e` of a text hides the text and protects nothing).
+/// Java keystores need passwords of at least 6 characters, and preflight refuses shorter ones.
+pub const MIN_PASSWORD_LEN: usize = 6;
+
 /// Environment variables with this prefix hold secrets (`RINGMASTER_SECRET_KEYSTORE_PASSWORD`).
 /// They are read here and removed from every child process's environment.
 pub const ENV_PREFIX: &str = "RINGMASTER_SECRET_";
@@ -158,16 +163,44 @@ impl Secrets {
         v
     }
 
-    /// Returns `text` with every known secret value replaced by [`MASK`].
+    /// Returns `text` with every known secret value replaced by [`MASK`] (see [`mask`]).
     pub fn redact(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for value in self.values() {
-            if out.contains(value) {
-                out = out.replace(value, MASK);
-            }
-        }
-        out
+        mask(text, &self.values())
     }
+}
+
+/// Returns `text` with each of `values` replaced by [`MASK`]: anywhere for a value of at least
+/// [`MIN_PASSWORD_LEN`] characters; a shorter one only where it stands as a whole value, between
+/// the ends of the text, whitespace, quotes or the punctuation that separates values
+/// (`:`, `=`, `,`, ...). Give `values` longest first, so a secret that contains another is
+/// masked whole.
+pub fn mask(text: &str, values: &[&str]) -> String {
+    let mut out = text.to_string();
+    for value in values.iter().filter(|v| !v.is_empty()) {
+        if !out.contains(value) {
+            continue;
+        }
+        out = if value.chars().count() >= MIN_PASSWORD_LEN { out.replace(value, MASK) } else { mask_whole(&out, value) };
+    }
+    out
+}
+
+/// Replaces the occurrences of `value` in `text` that are whole values.
+fn mask_whole(text: &str, value: &str) -> String {
+    let separates = |c: Option<char>| c.is_none_or(|c| c.is_whitespace() || "\"'`:=,;()[]{}<>|".contains(c));
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for (at, _) in text.match_indices(value) {
+        let end = at + value.len();
+        if at < last || !separates(text[..at].chars().next_back()) || !separates(text[end..].chars().next()) {
+            continue;
+        }
+        out.push_str(&text[last..at]);
+        out.push_str(MASK);
+        last = end;
+    }
+    out.push_str(&text[last..]);
+    out
 }
 
 #[cfg(test)]
@@ -187,6 +220,19 @@ mod tests {
         let shown = format!("{s:?} {:?} {}", s.get("n2", "keystore_password").unwrap(), s.get("n1", "truststore_password").unwrap());
         assert!(!shown.contains("k-default") && !shown.contains("k-two") && !shown.contains("\"t\""), "{shown}");
         assert_eq!(s.redact("a k-two b k-default"), "a ******** b ********");
+    }
+
+    #[test]
+    fn recover_low_short_secrets_are_masked_as_whole_values_only() {
+        let s = Secrets::parse(Path::new("s.toml"), "keystore_password = \"e\"\ntruststore_password = \"hunter22\"\n").unwrap();
+        // A one-letter password leaves the words around it alone...
+        assert_eq!(s.redact("keystore error: the password is wrong"), "keystore error: the password is wrong");
+        // ...and is still masked where it is the whole value.
+        assert_eq!(s.redact("e"), MASK);
+        assert_eq!(s.redact("keystore_password: \"e\" (set)"), "keystore_password: \"********\" (set)");
+        assert_eq!(s.redact("password=e, next"), "password=********, next");
+        // A long one is masked anywhere, inside words too.
+        assert_eq!(s.redact("xhunter22y"), "x********y");
     }
 
     #[test]

@@ -464,7 +464,7 @@ fn jks_fixtures_expired_certificates_and_known_passwords() {
         );
     }
     // A wrong password is found on every JKS store.
-    std::fs::write(&secrets, "keystore_password = \"wrong\"\ntruststore_password = \"cassandra\"\n").unwrap();
+    std::fs::write(&secrets, "keystore_password = \"wrong-password\"\ntruststore_password = \"cassandra\"\n").unwrap();
     let (_, rows) = preflight_rows(&sb, &["--workflow", wf.to_str().unwrap()]);
     let expected: BTreeSet<Row> = ["node1", "node2", "node3"].iter().map(|n| row(n, "keystore", "blocker")).collect();
     assert_eq!(problems(&rows), expected);

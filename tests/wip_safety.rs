@@ -167,3 +167,95 @@ async fn recover_4_own_ssh_master_still_classifies_a_refused_connection() {
     let left: Vec<_> = std::fs::read_dir(dir.path().join("ctl")).unwrap().collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+#[test]
+fn recover_low_short_password_is_a_blocker_and_masks_only_whole_values() {
+    let sb = Sandbox::new(3, "0s");
+    let out = run(sb.cmd(&["preflight", "--json", "-i"]).arg(sb.inventory()).env("RINGMASTER_SECRET_TRUSTSTORE_PASSWORD", "e"));
+    assert_eq!(out.status.code(), Some(3));
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    for node in &sb.nodes {
+        let r = rows.iter().find(|r| r["node"] == node.as_str() && r["check"] == "password_length").expect("a password_length row");
+        assert_eq!(r["severity"], "blocker", "{r}");
+        assert!(
+            r["message"].as_str().unwrap().contains("truststore_password") && r["message"].as_str().unwrap().contains("at least 6"),
+            "{r}"
+        );
+    }
+    // The plan's diff stays readable: only the password's values are masked.
+    let out = run(sb.cmd(&["plan", "-i"]).arg(sb.inventory()).env("RINGMASTER_SECRET_TRUSTSTORE_PASSWORD", "e"));
+    assert_eq!(out.status.code(), Some(0));
+    let plan = String::from_utf8_lossy(&out.stdout);
+    assert!(plan.contains("+  internode_encryption: all"), "{plan}");
+    assert!(plan.contains("+  truststore_password: ********"), "{plan}");
+}
+
+#[test]
+fn recover_low_a_newline_in_a_key_path_does_not_break_the_key_files_check() {
+    let sb = Sandbox::new(3, "0s");
+    let ssl = sb.path().join("nodes/node1/etc/cassandra/ssl");
+    let odd = sb.path().join("nodes/node1/etc/cassandra/ss\nl");
+    std::fs::rename(&ssl, &odd).unwrap();
+    let mut doc: toml::Table = std::fs::read_to_string(sb.inventory()).unwrap().parse().unwrap();
+    let nodes = doc.get_mut("node").unwrap().as_array_mut().unwrap();
+    let node1 = nodes.iter_mut().find(|n| n["name"].as_str() == Some("node1")).unwrap().as_table_mut().unwrap();
+    node1.insert("ssl_dir".into(), toml::Value::String(odd.display().to_string()));
+    std::fs::write(sb.inventory(), toml::to_string(&doc).unwrap()).unwrap();
+    let (_, rows) = preflight_rows(&sb);
+    let r = rows.iter().find(|r| r["node"] == "node1" && r["check"] == "key_files").expect("a key_files row");
+    assert_eq!(r["severity"], "ok", "{r}");
+    let keystore = rows.iter().find(|r| r["node"] == "node1" && r["check"] == "keystore").unwrap();
+    assert_eq!(keystore["severity"], "ok", "the keystore under the odd path was read: {keystore}");
+}
+
+#[test]
+fn recover_low_resume_removes_the_temp_file_a_killed_backup_left() {
+    use std::os::unix::process::ExitStatusExt;
+    let sb = Sandbox::new(3, "0s");
+    let originals = sb.read_configs();
+    let child = sb
+        .cmd(&["run", "--yes", "-i"])
+        .arg(sb.inventory())
+        .env("RINGMASTER_TEST_CRASH_AT", "after journaling node1 optional backup enter")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.signal(), Some(9), "killed in the backup");
+    // What the killed process leaves when SIGKILL comes mid-copy: its half-written temp file.
+    let dir = sb.config("node1").parent().unwrap().to_path_buf();
+    let stale = dir.join(format!(".cassandra.yaml.before-internode-tls.ringmaster-{pid}.tmp"));
+    std::fs::write(&stale, &originals[0][..100]).unwrap();
+    // A temp file of another naming is not ours to remove.
+    let foreign = dir.join(".cassandra.yaml.swp.tmp");
+    std::fs::write(&foreign, b"editor").unwrap();
+    let out = run(&mut sb.cmd(&["resume"]));
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!stale.exists(), "the stale temp file is gone");
+    assert!(foreign.exists(), "a file of another naming stays");
+    let evs = events(&sb.journal());
+    let backup = evs.iter().find(|e| e.node.as_deref() == Some("node1") && e.phase == "backup" && e.kind == EventKind::Ok).unwrap();
+    assert_eq!(backup.detail["removed_stale_temp_files"], serde_json::json!([stale.display().to_string()]), "{}", backup.detail);
+    assert!(std::fs::read(sb.backup("node1")).unwrap() == originals[0]);
+}
+
+#[test]
+fn recover_low_a_world_readable_config_is_a_warning_with_the_chmod() {
+    use std::os::unix::fs::PermissionsExt;
+    let sb = Sandbox::new(3, "0s");
+    std::fs::set_permissions(sb.config("node2"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (code, rows) = preflight_rows(&sb);
+    assert_eq!(code, Some(0), "a warning, not a blocker");
+    let r = rows.iter().find(|r| r["node"] == "node2" && r["check"] == "config_mode").expect("a config_mode row");
+    assert_eq!(r["severity"], "warning", "{r}");
+    let message = r["message"].as_str().unwrap();
+    let chmod = &message[message.find("`chmod o-r ").expect("the chmod command") + 1..];
+    let chmod = &chmod[..chmod.find('`').unwrap()];
+    let fixed = common::run(std::process::Command::new("sh").arg("-c").arg(chmod));
+    assert!(fixed.status.success(), "{chmod}");
+    assert_eq!(std::fs::metadata(sb.config("node2")).unwrap().permissions().mode() & 0o777, 0o640, "the shown command fixes it");
+    let ok = rows.iter().find(|r| r["node"] == "node1" && r["check"] == "config_mode").expect("a config_mode row");
+    assert_eq!(ok["severity"], "ok", "the sandbox's own files are not world-readable: {ok}");
+}

@@ -118,7 +118,8 @@ impl Driver<'_> {
         let node = ctx.node;
         let backup = self.backup_path(node);
         let target = config_target(t, node).await?;
-        let paths = json!({"config": node.config_path, "config_target": target});
+        let mut paths = json!({"config": node.config_path, "config_target": target});
+        note_stale_temp_files(&mut paths, t, node, &backup).await?;
         // The backup sits next to the path the inventory names (a link or not) and holds
         // the bytes of the file it resolves to.
         let config = t.read_file(&target, 0).await?;
@@ -173,6 +174,8 @@ impl Driver<'_> {
         // A symlinked cassandra.yaml (configuration management) keeps its link: the file it
         // points to is edited.
         let target = config_target(t, node).await?;
+        let mut cleaned = json!({});
+        note_stale_temp_files(&mut cleaned, t, node, &target).await?;
         let current = t.read_file(&target, 0).await?;
         let edit =
             match yaml::edit_server_encryption(&node.config_path, &current, &settings, &EditOptions { release: node.cassandra_release }) {
@@ -184,16 +187,19 @@ impl Driver<'_> {
         if edit.changed {
             t.write_file_atomic(&target, &edit.bytes, 0o644).await?;
         }
-        Ok(PhaseResult::Ok(json!({
-            "config": node.config_path,
-            "config_target": target,
-            "changed": edit.changed,
-            "values": pass.name,
-            "before_sha256": sha256_hex(&current),
-            "after_sha256": sha256_hex(&edit.bytes),
-            "release": edit.release.to_string(),
-            "diff": diff,
-        })))
+        Ok(PhaseResult::Ok(with(
+            &cleaned,
+            json!({
+                "config": node.config_path,
+                "config_target": target,
+                "changed": edit.changed,
+                "values": pass.name,
+                "before_sha256": sha256_hex(&current),
+                "after_sha256": sha256_hex(&edit.bytes),
+                "release": edit.release.to_string(),
+                "diff": diff,
+            }),
+        )))
     }
 
     async fn command(&self, t: &Transport, command: &str) -> Result<PhaseResult, TransportError> {
@@ -449,8 +455,10 @@ impl Driver<'_> {
                 })));
             }
             let target = config_target(t, node).await?;
+            let mut detail = json!({"restored_from": backup, "sha256": sha, "config": node.config_path, "config_target": target});
+            note_stale_temp_files(&mut detail, t, node, &target).await?;
             t.write_file_atomic(&target, &bytes, 0o644).await?;
-            Ok(PhaseResult::Ok(json!({"restored_from": backup, "sha256": sha, "config": node.config_path, "config_target": target})))
+            Ok(PhaseResult::Ok(detail))
         } else {
             // A later pass puts the previous pass's values back.
             let previous = &self.workflow.passes[ctx.pass_index - 1];
@@ -469,6 +477,17 @@ impl Driver<'_> {
 /// its symlink finally points to (a dangling link is `NotFound`, naming the target).
 async fn config_target(t: &Transport, node: &Node) -> Result<String, TransportError> {
     Ok(t.symlink_target(&node.config_path).await?.unwrap_or_else(|| node.config_path.clone()))
+}
+
+/// Removes the temp files a killed ringmaster left next to `path` (an interrupted write of
+/// this phase) and, when there were any, records them in `detail` and says so in the log.
+async fn note_stale_temp_files(detail: &mut Json, t: &Transport, node: &Node, path: &str) -> Result<(), TransportError> {
+    let removed = t.remove_stale_temp_files(path).await?;
+    if !removed.is_empty() {
+        tracing::warn!(node = %node.name, files = ?removed, "removed temp files left by an interrupted ringmaster");
+        detail["removed_stale_temp_files"] = json!(removed);
+    }
+    Ok(())
 }
 
 /// Returns `detail` with the fields of `extra` (an object) added.

@@ -70,6 +70,7 @@ async fn keystore_checks(ctx: &Context<'_>, node: &Node, report: &mut Report) ->
         );
         return None;
     };
+    password_length(name, "keystore_password", password.expose(), report);
     let (bytes, shown) = match read_store(ctx, node, &path, node.keystore_source.as_deref()).await {
         Ok(r) => r,
         Err(e) => {
@@ -158,6 +159,18 @@ async fn keystore_checks(ctx: &Context<'_>, node: &Node, report: &mut Report) ->
     Some((entry.chain.clone(), leaf))
 }
 
+/// Adds a `password_length` blocker when the secret `key` of `node` is shorter than Java
+/// keystores allow (keytool refuses it, and it could only be masked as a whole value).
+fn password_length(name: &str, key: &str, password: &str, report: &mut Report) {
+    let min = crate::secrets::MIN_PASSWORD_LEN;
+    let len = password.chars().count();
+    if len < min {
+        report.node(name, "password_length", Severity::Blocker, format!(
+            "`{key}` for `{name}` has {len} character(s); Java keystores need at least {min}: set a longer password on the store (`keytool -storepasswd`) and in the secrets file"
+        ));
+    }
+}
+
 fn any_pass_verifies(ctx: &Context<'_>) -> bool {
     ctx.workflow.passes.iter().any(|p| p.settings.iter().any(|(k, v)| k == "require_endpoint_verification" && v.as_bool() == Some(true)))
 }
@@ -174,6 +187,7 @@ async fn truststore_checks(ctx: &Context<'_>, node: &Node, report: &mut Report) 
         report.node(name, "truststore", Severity::Blocker, format!("no truststore password for `{name}`: set `truststore_password` in the secrets file or RINGMASTER_SECRET_TRUSTSTORE_PASSWORD"));
         return None;
     };
+    password_length(name, "truststore_password", password.expose(), report);
     let (bytes, shown) = match read_store(ctx, node, &path, node.truststore_source.as_deref()).await {
         Ok(r) => r,
         Err(e) => {
@@ -220,8 +234,11 @@ async fn file_modes(ctx: &Context<'_>, node: &Node, report: &mut Report) {
     }
     let Some(first) = files.first() else { return };
     let dir = std::path::Path::new(first).parent().map(|p| p.display().to_string()).unwrap_or_else(|| "/".into());
-    let args: Vec<String> = files.iter().chain(std::iter::once(&dir)).map(|p| sh(p)).collect();
-    let out = t.run(&format!("stat -c '%U %G %a %n' {}", args.join(" ")), None, ctx.options.command_timeout).await;
+    let paths: Vec<&String> = files.iter().chain(std::iter::once(&dir)).collect();
+    let args: Vec<String> = paths.iter().map(|p| sh(p)).collect();
+    // One line per path, in the order given, and no path in the output: a path may hold
+    // any byte but NUL, a newline too.
+    let out = t.run(&format!("stat -L -c '%U %G %a' -- {}", args.join(" ")), None, ctx.options.command_timeout).await;
     let text = match out {
         Ok(o) if o.success() => o.stdout_str(),
         // A missing file is already a keystore/truststore blocker.
@@ -230,9 +247,14 @@ async fn file_modes(ctx: &Context<'_>, node: &Node, report: &mut Report) {
     let mut problems = Vec::new();
     let (mut chown, mut chmod600, mut chmod750) = (Vec::new(), Vec::new(), Vec::new());
     let (owner, group) = (&node.key_owner, &node.key_group);
-    for line in text.lines() {
-        let mut parts = line.splitn(4, ' ');
-        let (Some(u), Some(_g), Some(mode), Some(path)) = (parts.next(), parts.next(), parts.next(), parts.next()) else { continue };
+    let lines: Vec<&str> = text.lines().collect();
+    if lines.len() != paths.len() {
+        report.node(name, "key_files", Severity::Warning, format!("cannot read the owner and modes of the key files on `{name}` (`stat` printed {} line(s) for {} path(s)); check them by hand", lines.len(), paths.len()));
+        return;
+    }
+    for (line, path) in lines.into_iter().zip(paths.iter().map(|p| p.as_str())) {
+        let mut parts = line.splitn(3, ' ');
+        let (Some(u), Some(_g), Some(mode)) = (parts.next(), parts.next(), parts.next()) else { continue };
         let is_dir = path == dir;
         let want = if is_dir { "750" } else { "600" };
         let mode = format!("{mode:0>3}");

@@ -64,6 +64,7 @@ pub async fn check(ctx: &Context<'_>, node: &Node, report: &mut Report) {
             return;
         }
     };
+    config_mode(node, t, link_target.as_deref().unwrap_or(&node.config_path), report).await;
     match render_passes(node, &config, ctx.workflow, ctx.secrets) {
         Ok(passes) => report.node(
             name,
@@ -145,6 +146,28 @@ async fn config_link(node: &Node, t: &crate::transport::Transport, report: &mut 
             );
             Err(())
         }
+    }
+}
+
+/// Adds a `config_mode` warning when the file that holds cassandra.yaml (`file`, the link's
+/// target for a symlink) is readable by every user: after the edit it holds the keystore and
+/// truststore passwords.
+async fn config_mode(node: &Node, t: &crate::transport::Transport, file: &str, report: &mut Report) {
+    let name = &node.name;
+    match t.stat(file).await {
+        Ok(Some(st)) if st.mode & 0o004 != 0 => report.node(
+            name,
+            "config_mode",
+            Severity::Warning,
+            format!(
+                "`{file}` on `{name}` is readable by every user (mode {:03o}) and will hold the keystore and truststore passwords: run `chmod o-r {}` on `{name}`",
+                st.mode,
+                sh(file)
+            ),
+        ),
+        Ok(Some(st)) => report.node(name, "config_mode", Severity::Ok, format!("`{file}` on `{name}` is not readable by others (mode {:03o})", st.mode)),
+        // The `config` row already says what is wrong.
+        Ok(None) | Err(_) => {}
     }
 }
 

@@ -273,6 +273,8 @@ pub fn init_with(opts: &InitOptions, topo: &TopologyOptions) -> Result<InitRepor
             text = text.replacen(&format!("\nnum_tokens: {}\n", topology::NUM_TOKENS), &format!("\nnum_tokens: {}\n", topo.tokens), 1);
         }
         std::fs::write(&yaml, text).map_err(io("write", &yaml))?;
+        // Not readable by others, as a cassandra.yaml that will hold passwords should be.
+        std::fs::set_permissions(&yaml, std::fs::Permissions::from_mode(0o640)).map_err(io("chmod", &yaml))?;
         if !simple {
             let props = yaml.with_file_name("cassandra-rackdc.properties");
             std::fs::write(&props, rackdc_properties(&dc, &rack)).map_err(io("write", &props))?;

@@ -149,6 +149,28 @@ impl Local {
         }
     }
 
+    /// Returns the names of the hidden `*.tmp` files in `dir` (none when `dir` is missing).
+    pub async fn list_temp_files(&self, dir: &str) -> Result<Vec<String>, TransportError> {
+        let entries = match std::fs::read_dir(dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(self.io("list", dir, e)),
+        };
+        Ok(entries.filter_map(|e| e.ok()?.file_name().into_string().ok()).filter(|n| n.starts_with('.') && n.ends_with(".tmp")).collect())
+    }
+
+    /// Removes `paths` (a missing one is not an error).
+    pub async fn remove_files(&self, paths: &[String]) -> Result<(), TransportError> {
+        for p in paths {
+            match std::fs::remove_file(p) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(self.io("remove", p, e)),
+            }
+        }
+        Ok(())
+    }
+
     pub async fn stat(&self, path: &str) -> Result<Option<FileStat>, TransportError> {
         let meta = match std::fs::metadata(path) {
             Ok(m) => m,
@@ -162,7 +184,7 @@ impl Local {
 
 fn temp_path(target: &Path) -> PathBuf {
     let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    target.with_file_name(format!(".{name}.ringmaster-{}.tmp", std::process::id()))
+    target.with_file_name(format!("{}{}.tmp", super::temp_file_prefix(&name), std::process::id()))
 }
 
 fn sync_dir(target: &Path) -> std::io::Result<()> {

@@ -147,9 +147,54 @@ impl Transport {
         delegate!(self, t => t.symlink_target(path).await)
     }
 
+    /// Removes the temp files that a ringmaster process which is no longer alive left next to
+    /// `path` (killed while writing it: the temp file of [`Self::write_file_atomic`] or
+    /// [`Self::create_file_new`]); returns their paths. Files of another naming, and those of
+    /// a live ringmaster process on this host, are left alone.
+    pub async fn remove_stale_temp_files(&self, path: &str) -> Result<Vec<String>, TransportError> {
+        let (dir, name) = split_path(path);
+        let names = delegate!(self, t => t.list_temp_files(&dir).await)?;
+        let stale: Vec<String> = names
+            .iter()
+            .filter(|f| temp_file_pid(&name, f).is_some_and(|pid| !live_ringmaster(pid)))
+            .map(|f| if dir.ends_with('/') { format!("{dir}{f}") } else { format!("{dir}/{f}") })
+            .collect();
+        if !stale.is_empty() {
+            delegate!(self, t => t.remove_files(&stale).await)?;
+        }
+        Ok(stale)
+    }
+
     /// Returns owner, mode, size and SHA-256 of `path`, or `None` when it does not exist.
     pub async fn stat(&self, path: &str) -> Result<Option<FileStat>, TransportError> {
         delegate!(self, t => t.stat(path).await)
+    }
+}
+
+/// Returns the start of the name of ringmaster's temp files for a file called `name`: the
+/// whole name is `.NAME.ringmaster-PID.tmp` (local) or `.NAME.ringmaster-PID-XXXXXX.tmp`
+/// (ssh, made by `mktemp`), PID being the writing ringmaster's process id.
+pub(crate) fn temp_file_prefix(name: &str) -> String {
+    format!(".{name}.ringmaster-")
+}
+
+/// Returns the PID in `file` when it is one of ringmaster's temp files for `name`.
+fn temp_file_pid(name: &str, file: &str) -> Option<u32> {
+    let rest = file.strip_prefix(&temp_file_prefix(name))?.strip_suffix(".tmp")?;
+    rest.split_once('-').map_or(rest, |(pid, _)| pid).parse().ok()
+}
+
+/// Returns true when `pid` is this process or another live ringmaster process on this host.
+fn live_ringmaster(pid: u32) -> bool {
+    pid == std::process::id() || std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim_end() == "ringmaster")
+}
+
+/// Splits `path` into its directory (`.` for a bare name) and file name.
+fn split_path(path: &str) -> (String, String) {
+    match path.rsplit_once('/') {
+        Some(("", name)) => ("/".into(), name.into()),
+        Some((dir, name)) => (dir.into(), name.into()),
+        None => (".".into(), path.into()),
     }
 }
 
@@ -179,6 +224,21 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn recover_low_temp_file_names_carry_the_writers_pid() {
+        assert_eq!(super::temp_file_pid("cassandra.yaml", ".cassandra.yaml.ringmaster-4242.tmp"), Some(4242));
+        assert_eq!(super::temp_file_pid("cassandra.yaml", ".cassandra.yaml.ringmaster-4242-aB3xYz.tmp"), Some(4242));
+        assert_eq!(
+            super::temp_file_pid("cassandra.yaml", ".cassandra.yaml.ringmaster-aB3xYz.tmp"),
+            None,
+            "an older ssh name: not ours to judge"
+        );
+        assert_eq!(super::temp_file_pid("cassandra.yaml", ".other.yaml.ringmaster-4242.tmp"), None);
+        assert_eq!(super::temp_file_pid("cassandra.yaml", ".cassandra.yaml.ringmaster-4242.tmp.keep"), None);
+        assert!(super::live_ringmaster(std::process::id()));
+        assert!(!super::live_ringmaster(1), "init is alive but not ringmaster");
+    }
+
     #[test]
     fn recover_low_secret_env_names_are_picked() {
         let names =

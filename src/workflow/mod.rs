@@ -143,6 +143,7 @@ impl Workflow {
             WorkflowError::Parse { path: path.into(), line, column, message: e.message().trim().to_string() }
         })?;
         let invalid = |message: String| WorkflowError::Invalid { path: path.into(), message };
+        check_backup_suffix(&raw.backup_suffix).map_err(|why| invalid(format!("`backup_suffix` = {:?} {why}", raw.backup_suffix)))?;
         let duration = |what: &str, v: &str| humantime::parse_duration(v).map_err(|e| invalid(format!("`{what}` = `{v}`: {e}")));
         for re in raw
             .log
@@ -188,6 +189,7 @@ impl Workflow {
             passes,
             source: text.to_string(),
         };
+        check_semantics(&wf.passes).map_err(invalid)?;
         // Every template must be known now, not halfway through a run.
         for pass in &wf.passes {
             for (key, value) in &pass.settings {
@@ -276,6 +278,60 @@ impl Pass {
     }
 }
 
+/// Checks that `suffix` makes a backup path next to cassandra.yaml that is not the file itself
+/// and not in another directory; returns why not.
+fn check_backup_suffix(suffix: &str) -> Result<(), &'static str> {
+    if suffix.is_empty() {
+        return Err("is empty: the backup path would be cassandra.yaml itself; use e.g. \".before-internode-tls\"");
+    }
+    if suffix.contains('/') {
+        return Err("contains `/`: the backup must sit next to cassandra.yaml, in the same directory; use e.g. \".before-internode-tls\"");
+    }
+    if suffix.chars().any(char::is_control) {
+        return Err("contains a control character (NUL, newline, ...); use letters, digits, `.`, `-` or `_`");
+    }
+    if suffix.chars().all(|c| c == '.') {
+        return Err("is only dots; use e.g. \".before-internode-tls\"");
+    }
+    Ok(())
+}
+
+/// Refuses the pass settings that Cassandra reads differently from what they seem to say
+/// (docs: cassandra-notes.md section 2). The enforce passes are every pass after the first
+/// (the only pass of a one-pass workflow):
+/// * with a `keystore` set and no `optional`, Cassandra does not read a missing `optional` as
+///   `false`: a keystore that exists makes it optional, and the editor leaves the previous
+///   pass's `optional: true` in the file;
+/// * `internode_encryption` `dc` or `rack` is always optional inbound, so with
+///   `require_client_auth: true` plaintext is still accepted from every peer (CVE-2020-17516).
+fn check_semantics(passes: &[Pass]) -> Result<(), String> {
+    let enforce = if passes.len() == 1 { passes } else { &passes[1..] };
+    for pass in enforce {
+        let get = |key: &str| pass.settings.iter().find(|(k, _)| k == key).map(|(_, v)| v);
+        let text = |v: &toml::Value| match v {
+            toml::Value::String(s) => s.trim().to_ascii_lowercase(),
+            other => other.to_string(),
+        };
+        if get("keystore").is_some() && get("optional").is_none() {
+            return Err(format!(
+                "pass `{}` sets `keystore` but not `optional`: Cassandra does not read a missing `optional` as false when the keystore exists (it makes the node optional, and the previous pass's `optional: true` would stay in the file); set `optional = false`",
+                pass.name
+            ));
+        }
+        let mode = get("internode_encryption").map(text);
+        let client_auth = get("require_client_auth").map(text);
+        if let Some(mode @ ("dc" | "rack")) = mode.as_deref()
+            && matches!(client_auth.as_deref(), Some("true" | "yes" | "on"))
+        {
+            return Err(format!(
+                "pass `{}` sets `internode_encryption = \"{mode}\"` with `require_client_auth = true`: `dc` and `rack` force optional inbound, so plaintext is still accepted from every peer (CVE-2020-17516) and client authentication is not enforced; use `internode_encryption = \"all\"`",
+                pass.name
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Returns the `{...}` template names in `s`.
 fn templates(s: &str) -> Vec<&str> {
     let mut out = Vec::new();
@@ -320,6 +376,47 @@ mod tests {
         assert_eq!(get("optional").value, Value::Bool(true));
         let missing = Workflow::builtin().passes[0].render(&inv.nodes[0], &Secrets::default()).unwrap_err().to_string();
         assert!(missing.contains("RINGMASTER_SECRET_KEYSTORE_PASSWORD"), "{missing}");
+    }
+
+    #[test]
+    fn recover_low_backup_suffix_is_validated_when_the_workflow_loads() {
+        let with = |suffix: &str| Workflow::parse("w.toml", &BUILTIN_INTERNODE_TLS.replace("\".before-internode-tls\"", suffix));
+        for (bad, why) in [
+            ("\"\"", "is empty"),
+            ("\".d/b\"", "contains `/`"),
+            ("\".bak\\u0000\"", "control character"),
+            ("\"..\"", "only dots"),
+            ("\".\"", "only dots"),
+        ] {
+            let err = with(bad).expect_err(bad).to_string();
+            assert!(err.starts_with("w.toml: `backup_suffix`") && err.contains(why), "{bad}: {err}");
+        }
+        assert_eq!(with("\".orig\"").expect("a plain suffix loads").backup_suffix, ".orig");
+        assert_eq!(Workflow::builtin().backup_suffix, ".before-internode-tls");
+    }
+
+    #[test]
+    fn recover_semantics_misleading_enforce_settings_are_refused() {
+        let enforce_at = BUILTIN_INTERNODE_TLS.find("name = \"enforce\"").unwrap();
+        let (head, tail) = BUILTIN_INTERNODE_TLS.split_at(enforce_at);
+        let no_optional = format!("{head}{}", tail.replace("optional = false\n", ""));
+        let err = Workflow::parse("w.toml", &no_optional).unwrap_err().to_string();
+        assert!(err.contains("pass `enforce`") && err.contains("missing `optional` as false"), "{err}");
+        for mode in ["dc", "rack"] {
+            let text = format!("{head}{}", tail.replace("internode_encryption = \"all\"", &format!("internode_encryption = \"{mode}\"")));
+            let err = Workflow::parse("w.toml", &text).unwrap_err().to_string();
+            assert!(err.contains("CVE-2020-17516") && err.contains(&format!("\"{mode}\"")), "{err}");
+        }
+        // Without client auth `dc` is a choice, not a contradiction; the first pass may omit `optional`.
+        let dc_no_auth = format!(
+            "{head}{}",
+            tail.replace("internode_encryption = \"all\"", "internode_encryption = \"dc\"")
+                .replace("require_client_auth = true", "require_client_auth = false")
+        );
+        assert!(Workflow::parse("w.toml", &dc_no_auth).is_ok());
+        let first_without = format!("{}{tail}", head.replace("optional = true\n", ""));
+        assert!(Workflow::parse("w.toml", &first_without).is_ok());
+        Workflow::parse("workflows/internode-tls.toml", BUILTIN_INTERNODE_TLS).expect("the shipped workflow loads");
     }
 
     #[test]

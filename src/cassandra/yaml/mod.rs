@@ -219,9 +219,10 @@ static PASSWORD_LINE: LazyLock<regex::Regex> = LazyLock::new(|| {
 
 /// Returns a unified diff of `old` and `new` in which every secret is `********`.
 ///
-/// Each string of `secrets` is masked wherever it appears (raw, double- or single-quote
-/// escaped), and so is the value of every `*password*:` line, so the passwords already in the
-/// old file are hidden too. Masking happens after diffing: a changed password still shows as a
+/// The value of every `*password*:` line is masked, so the passwords already in the old file
+/// are hidden too; and each string of `secrets` (raw, double- or single-quote escaped) is
+/// masked as [`crate::secrets::mask`] does: anywhere when it is long enough, else only as a
+/// whole value (a password `e` does not mask every `e` of the diff). Masking happens after diffing: a changed password still shows as a
 /// changed line.
 pub fn masked_diff(path: &str, old: &[u8], new: &[u8], secrets: &[&str]) -> String {
     let old = String::from_utf8_lossy(old);
@@ -244,7 +245,7 @@ pub fn masked_diff(path: &str, old: &[u8], new: &[u8], secrets: &[&str]) -> Stri
             if i < 2 && (line.starts_with("--- ") || line.starts_with("+++ ")) {
                 return line.to_owned();
             }
-            let body = forms.iter().fold(line.to_owned(), |acc, f| acc.replace(f.as_str(), MASK));
+            let body = crate::secrets::mask(line, &forms.iter().map(String::as_str).collect::<Vec<_>>());
             let (content, nl) = body.strip_suffix('\n').map_or((body.as_str(), ""), |c| (c, "\n"));
             match PASSWORD_LINE.captures(content) {
                 Some(c) if !c[2].is_empty() => {

@@ -257,6 +257,17 @@ fn masked_diff_hides_new_and_old_passwords_but_shows_the_change() {
 }
 
 #[test]
+fn recover_low_a_short_password_masks_only_whole_values_in_a_diff() {
+    let old = "server_encryption_options:\n  internode_encryption: none\n  keystore_password: cassandra\n  label: e\n";
+    let new = "server_encryption_options:\n  internode_encryption: all\n  keystore_password: \"e\"\n  label: e\n";
+    let diff = masked_diff(PATH, old.as_bytes(), new.as_bytes(), &["e"]);
+    assert!(diff.contains("+  internode_encryption: all\n") && diff.contains("-  internode_encryption: none\n"), "{diff}");
+    assert!(diff.contains("+  keystore_password: ********\n") && diff.contains("-  keystore_password: ********\n"), "{diff}");
+    assert!(diff.contains("   label: ********\n"), "a whole-value match is masked anywhere: {diff}");
+    assert!(diff.starts_with("--- a/etc/cassandra/cassandra.yaml\n"), "{diff}");
+}
+
+#[test]
 fn read_reports_live_values_as_snakeyaml_sees_them() {
     let values = read_server_encryption(PATH, SMALL_41.as_bytes()).expect("read");
     assert_eq!(values["internode_encryption"], serde_json::json!("none"));

@@ -275,6 +275,32 @@ impl Ssh {
         }
     }
 
+    /// Returns the names of the hidden `*.tmp` files in `dir` (none when `dir` is missing).
+    pub async fn list_temp_files(&self, dir: &str) -> Result<Vec<String>, TransportError> {
+        let done = self.exec(&format!("list `{dir}`"), &script::list_temp_files(dir), None, file_timeout(0), Retry::Always).await?;
+        match done.output.status {
+            Some(0) => Ok(done
+                .output
+                .stdout
+                .split(|b| *b == 0)
+                .filter(|p| !p.is_empty())
+                .filter_map(|p| std::str::from_utf8(p).ok())
+                .filter_map(|p| p.rsplit('/').next().map(str::to_string))
+                .collect()),
+            _ => Err(self.file_failure("list", dir, None, &done.output)),
+        }
+    }
+
+    /// Removes `paths` (a missing one is not an error).
+    pub async fn remove_files(&self, paths: &[String]) -> Result<(), TransportError> {
+        let label = format!("remove {} file(s)", paths.len());
+        let done = self.exec(&label, &script::remove_files(paths), None, file_timeout(0), Retry::Always).await?;
+        match done.output.status {
+            Some(0) => Ok(()),
+            _ => Err(self.file_failure("remove", &paths.join(" "), None, &done.output)),
+        }
+    }
+
     /// Returns owner, mode, size and SHA-256 of `path` (following symlinks), or `None` when
     /// it does not exist.
     pub async fn stat(&self, path: &str) -> Result<Option<FileStat>, TransportError> {

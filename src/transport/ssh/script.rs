@@ -67,7 +67,7 @@ fn upload_to_temp(path: &str, size: usize) -> String {
          if [ \"$s\" -ne {size} ]; then echo \"received $s of {size} bytes\" >&2; exit {short}; fi\n",
         p = shell_quote(path),
         d = shell_quote(&dir),
-        tmpl = shell_quote(&format!(".{name}.ringmaster-XXXXXX.tmp")),
+        tmpl = shell_quote(&format!("{}{}-XXXXXX.tmp", crate::transport::temp_file_prefix(&name), std::process::id())),
         short = EXIT_SHORT_WRITE,
     )
 }
@@ -165,6 +165,17 @@ pub fn parse_symlink_target(stdout: &[u8]) -> Option<String> {
     (!target.is_empty()).then(|| String::from_utf8_lossy(target).into_owned())
 }
 
+/// Script for `list_temp_files`: the hidden `*.tmp` entries of `dir`, NUL-terminated.
+pub fn list_temp_files(dir: &str) -> String {
+    format!("d={d}\n[ -d \"$d\" ] || exit 0\nexec find \"$d\" -mindepth 1 -maxdepth 1 -name '.*.tmp' -print0\n", d = shell_quote(dir))
+}
+
+/// Script for `remove_files`: `rm -f` of every path.
+pub fn remove_files(paths: &[String]) -> String {
+    let quoted: Vec<String> = paths.iter().map(|p| shell_quote(p)).collect();
+    format!("exec rm -f -- {}\n", quoted.join(" "))
+}
+
 /// Parses the output of the [`stat`] script into `(uid, gid, mode, size, sha256)`.
 pub fn parse_stat(stdout: &str) -> Option<(u32, u32, u32, u64, String)> {
     let mut lines = stdout.lines();
@@ -249,6 +260,13 @@ mod tests {
         assert_eq!(std::fs::read(&p).expect("read"), b"hello");
         let names: Vec<_> = std::fs::read_dir(dir.path()).expect("ls").map(|e| e.expect("entry").file_name()).collect();
         assert_eq!(names.len(), 1, "temp files left behind: {names:?}");
+        // The temp files' listing and removal.
+        let stale = dir.path().join(".it's a file.ringmaster-1-abc.tmp").to_string_lossy().into_owned();
+        std::fs::write(&stale, b"x").expect("write");
+        let out = run_script(&list_temp_files(&dir.path().to_string_lossy()), b"");
+        assert_eq!(out.stdout, format!("{stale}\0").into_bytes());
+        assert!(run_script(&remove_files(std::slice::from_ref(&stale)), b"").status.success());
+        assert!(!std::path::Path::new(&stale).exists());
     }
 
     #[test]
