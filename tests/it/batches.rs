@@ -5,7 +5,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::support::sandbox::{Sandbox, events, run};
+use crate::support::journal::{events, has, wait_for};
+use crate::support::run;
+use crate::support::sandbox::{Sandbox, assert_completed, assert_no_phase_skipped};
 use ringmaster::journal::{Event, EventKind};
 use ringmaster::topology::{Topology, check_batch};
 
@@ -60,7 +62,7 @@ fn rack_mode_restarts_one_rack_at_a_time_and_every_batch_is_proven_safe() {
     assert_eq!(out.status.code(), Some(0));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("batches (`--batch rack`): 3 per pass"), "the plan shows the batches: {stderr}");
-    crate::support::sandbox::assert_completed(&sandbox, &originals);
+    assert_completed(&sandbox, &originals);
     let evs = events(&sandbox.journal());
     let topo = topology(&evs);
     let addr = addresses(&sandbox);
@@ -106,7 +108,7 @@ fn simple_strategy_makes_rack_unsafe_and_auto_builds_only_safe_batches() {
 
     let out = run(sandbox.cmd(&["run", "--yes", "--batch", "auto", "-i"]).arg(sandbox.inventory()));
     assert_eq!(out.status.code(), Some(0));
-    crate::support::sandbox::assert_completed(&sandbox, &originals);
+    assert_completed(&sandbox, &originals);
     let evs = events(&sandbox.journal());
     let topo = topology(&evs);
     assert!(topo.keyspaces.iter().any(|k| k.keyspace == "legacy" && k.class.ends_with("SimpleStrategy")));
@@ -150,10 +152,10 @@ fn a_failure_in_a_batch_rolls_that_node_back_lets_the_batch_finish_and_starts_no
         .spawn()
         .unwrap();
     // While the first batch restarts, the victim's keystore stops opening.
-    crate::support::sandbox::wait_for(&sandbox.journal(), "first batch restart", std::time::Duration::from_secs(120), |evs| {
-        crate::support::sandbox::has(evs, &first[0], "optional", "restart", EventKind::Enter)
+    wait_for(&sandbox.journal(), "first batch restart", std::time::Duration::from_secs(120), |evs| {
+        has(evs, &first[0], "optional", "restart", EventKind::Enter)
     });
-    let keystore = sandbox.path().join(format!("nodes/{victim}/etc/cassandra/ssl/{victim}-keystore.p12"));
+    let keystore = sandbox.keystore(&victim);
     std::fs::write(&keystore, b"not a keystore").unwrap();
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(1));
@@ -185,11 +187,11 @@ fn a_batched_run_killed_mid_batch_resumes_with_the_same_batches() {
     let before = batches(&events(&sandbox.journal()));
     let out = run(&mut sandbox.cmd(&["resume"]));
     assert_eq!(out.status.code(), Some(0));
-    crate::support::sandbox::assert_completed(&sandbox, &originals);
+    assert_completed(&sandbox, &originals);
     let evs = events(&sandbox.journal());
     assert_eq!(batches(&evs), before);
     assert_eq!(evs.iter().filter(|e| e.node.is_none() && e.detail["event"] == "batches").count(), 1, "planned once");
-    crate::support::sandbox::assert_no_phase_skipped(&sandbox);
+    assert_no_phase_skipped(&sandbox);
 }
 
 #[test]

@@ -6,7 +6,9 @@
 use std::os::unix::process::ExitStatusExt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::support::sandbox::{PHASES, Sandbox, boots, events, ringmaster};
+use crate::support::journal::events;
+use crate::support::ringmaster;
+use crate::support::sandbox::{PHASES, Sandbox, boots};
 use ringmaster::journal::EventKind;
 
 /// Returns the labels of every crash point of an uninterrupted run.

@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::sandbox::{events, has, ringmaster, run};
+use crate::support::journal::{events, has, wait_for};
+use crate::support::{ringmaster, run};
 use ringmaster::journal::{Event, EventKind};
 
 const NODES: [(&str, &str); 3] = [("node1", "127.0.0.1"), ("node2", "127.0.0.2"), ("node3", "127.0.0.3")];
@@ -202,9 +203,7 @@ fn real_cassandra_rollout_failure_and_crash() {
     let pristine = c.pristine();
     let node3_boots = c.log("node3").matches("Configuration location: ").count();
     let child = c.ringmaster(&["run", "--yes", "-i"]).arg(&c.inventory).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    crate::support::sandbox::wait_for(&c.journal, "node1 restart", Duration::from_secs(900), |evs| {
-        has(evs, "node1", "optional", "restart", EventKind::Enter)
-    });
+    wait_for(&c.journal, "node1 restart", Duration::from_secs(900), |evs| has(evs, "node1", "optional", "restart", EventKind::Enter));
     std::fs::write(c.ssl_dir("node2").join("node2-keystore.p12"), b"not a keystore at all").unwrap();
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);

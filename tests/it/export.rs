@@ -9,7 +9,9 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use crate::support::sandbox::{Sandbox, events, run};
+use crate::support::journal::{events, wait_for};
+use crate::support::run;
+use crate::support::sandbox::Sandbox;
 use ringmaster::journal::EventKind;
 use serde_json::Value;
 
@@ -19,11 +21,11 @@ fn scenario() -> &'static Sandbox {
     static SCENARIO: OnceLock<Sandbox> = OnceLock::new();
     SCENARIO.get_or_init(|| {
         let sandbox = Sandbox::new(3, "1s");
-        let keystore = sandbox.path().join("nodes/node2/etc/cassandra/ssl/node2-keystore.p12");
+        let keystore = sandbox.keystore("node2");
         let original = std::fs::read(&keystore).unwrap();
         let child =
             sandbox.cmd(&["run", "--yes", "-i"]).arg(sandbox.inventory()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-        crate::support::sandbox::wait_for(&sandbox.journal(), "node1 restart", Duration::from_secs(90), |evs| {
+        wait_for(&sandbox.journal(), "node1 restart", Duration::from_secs(90), |evs| {
             evs.iter().any(|e| e.node.as_deref() == Some("node1") && e.phase == "restart" && e.kind == EventKind::Enter)
         });
         std::fs::write(&keystore, b"not a keystore").unwrap();

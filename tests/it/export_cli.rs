@@ -1,6 +1,6 @@
 //! Shell completions and man pages are generated from the real command definition.
 
-use crate::support::sandbox::{ringmaster, run};
+use crate::support::{ringmaster, run};
 
 #[test]
 fn completions_cover_every_command_in_each_shell() {

@@ -5,7 +5,9 @@ use std::os::unix::process::ExitStatusExt;
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
-use crate::support::sandbox::{Sandbox, events, has, run};
+use crate::support::journal::{events, has, wait_for};
+use crate::support::sandbox::Sandbox;
+use crate::support::{ringmaster, run};
 use ringmaster::journal::EventKind;
 
 fn spawn_run(sandbox: &Sandbox, extra: &[&str]) -> Child {
@@ -21,7 +23,7 @@ fn spawn_run(sandbox: &Sandbox, extra: &[&str]) -> Child {
 }
 
 fn status_on(sandbox: &Sandbox, on: &str) -> Vec<ringmaster::cassandra::status::StatusNode> {
-    let out = run(crate::support::sandbox::ringmaster().args(["sandbox", "nodetool", "--dir"]).arg(sandbox.path()).args([on, "status"]));
+    let out = run(ringmaster().args(["sandbox", "nodetool", "--dir"]).arg(sandbox.path()).args([on, "status"]));
     assert!(out.status.success());
     ringmaster::cassandra::status::parse_status(&String::from_utf8_lossy(&out.stdout)).unwrap()
 }
@@ -40,10 +42,10 @@ fn keystore_broken_mid_run_rolls_the_node_back_and_touches_no_later_node() {
     let originals = sandbox.read_configs();
     let child = spawn_run(&sandbox, &[]);
     // While node1 restarts, node2's keystore stops opening with its password.
-    crate::support::sandbox::wait_for(&sandbox.journal(), "node1 restart", Duration::from_secs(90), |evs| {
+    wait_for(&sandbox.journal(), "node1 restart", Duration::from_secs(90), |evs| {
         has(evs, "node1", "optional", "restart", EventKind::Enter)
     });
-    let keystore = sandbox.path().join("nodes/node2/etc/cassandra/ssl/node2-keystore.p12");
+    let keystore = sandbox.keystore("node2");
     std::fs::write(&keystore, b"this is not a PKCS12 keystore").unwrap();
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -79,17 +81,17 @@ fn node_that_never_becomes_un_in_the_enforce_pass_gets_the_optional_values_back(
     let workflow_arg = workflow.display().to_string();
     let child = spawn_run(&sandbox, &["--workflow", &workflow_arg]);
     // node2 will take an hour to rejoin after its enforce restart...
-    crate::support::sandbox::wait_for(&sandbox.journal(), "node1 enforce restart", Duration::from_secs(90), |evs| {
+    wait_for(&sandbox.journal(), "node1 enforce restart", Duration::from_secs(90), |evs| {
         has(evs, "node1", "enforce", "restart", EventKind::Enter)
     });
-    run(crate::support::sandbox::ringmaster().args(["sandbox", "set", "--dir"]).arg(sandbox.path()).args(["node2", "--start-delay", "1h"]));
+    run(ringmaster().args(["sandbox", "set", "--dir"]).arg(sandbox.path()).args(["node2", "--start-delay", "1h"]));
     // ...but only for that restart: a node's join time is fixed when it starts, so once the
     // enforce restart is done the delay goes back to 0s and the rollback's restart (with the
     // old settings) joins at once. (Waiting for the rollback itself raced with it.)
-    crate::support::sandbox::wait_for(&sandbox.journal(), "node2 enforce restart", Duration::from_secs(90), |evs| {
+    wait_for(&sandbox.journal(), "node2 enforce restart", Duration::from_secs(90), |evs| {
         has(evs, "node2", "enforce", "restart", EventKind::Ok)
     });
-    run(crate::support::sandbox::ringmaster().args(["sandbox", "set", "--dir"]).arg(sandbox.path()).args(["node2", "--start-delay", "0s"]));
+    run(ringmaster().args(["sandbox", "set", "--dir"]).arg(sandbox.path()).args(["node2", "--start-delay", "0s"]));
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     eprintln!("{stderr}");
@@ -122,7 +124,7 @@ fn node_that_never_becomes_un_in_the_enforce_pass_gets_the_optional_values_back(
 fn a_second_run_is_refused_and_break_lock_only_takes_a_dead_holders_lock() {
     let sandbox = Sandbox::new(2, "2s");
     let mut first = spawn_run(&sandbox, &[]);
-    crate::support::sandbox::wait_for(&sandbox.journal(), "first run's backup", Duration::from_secs(90), |evs| {
+    wait_for(&sandbox.journal(), "first run's backup", Duration::from_secs(90), |evs| {
         has(evs, "node1", "optional", "backup", EventKind::Ok)
     });
     let second = run(sandbox.cmd(&["run", "--yes", "-i"]).arg(sandbox.inventory()));

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::support::sandbox::{ringmaster, run};
+use crate::support::{ringmaster, run};
 
 #[test]
 fn inspect_status_parses_every_fixture_into_json_nodes() {

@@ -3,7 +3,8 @@
 
 use std::path::Path;
 
-use crate::support::sandbox::{Sandbox, ringmaster, run};
+use crate::support::sandbox::Sandbox;
+use crate::support::{ringmaster, run};
 use ringmaster::inventory::Inventory;
 
 const YAML: &str = r#"

@@ -7,7 +7,9 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use crate::support::sandbox::{Sandbox, events, run};
+use crate::support::journal::events;
+use crate::support::sandbox::Sandbox;
+use crate::support::{ringmaster, run};
 use p12_keystore::{Certificate, KeyStore, KeyStoreEntry, PrivateKey, PrivateKeyChain};
 use rcgen::{BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType};
 use ringmaster::journal::EventKind;
@@ -39,7 +41,7 @@ fn secret(sb: &Sandbox, name: &str) -> String {
 }
 
 fn ssl(sb: &Sandbox, node: &str) -> PathBuf {
-    sb.path().join(format!("nodes/{node}/etc/cassandra/ssl"))
+    sb.ssl_dir(node)
 }
 
 /// Writes a key file with the sandbox's mode 600.
@@ -398,10 +400,9 @@ fn cluster_checks_release_streaming_and_down_nodes() {
     assert!(message(&rows, "node1", "streaming").contains("Repair 4a1b2c3d"));
     // A joining node.
     let sb = sandbox();
-    let status = String::from_utf8(
-        run(crate::support::sandbox::ringmaster().args(["sandbox", "nodetool", "--dir"]).arg(sb.path()).args(["node3", "status"])).stdout,
-    )
-    .unwrap();
+    let status =
+        String::from_utf8(run(ringmaster().args(["sandbox", "nodetool", "--dir"]).arg(sb.path()).args(["node3", "status"])).stdout)
+            .unwrap();
     let joining = status.replace("UN  127.0.0.2", "UJ  127.0.0.2");
     assert_ne!(joining, status);
     fake_nodetool(&sb, "node3", "status", &joining);
@@ -409,7 +410,7 @@ fn cluster_checks_release_streaming_and_down_nodes() {
     assert_eq!(problems(&rows), BTreeSet::from([row("node3", "ring_movement", "blocker")]));
     // A node that is down: its peers see it down, and it does not answer itself.
     let sb = sandbox();
-    assert!(run(crate::support::sandbox::ringmaster().args(["sandbox", "stop", "--dir"]).arg(sb.path()).arg("node2")).status.success());
+    assert!(run(ringmaster().args(["sandbox", "stop", "--dir"]).arg(sb.path()).arg("node2")).status.success());
     let (code, rows) = preflight_rows(&sb, &[]);
     assert_eq!(code, Some(3));
     let got = problems(&rows);

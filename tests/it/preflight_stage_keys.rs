@@ -5,7 +5,9 @@
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::PathBuf;
 
-use crate::support::sandbox::{Sandbox, events, run};
+use crate::support::journal::events;
+use crate::support::run;
+use crate::support::sandbox::Sandbox;
 use ringmaster::journal::EventKind;
 use ringmaster::sandbox::certs;
 
@@ -33,7 +35,7 @@ fn prepare(sb: &Sandbox, owner: &str, group: &str) -> PathBuf {
             certs::node_keystore(&ca, node, ip, &secret(sb, "keystore_password")).unwrap(),
         )
         .unwrap();
-        std::fs::remove_dir_all(sb.path().join(format!("nodes/{node}/etc/cassandra/ssl"))).unwrap();
+        std::fs::remove_dir_all(sb.ssl_dir(node)).unwrap();
     }
     // The sandbox inventory names the current user as key owner; this one names `owner`.
     let owned = regex::Regex::new(r"(?m)^key_(owner|group) = .*\n").unwrap();
@@ -61,7 +63,7 @@ fn stage_keys_installs_verified_files_then_the_rollout_completes() {
     assert_eq!(out.status.code(), Some(0));
     let uid = unsafe { libc::getuid() };
     for node in &sb.nodes {
-        let dir = sb.path().join(format!("nodes/{node}/etc/cassandra/ssl"));
+        let dir = sb.ssl_dir(node);
         let meta = std::fs::metadata(&dir).unwrap();
         assert_eq!(meta.permissions().mode() & 0o777, 0o750, "{node} ssl dir mode");
         assert_eq!(meta.uid(), uid);

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::support::sandbox::{ringmaster, run};
+use crate::support::{ringmaster, run};
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/cassandra-yaml").join(name)

@@ -1,7 +1,9 @@
 //! The whole two-pass rollout on the local sandbox: it completes, it survives SIGKILL at
 //! several points and resumes without skipping or repeating work, and the journal says so.
 
-use crate::support::sandbox::{Sandbox, assert_completed, assert_no_phase_skipped, boots, events, run};
+use crate::support::journal::events;
+use crate::support::sandbox::{Sandbox, assert_completed, assert_no_phase_skipped, boots};
+use crate::support::{ringmaster, run};
 use ringmaster::journal::EventKind;
 
 #[test]
@@ -57,15 +59,11 @@ fn demo_runs_the_whole_job() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("demo");
     let journal = tmp.path().join("demo.db");
-    let out = run(crate::support::sandbox::ringmaster()
-        .args(["demo", "--nodes", "3", "--start-delay", "0s", "--dir"])
-        .arg(&dir)
-        .arg("--journal")
-        .arg(&journal));
+    let out = run(ringmaster().args(["demo", "--nodes", "3", "--start-delay", "0s", "--dir"]).arg(&dir).arg("--journal").arg(&journal));
     assert_eq!(out.status.code(), Some(0));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains(&journal.display().to_string()), "demo prints the journal path");
-    let status = run(crate::support::sandbox::ringmaster().args(["status", "--json", "--journal"]).arg(&journal));
+    let status = run(ringmaster().args(["status", "--json", "--journal"]).arg(&journal));
     let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
     assert_eq!(status["state"], "finished");
     assert_eq!(status["nodes"].as_array().unwrap().len(), 3);
@@ -119,7 +117,7 @@ fn sigkill_mid_enforce_pass_after_the_edit() {
 #[test]
 fn resume_without_a_run_fails_and_says_so() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = run(crate::support::sandbox::ringmaster().args(["resume", "--journal"]).arg(tmp.path().join("none.db")));
+    let out = run(ringmaster().args(["resume", "--journal"]).arg(tmp.path().join("none.db")));
     assert_ne!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no run to resume"));
 }

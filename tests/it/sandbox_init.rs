@@ -2,7 +2,8 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use crate::support::sandbox_cli::*;
+use crate::support::bin;
+use crate::support::sandbox::{Sandbox, sandbox, sh};
 use p12_keystore::{KeyStore, KeyStoreEntry, Pkcs12ImportPolicy};
 use x509_parser::extensions::ParsedExtension;
 
@@ -12,18 +13,18 @@ fn mode(path: &std::path::Path) -> u32 {
 
 #[test]
 fn init_creates_the_layout_with_modes() {
-    let (_tmp, dir) = init(3);
-    assert_eq!(mode(&dir.join("secrets.toml")), 0o600);
-    assert!(dir.join("ca/ca.pem").is_file());
-    assert!(dir.join("sandbox.json").is_file());
+    let sb = Sandbox::new(3, "0s");
+    assert_eq!(mode(&sb.path().join("secrets.toml")), 0o600);
+    assert!(sb.path().join("ca/ca.pem").is_file());
+    assert!(sb.path().join("sandbox.json").is_file());
     let stock = std::fs::read_to_string("fixtures/cassandra-5.0.2.yaml").expect("fixture");
     for (i, node) in ["node1", "node2", "node3"].iter().enumerate() {
-        let ssl = dir.join("nodes").join(node).join("etc/cassandra/ssl");
+        let ssl = sb.path().join("nodes").join(node).join("etc/cassandra/ssl");
         assert_eq!(mode(&ssl), 0o750, "{node} ssl dir");
         assert_eq!(mode(&ssl.join(format!("{node}-keystore.p12"))), 0o600);
         assert_eq!(mode(&ssl.join("cassandra-truststore.p12")), 0o600);
-        assert!(dir.join("nodes").join(node).join("state.json").is_file());
-        let yaml = std::fs::read_to_string(yaml_path(&dir, node)).expect("yaml");
+        assert!(sb.path().join("nodes").join(node).join("state.json").is_file());
+        let yaml = std::fs::read_to_string(sb.config(node)).expect("yaml");
         assert!(yaml.contains(&format!("\nlisten_address: 127.0.0.{}\n", i + 1)));
         // server_encryption_options is byte-identical to the stock file.
         let block = |t: &str| {
@@ -32,18 +33,21 @@ fn init_creates_the_layout_with_modes() {
             t[s..e].to_owned()
         };
         assert_eq!(block(&yaml), block(&stock));
-        assert!(log(&dir, node).contains("Startup complete"), "{node} booted at init");
+        assert!(sb.log_text(node).contains("Startup complete"), "{node} booted at init");
     }
 
-    let inv = inventory(&dir);
+    let inv = sb.inventory_toml();
     assert_eq!(inv["cluster"].as_str(), Some("sandbox"));
     assert_eq!(inv["secrets"].as_str(), Some("secrets.toml"));
     let d = &inv["defaults"];
     assert_eq!(d["transport"].as_str(), Some("local"));
-    assert_eq!(d["log_path"].as_str().map(str::to_owned), Some(format!("{}/nodes/{{node}}/var/log/cassandra/system.log", dir.display())));
+    assert_eq!(
+        d["log_path"].as_str().map(str::to_owned),
+        Some(format!("{}/nodes/{{node}}/var/log/cassandra/system.log", sb.path().display()))
+    );
     assert_eq!(
         d["nodetool_command"].as_str().map(str::to_owned),
-        Some(format!("'{}' sandbox nodetool --dir '{}' {{node}}", bin(), dir.display()))
+        Some(format!("'{}' sandbox nodetool --dir '{}' {{node}}", bin(), sb.path().display()))
     );
     let nodes = inv["node"].as_array().expect("nodes");
     assert_eq!(nodes.len(), 3);
@@ -53,29 +57,29 @@ fn init_creates_the_layout_with_modes() {
 
 #[test]
 fn inventory_commands_work_through_sh() {
-    let (_tmp, dir) = init(2);
-    let inv = inventory(&dir);
+    let sb = Sandbox::new(2, "0s");
+    let inv = sb.inventory_toml();
     let nodetool = inv["defaults"]["nodetool_command"].as_str().expect("cmd").replace("{node}", "node2");
     let out = sh(&format!("{nodetool} version"));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "ReleaseVersion: 5.0.2\n");
     let restart = inv["defaults"]["restart_command"].as_str().expect("cmd").replace("{node}", "node2");
     let out = sh(&restart);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(log(&dir, "node2").matches("Configuration location:").count(), 2, "booted again");
+    assert_eq!(sb.log_text("node2").matches("Configuration location:").count(), 2, "booted again");
 }
 
 #[test]
 fn keystores_open_with_the_secrets_and_chain_to_the_ca() {
-    let (_tmp, dir) = init(2);
-    let (ks_pw, ts_pw) = secrets(&dir);
+    let sb = Sandbox::new(2, "0s");
+    let (ks_pw, ts_pw) = sb.store_passwords();
     assert_ne!(ks_pw, ts_pw);
     assert!(ks_pw.len() >= 16);
-    let ca_pem = std::fs::read(dir.join("ca/ca.pem")).expect("ca");
+    let ca_pem = std::fs::read(sb.path().join("ca/ca.pem")).expect("ca");
     let (_, pem) = x509_parser::pem::parse_x509_pem(&ca_pem).expect("pem");
     let ca = pem.parse_x509().expect("ca cert");
 
     for (i, node) in ["node1", "node2"].iter().enumerate() {
-        let ssl = dir.join("nodes").join(node).join("etc/cassandra/ssl");
+        let ssl = sb.path().join("nodes").join(node).join("etc/cassandra/ssl");
         let bytes = std::fs::read(ssl.join(format!("{node}-keystore.p12"))).expect("keystore");
         assert!(KeyStore::from_pkcs12(&bytes, "wrong", Pkcs12ImportPolicy::Strict).is_err());
         let ks = KeyStore::from_pkcs12(&bytes, &ks_pw, Pkcs12ImportPolicy::Strict).expect("opens");
@@ -124,7 +128,7 @@ fn init_refuses_a_non_empty_dir_without_force() {
     let out = sandbox(&["init", "--dir", d, "--nodes", "1", "--force"]);
     assert!(out.status.success());
     assert!(tmp.path().join("precious.txt").exists(), "only sandbox paths are replaced");
-    assert_view(tmp.path(), "node1", &[("127.0.0.1", "UN")]);
+    Sandbox::open(tmp.path()).assert_view("node1", &[("127.0.0.1", "UN")]);
 }
 
 #[test]
@@ -142,5 +146,5 @@ fn library_init_reports_what_it_built() {
     assert_eq!(report.nodes, vec!["node1".to_owned(), "node2".to_owned()]);
     assert_eq!(report.inventory, report.dir.join("cluster.toml"));
     assert!(report.dir.is_absolute());
-    assert_view(&report.dir, "node2", &[("127.0.0.1", "UN"), ("127.0.0.2", "UN")]);
+    Sandbox::open(&report.dir).assert_view("node2", &[("127.0.0.1", "UN"), ("127.0.0.2", "UN")]);
 }

@@ -3,23 +3,11 @@
 //! keyspaces and down nodes, and a 300-node init past the 127.0.0.254 boundary.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 
-use crate::support::sandbox_cli::*;
+use crate::support::sandbox::{Sandbox, sandbox};
 
-fn init_with(nodes: usize, extra: &[&str]) -> (tempfile::TempDir, PathBuf) {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = tmp.path().join("sb");
-    let n = nodes.to_string();
-    let mut args = vec!["init", "--dir", dir.to_str().expect("utf-8"), "--nodes", &n];
-    args.extend_from_slice(extra);
-    let out = sandbox(&args);
-    assert!(out.status.success(), "init failed: {}", String::from_utf8_lossy(&out.stderr));
-    (tmp, std::fs::canonicalize(dir).expect("dir exists"))
-}
-
-fn stdout(dir: &Path, node: &str, args: &[&str]) -> String {
-    let out = nodetool(dir, node, args);
+fn stdout(sb: &Sandbox, node: &str, args: &[&str]) -> String {
+    let out = sb.nodetool(node, args);
     assert!(out.status.success(), "nodetool {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).expect("utf-8")
 }
@@ -63,8 +51,8 @@ fn assert_tiles_ring(ranges: &[Range]) {
 
 #[test]
 fn nts_rf3_over_three_racks_puts_one_replica_in_each_rack() {
-    let (_tmp, dir) = init_with(12, &["--racks", "3", "--keyspace", "app:NetworkTopologyStrategy:datacenter1=3"]);
-    let ranges = parse_ring(&stdout(&dir, "node1", &["describering", "app"]));
+    let sb = Sandbox::with_args(12, "0s", &["--racks", "3", "--keyspace", "app:NetworkTopologyStrategy:datacenter1=3"]);
+    let ranges = parse_ring(&stdout(&sb, "node1", &["describering", "app"]));
     assert_eq!(ranges.len(), 12 * 16);
     assert_tiles_ring(&ranges);
     for r in &ranges {
@@ -74,7 +62,7 @@ fn nts_rf3_over_three_racks_puts_one_replica_in_each_rack() {
         assert!(r.replicas.iter().all(|x| x.1 == "datacenter1"));
     }
     // Round-robin placement: node4 (127.0.0.4) is in rack1 again.
-    let status = stdout(&dir, "node1", &["status", "app"]);
+    let status = stdout(&sb, "node1", &["status", "app"]);
     let row = status.lines().find(|l| l.contains(" 127.0.0.4 ")).expect("node4 row");
     assert!(row.trim_end().ends_with("rack1"), "{row}");
     // Ownership follows the placement: RF 3 over 12 nodes sums to 300%.
@@ -91,8 +79,8 @@ fn nts_rf3_over_three_racks_puts_one_replica_in_each_rack() {
 
 #[test]
 fn simple_strategy_rf3_doubles_up_a_rack_for_some_range() {
-    let (_tmp, dir) = init_with(12, &["--racks", "3", "--keyspace", "simple:SimpleStrategy:3"]);
-    let ranges = parse_ring(&stdout(&dir, "node3", &["describering", "simple"]));
+    let sb = Sandbox::with_args(12, "0s", &["--racks", "3", "--keyspace", "simple:SimpleStrategy:3"]);
+    let ranges = parse_ring(&stdout(&sb, "node3", &["describering", "simple"]));
     assert_eq!(ranges.len(), 192);
     assert!(ranges.iter().all(|r| r.replicas.len() == 3));
     let doubled = ranges.iter().filter(|r| r.replicas.iter().map(|x| x.2.as_str()).collect::<BTreeSet<_>>().len() < 3).count();
@@ -101,9 +89,12 @@ fn simple_strategy_rf3_doubles_up_a_rack_for_some_range() {
 
 #[test]
 fn two_dcs_give_two_status_sections_and_describecluster_lists_them() {
-    let (_tmp, dir) =
-        init_with(6, &["--dcs", "2", "--keyspace", "app:NetworkTopologyStrategy:dc1=3,dc2=3", "--keyspace", "logs:SimpleStrategy:2"]);
-    let status = stdout(&dir, "node1", &["status", "app"]);
+    let sb = Sandbox::with_args(
+        6,
+        "0s",
+        &["--dcs", "2", "--keyspace", "app:NetworkTopologyStrategy:dc1=3,dc2=3", "--keyspace", "logs:SimpleStrategy:2"],
+    );
+    let status = stdout(&sb, "node1", &["status", "app"]);
     let dc1 = status.find("Datacenter: dc1\n===============\n").expect("dc1");
     let dc2 = status.find("\n\nDatacenter: dc2\n===============\n").expect("dc2 after an empty line");
     assert!(dc1 < dc2);
@@ -116,7 +107,7 @@ fn two_dcs_give_two_status_sections_and_describecluster_lists_them() {
         assert!(dc1_block.contains(a), "{status}");
     }
 
-    let text = stdout(&dir, "node2", &["describecluster"]);
+    let text = stdout(&sb, "node2", &["describecluster"]);
     assert!(text.contains("\tSnitch: org.apache.cassandra.locator.GossipingPropertyFileSnitch\n"));
     assert!(text.contains("\nData Centers: \n\tdc1 #Nodes: 3 #Down: 0\n\tdc2 #Nodes: 3 #Down: 0\n"), "{text}");
     assert!(text.contains("\tapp -> Replication class: NetworkTopologyStrategy {dc2=3, dc1=3}\n"), "{text}");
@@ -130,14 +121,14 @@ fn two_dcs_give_two_status_sections_and_describecluster_lists_them() {
         "{text}"
     );
     // Without a keyspace the differing user keyspaces make status print `?` and the note.
-    let plain = stdout(&dir, "node1", &["status"]);
+    let plain = stdout(&sb, "node1", &["status"]);
     assert!(plain.contains("  Owns  "), "{plain}");
     assert!(plain.ends_with(
         "Note: Non-system keyspaces don't have the same replication settings, effective ownership information is meaningless\n"
     ));
 
     // Tablestats lists every keyspace for tools that grep `Keyspace : `.
-    let stats = stdout(&dir, "node1", &["tablestats"]);
+    let stats = stdout(&sb, "node1", &["tablestats"]);
     for ks in ["app", "logs", "system", "system_traces"] {
         assert!(stats.contains(&format!("\nKeyspace : {ks}\n")), "{stats}");
     }
@@ -145,11 +136,11 @@ fn two_dcs_give_two_status_sections_and_describecluster_lists_them() {
 
 #[test]
 fn stopped_node_answers_with_the_jmx_error_and_others_see_it_down() {
-    let (_tmp, dir) = init_with(4, &["--racks", "2", "--keyspace", "app:SimpleStrategy:3"]);
-    let out = sandbox(&["stop", "--dir", dir.to_str().expect("utf-8"), "node3"]);
+    let sb = Sandbox::with_args(4, "0s", &["--racks", "2", "--keyspace", "app:SimpleStrategy:3"]);
+    let out = sb.sandbox("stop", &["node3"]);
     assert!(out.status.success());
     for args in [&["describecluster"][..], &["describering", "app"][..]] {
-        let out = nodetool(&dir, "node3", args);
+        let out = sb.nodetool("node3", args);
         assert_eq!(out.status.code(), Some(1), "{args:?}");
         assert_eq!(
             String::from_utf8_lossy(&out.stderr),
@@ -157,7 +148,7 @@ fn stopped_node_answers_with_the_jmx_error_and_others_see_it_down() {
         );
         assert!(out.stdout.is_empty());
     }
-    let text = stdout(&dir, "node1", &["describecluster"]);
+    let text = stdout(&sb, "node1", &["describecluster"]);
     assert!(text.contains("\t\tUNREACHABLE: [127.0.0.3]\n\n"), "{text}");
     assert!(text.contains("\tLive: 3\n") && text.contains("\tUnreachable: 1\n"), "{text}");
     assert!(text.contains("\tdatacenter1 #Nodes: 4 #Down: 1\n"), "{text}");
@@ -167,21 +158,21 @@ fn stopped_node_answers_with_the_jmx_error_and_others_see_it_down() {
 
 #[test]
 fn describering_of_unknown_or_local_keyspace_fails_like_nodetool() {
-    let (_tmp, dir) = init_with(3, &[]);
-    let out = nodetool(&dir, "node1", &["describering", "nope"]);
+    let sb = Sandbox::with_args(3, "0s", &[]);
+    let out = sb.nodetool("node1", &["describering", "nope"]);
     assert_eq!(out.status.code(), Some(2));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.starts_with("Schema Version:") && stdout.ends_with("TokenRange: \n"));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.starts_with("error: java.io.IOException: No such keyspace: nope\n-- StackTrace --\n"), "{stderr}");
-    let out = nodetool(&dir, "node1", &["describering", "system"]);
+    let out = sb.nodetool("node1", &["describering", "system"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("There is no ring for the keyspace: system"));
     // system_traces is replicated: 48 ranges, 2 replicas each.
-    let ranges = parse_ring(&self::stdout(&dir, "node2", &["describering", "system_traces"]));
+    let ranges = parse_ring(&self::stdout(&sb, "node2", &["describering", "system_traces"]));
     assert_eq!(ranges.len(), 48);
     assert!(ranges.iter().all(|r| r.replicas.len() == 2));
-    let out = nodetool(&dir, "node1", &["status", "nope"]);
+    let out = sb.nodetool("node1", &["status", "nope"]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "\nError: The keyspace nope, does not exist\n");
 }
@@ -207,16 +198,16 @@ fn bad_topology_options_are_refused() {
 
 #[test]
 fn three_hundred_nodes_cross_the_first_address_block() {
-    let (_tmp, dir) = init_with(300, &["--racks", "3"]);
-    let inv = inventory(&dir);
+    let sb = Sandbox::with_args(300, "0s", &["--racks", "3"]);
+    let inv = sb.inventory_toml();
     let nodes = inv["node"].as_array().expect("nodes");
     assert_eq!(nodes.len(), 300);
     assert_eq!(nodes[253]["address"].as_str(), Some("127.0.0.254"));
     assert_eq!(nodes[254]["address"].as_str(), Some("127.0.1.1"));
     assert_eq!(nodes[299]["address"].as_str(), Some("127.0.1.46"));
-    let status = stdout(&dir, "node300", &["status"]);
+    let status = stdout(&sb, "node300", &["status"]);
     assert_eq!(status.lines().filter(|l| l.starts_with("UN")).count(), 300);
     assert!(status.contains("UN  127.0.1.46 "), "padded to the widest address");
-    let text = stdout(&dir, "node255", &["describecluster"]);
+    let text = stdout(&sb, "node255", &["describecluster"]);
     assert!(text.contains("\tLive: 300\n") && text.contains("#Nodes: 300 #Down: 0"));
 }

@@ -8,7 +8,9 @@ use std::process::Stdio;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::support::sandbox::{Sandbox, assert_completed, assert_no_phase_skipped, boots, events, run};
+use crate::support::journal::events;
+use crate::support::run;
+use crate::support::sandbox::{Sandbox, assert_completed, assert_no_phase_skipped, boots};
 use ringmaster::journal::EventKind;
 
 /// The tests share one sshd, and one of them restarts it.

@@ -1,6 +1,10 @@
-//! Fixtures shared by the `tests/journal_*.rs` binaries: sample runs, events and lock holders.
+//! The journal in tests: sample runs, events and lock holders for the `journal_*` modules,
+//! and the read-backs of a run's events (with a polling wait) for the rest.
 
-use ringmaster::journal::{EventKind, LockHolder, NewEvent, NewRun, RunId};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use ringmaster::journal::{Event, EventKind, Journal, LockHolder, NewEvent, NewRun, RunId};
 use serde_json::json;
 
 /// Returns a run description for `cluster` with recognisable field values.
@@ -43,7 +47,7 @@ pub fn holder(run: &RunId, pid: u32) -> LockHolder {
 
 /// Returns the number of `migrations/*.sql` files, i.e. the schema version a fresh journal reaches.
 pub fn migration_count() -> i64 {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
     let n = std::fs::read_dir(dir)
         .expect("migrations directory")
         .filter_map(Result::ok)
@@ -53,7 +57,33 @@ pub fn migration_count() -> i64 {
 }
 
 /// Returns `PRAGMA user_version` of the database file at `path`, read by a separate connection.
-pub fn user_version(path: &std::path::Path) -> i64 {
+pub fn user_version(path: &Path) -> i64 {
     let conn = rusqlite::Connection::open(path).expect("raw open");
     conn.pragma_query_value(None, "user_version", |r| r.get(0)).expect("user_version")
+}
+
+/// Returns the events of the newest run in `journal`.
+pub fn events(journal: &Path) -> Vec<Event> {
+    let j = Journal::open(journal).expect("open journal");
+    let run = j.latest_run(None).expect("query").expect("a run");
+    j.events(&run.id).expect("events")
+}
+
+/// Returns true when the events hold `kind` of `phase` for `node` in `pass`.
+pub fn has(evs: &[Event], node: &str, pass: &str, phase: &str, kind: EventKind) -> bool {
+    evs.iter().any(|e| e.node.as_deref() == Some(node) && e.pass.as_deref() == Some(pass) && e.phase == phase && e.kind == kind)
+}
+
+/// Polls the journal at `journal` (with a deadline) until `pred` holds for its newest run's
+/// events. A journal that does not exist yet, or is being created, reads as no events.
+pub fn wait_for(journal: &Path, what: &str, deadline: Duration, pred: impl Fn(&[Event]) -> bool) {
+    let until = Instant::now() + deadline;
+    loop {
+        let evs = if journal.exists() { std::panic::catch_unwind(|| events(journal)).unwrap_or_default() } else { vec![] };
+        if pred(&evs) {
+            return;
+        }
+        assert!(Instant::now() < until, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20)); // poll interval
+    }
 }

@@ -1,4 +1,4 @@
-//! Helpers shared by the `tests/yaml_*.rs` integration tests of the cassandra.yaml editor:
+//! Helpers shared by the `yaml_*` test modules of the cassandra.yaml editor:
 //! fixture paths, the runbook's two passes, and the "only the block changed" check.
 
 use std::collections::BTreeMap;
