@@ -13,6 +13,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::support::journal::{events, has, wait_for};
+use crate::support::ssh::{Turn, turn};
 use crate::support::{ringmaster, run};
 use ringmaster::journal::{Event, EventKind};
 
@@ -22,6 +23,8 @@ struct Cluster {
     dir: PathBuf,
     inventory: PathBuf,
     journal: PathBuf,
+    /// This test's turn at the SSH test bed it reaches the nodes through.
+    _turn: Turn,
 }
 
 impl Cluster {
@@ -164,7 +167,7 @@ fn setup() -> Option<Cluster> {
     let inventory = dir.join("cluster-ssh.toml");
     std::fs::write(&inventory, text).unwrap();
     let journal = dir.join("e2e-journal.db");
-    Some(Cluster { dir, inventory, journal })
+    Some(Cluster { dir, inventory, journal, _turn: turn() })
 }
 
 #[test]

@@ -23,7 +23,7 @@ fn ms(d: Duration) -> String {
 #[tokio::test]
 #[ignore = "benchmark; run with --ignored --nocapture"]
 async fn bench_master_vs_fresh_ssh() {
-    let Some(cfg) = testbed("bench_master_vs_fresh_ssh") else { return };
+    let Some((cfg, _turn)) = testbed("bench_master_vs_fresh_ssh") else { return };
 
     let mut connects = Vec::new();
     for _ in 0..5 {

@@ -17,7 +17,7 @@ fn keygen(path: &Path) {
 
 #[tokio::test]
 async fn changed_host_key_is_refused_naming_host_and_fix() {
-    let Some(cfg) = testbed("changed_host_key_is_refused_naming_host_and_fix") else { return };
+    let Some((cfg, _turn)) = testbed("changed_host_key_is_refused_naming_host_and_fix") else { return };
     let dir = tempfile::tempdir().expect("tempdir");
     let impostor = dir.path().join("impostor");
     keygen(&impostor);
@@ -39,7 +39,7 @@ async fn changed_host_key_is_refused_naming_host_and_fix() {
 
 #[tokio::test]
 async fn unknown_host_key_is_refused_unless_accept_new() {
-    let Some(cfg) = testbed("unknown_host_key_is_refused_unless_accept_new") else { return };
+    let Some((cfg, _turn)) = testbed("unknown_host_key_is_refused_unless_accept_new") else { return };
     let dir = tempfile::tempdir().expect("tempdir");
     let known_hosts = dir.path().join("known_hosts");
     std::fs::write(&known_hosts, "").expect("write");
@@ -59,7 +59,7 @@ async fn unknown_host_key_is_refused_unless_accept_new() {
 
 #[tokio::test]
 async fn wrong_identity_is_permission_denied() {
-    let Some(cfg) = testbed("wrong_identity_is_permission_denied") else { return };
+    let Some((cfg, _turn)) = testbed("wrong_identity_is_permission_denied") else { return };
     let dir = tempfile::tempdir().expect("tempdir");
     let key = dir.path().join("stranger");
     keygen(&key);
@@ -85,7 +85,7 @@ async fn wrong_identity_is_permission_denied() {
 
 #[tokio::test]
 async fn closed_port_is_unreachable_quickly() {
-    let Some(cfg) = testbed("closed_port_is_unreachable_quickly") else { return };
+    let Some((cfg, _turn)) = testbed("closed_port_is_unreachable_quickly") else { return };
     let mut t = target(&cfg, "node9");
     t.destination = "ssh://root@127.0.0.99:2222".into();
     let started = Instant::now();
@@ -99,7 +99,7 @@ async fn closed_port_is_unreachable_quickly() {
 
 #[tokio::test]
 async fn overlong_control_dir_is_rejected_before_ssh_runs() {
-    let Some(cfg) = testbed("overlong_control_dir_is_rejected_before_ssh_runs") else { return };
+    let Some((cfg, _turn)) = testbed("overlong_control_dir_is_rejected_before_ssh_runs") else { return };
     let mut t = target(&cfg, "node1");
     t.control_dir = Some(Path::new("/tmp").join("d".repeat(80)));
     let err = Ssh::connect(&t).await.expect_err("socket path would not fit");

@@ -20,7 +20,7 @@ fn p(dir: &tempfile::TempDir, name: &str) -> String {
 
 #[tokio::test]
 async fn run_reports_exit_code_stdout_stderr_and_feeds_stdin() {
-    let Some(cfg) = testbed("run_reports_exit_code_stdout_stderr_and_feeds_stdin") else { return };
+    let Some((cfg, _turn)) = testbed("run_reports_exit_code_stdout_stderr_and_feeds_stdin") else { return };
     let ssh = connect(&cfg, "node1").await;
     assert_eq!(ssh.host(), "node1");
 
@@ -45,7 +45,7 @@ async fn run_reports_exit_code_stdout_stderr_and_feeds_stdin() {
 
 #[tokio::test]
 async fn run_maps_exit_127_to_command_not_found() {
-    let Some(cfg) = testbed("run_maps_exit_127_to_command_not_found") else { return };
+    let Some((cfg, _turn)) = testbed("run_maps_exit_127_to_command_not_found") else { return };
     let ssh = connect(&cfg, "node1").await;
     let err = ssh.run("ringmaster-no-such-command --x", None, T).await.expect_err("127");
     match err {
@@ -59,7 +59,7 @@ async fn run_maps_exit_127_to_command_not_found() {
 
 #[tokio::test]
 async fn run_times_out_and_the_remote_command_is_killed() {
-    let Some(cfg) = testbed("run_times_out_and_the_remote_command_is_killed") else { return };
+    let Some((cfg, _turn)) = testbed("run_times_out_and_the_remote_command_is_killed") else { return };
     let ssh = connect(&cfg, "node2").await;
     let started = Instant::now();
     let err = ssh.run("sleep 31.4159", None, Duration::from_millis(800)).await.expect_err("timeout");
@@ -75,7 +75,7 @@ async fn run_times_out_and_the_remote_command_is_killed() {
 
 #[tokio::test]
 async fn read_file_honours_offset_and_reports_missing_files() {
-    let Some(cfg) = testbed("read_file_honours_offset_and_reports_missing_files") else { return };
+    let Some((cfg, _turn)) = testbed("read_file_honours_offset_and_reports_missing_files") else { return };
     let ssh = connect(&cfg, "node1").await;
     let dir = tempdir();
     let f = p(&dir, "log with space's.txt");
@@ -99,7 +99,7 @@ async fn read_file_honours_offset_and_reports_missing_files() {
 
 #[tokio::test]
 async fn write_file_atomic_keeps_owner_and_mode_and_leaves_no_temp() {
-    let Some(cfg) = testbed("write_file_atomic_keeps_owner_and_mode_and_leaves_no_temp") else { return };
+    let Some((cfg, _turn)) = testbed("write_file_atomic_keeps_owner_and_mode_and_leaves_no_temp") else { return };
     let ssh = connect(&cfg, "node1").await;
     let dir = tempdir();
     let f = p(&dir, "cassandra.yaml");
@@ -128,7 +128,7 @@ async fn write_file_atomic_keeps_owner_and_mode_and_leaves_no_temp() {
 
 #[tokio::test]
 async fn create_file_new_refuses_to_overwrite_and_copies_like() {
-    let Some(cfg) = testbed("create_file_new_refuses_to_overwrite_and_copies_like") else { return };
+    let Some((cfg, _turn)) = testbed("create_file_new_refuses_to_overwrite_and_copies_like") else { return };
     let ssh = connect(&cfg, "node3").await;
     let dir = tempdir();
     let orig = p(&dir, "cassandra.yaml");
@@ -164,7 +164,7 @@ async fn create_file_new_refuses_to_overwrite_and_copies_like() {
 
 #[tokio::test]
 async fn stat_reports_owner_mode_size_and_hash() {
-    let Some(cfg) = testbed("stat_reports_owner_mode_size_and_hash") else { return };
+    let Some((cfg, _turn)) = testbed("stat_reports_owner_mode_size_and_hash") else { return };
     let ssh = connect(&cfg, "node2").await;
     let dir = tempdir();
     let f = p(&dir, "keystore.p12");
@@ -178,7 +178,7 @@ async fn stat_reports_owner_mode_size_and_hash() {
 
 #[tokio::test]
 async fn twenty_concurrent_commands_share_one_master_within_the_cap() {
-    let Some(cfg) = testbed("twenty_concurrent_commands_share_one_master_within_the_cap") else { return };
+    let Some((cfg, _turn)) = testbed("twenty_concurrent_commands_share_one_master_within_the_cap") else { return };
     let mut t = target(&cfg, "node1");
     t.max_concurrent = 8;
     let ssh = Ssh::connect(&t).await.expect("connect");
@@ -209,7 +209,7 @@ async fn twenty_concurrent_commands_share_one_master_within_the_cap() {
 
 #[tokio::test]
 async fn sudo_as_root_runs_commands_and_file_ops() {
-    let Some(cfg) = testbed("sudo_as_root_runs_commands_and_file_ops") else { return };
+    let Some((cfg, _turn)) = testbed("sudo_as_root_runs_commands_and_file_ops") else { return };
     let mut t = target(&cfg, "node1");
     t.sudo = true;
     let ssh = Ssh::connect(&t).await.expect("connect");
@@ -223,7 +223,7 @@ async fn sudo_as_root_runs_commands_and_file_ops() {
 
 #[tokio::test]
 async fn sudo_needing_a_password_is_reported() {
-    let Some(cfg) = testbed("sudo_needing_a_password_is_reported") else { return };
+    let Some((cfg, _turn)) = testbed("sudo_needing_a_password_is_reported") else { return };
     let known = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
     if !known.lines().any(|l| l.starts_with("ringmaster-test:")) {
         crate::support::ssh::skip(

@@ -1,13 +1,13 @@
 //! The SSH transport survives its master dying: sshd is stopped (listener and connections,
 //! via `bin/testbed down`) and started again while an `Ssh` is in use.
 //!
-//! One test function on purpose: it stops the shared testbed, so nothing else in this binary
-//! may run at the same time. A guard restarts the testbed even when an assertion fails.
+//! One test function on purpose: it stops the shared testbed, so it has the test bed to
+//! itself (`testbed_alone`). A guard restarts the testbed even when an assertion fails.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::support::ssh::{testbed, testbed_cmd};
+use crate::support::ssh::{testbed_alone, testbed_cmd};
 use ringmaster::transport::TransportError;
 
 const T: Duration = Duration::from_secs(20);
@@ -28,7 +28,7 @@ async fn echo(ssh: &ringmaster::transport::ssh::Ssh, word: &str) -> Result<Strin
 
 #[tokio::test]
 async fn master_lost_to_an_sshd_restart_is_reconnected() {
-    let Some(cfg) = testbed("master_lost_to_an_sshd_restart_is_reconnected") else { return };
+    let Some((cfg, _alone)) = testbed_alone("master_lost_to_an_sshd_restart_is_reconnected") else { return };
     let _restart = Restart(cfg.clone());
     // A control directory of our own: masters left by other processes (a SIGKILLed run
     // keeps its ssh masters until they idle out) must not count as ours.

@@ -2,40 +2,16 @@
 //! the loopback sshd of `bin/testbed` (node1..node3 on 127.0.0.11-13:2222).
 //!
 //! Skipped with a printed reason when `RINGMASTER_TESTBED` is unset, a failure under CI.
+//! Each test has the test bed to itself (`testbed_alone`): one of them restarts sshd.
 
-use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::support::journal::events;
 use crate::support::run;
 use crate::support::sandbox::{Sandbox, assert_completed, assert_no_phase_skipped, boots};
+use crate::support::ssh::{testbed_alone, testbed_cmd};
 use ringmaster::journal::EventKind;
-
-/// The tests share one sshd, and one of them restarts it.
-static SSHD: Mutex<()> = Mutex::new(());
-
-fn testbed(test: &str) -> Option<PathBuf> {
-    match std::env::var_os("RINGMASTER_TESTBED") {
-        Some(p) => Some(PathBuf::from(p)),
-        None if std::env::var_os("CI").is_some() => panic!("CI is set but RINGMASTER_TESTBED is not (bin/test starts the test bed)"),
-        None => {
-            use std::io::Write;
-            let _ = writeln!(std::io::stderr(), "skipping {test}: RINGMASTER_TESTBED is unset (run `bin/testbed up`)");
-            None
-        }
-    }
-}
-
-fn testbed_cmd(config: &Path, args: &[&str]) {
-    let out = std::process::Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("bin/testbed"))
-        .args(args)
-        .env("RINGMASTER_TESTBED_DIR", config.parent().unwrap())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "bin/testbed {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-}
 
 fn passwords(sandbox: &Sandbox) -> Vec<String> {
     sandbox
@@ -59,8 +35,7 @@ fn pids_with(needle: &[u8]) -> Vec<u32> {
 
 #[test]
 fn full_two_pass_rollout_over_ssh_with_no_password_on_any_command_line() {
-    let Some(config) = testbed("full_two_pass_rollout_over_ssh") else { return };
-    let _guard = SSHD.lock().unwrap_or_else(|e| e.into_inner());
+    let Some((config, _alone)) = testbed_alone("full_two_pass_rollout_over_ssh") else { return };
     let sandbox = Sandbox::over_ssh(3, "0s", &config);
     assert!(std::fs::read_to_string(sandbox.inventory()).unwrap().contains("transport = \"ssh\""));
     let originals = sandbox.read_configs();
@@ -105,8 +80,7 @@ fn full_two_pass_rollout_over_ssh_with_no_password_on_any_command_line() {
 
 #[test]
 fn sshd_killed_and_restarted_mid_run_then_the_run_finishes() {
-    let Some(config) = testbed("sshd_killed_and_restarted_mid_run") else { return };
-    let _guard = SSHD.lock().unwrap_or_else(|e| e.into_inner());
+    let Some((config, _alone)) = testbed_alone("sshd_killed_and_restarted_mid_run") else { return };
     let sandbox = Sandbox::over_ssh(3, "1s", &config);
     let originals = sandbox.read_configs();
     let child =
@@ -140,8 +114,7 @@ fn sshd_killed_and_restarted_mid_run_then_the_run_finishes() {
 
 #[test]
 fn a_changed_host_key_is_refused_naming_the_host_and_the_fix() {
-    let Some(config) = testbed("a_changed_host_key_is_refused") else { return };
-    let _guard = SSHD.lock().unwrap_or_else(|e| e.into_inner());
+    let Some((config, _alone)) = testbed_alone("a_changed_host_key_is_refused") else { return };
     let sandbox = Sandbox::over_ssh(3, "0s", &config);
     // A known_hosts where node1's address has someone else's key.
     let real = std::fs::read_to_string(config.parent().unwrap().join("known_hosts")).unwrap();
@@ -169,8 +142,7 @@ fn a_changed_host_key_is_refused_naming_the_host_and_the_fix() {
 
 #[test]
 fn sudo_that_needs_a_password_is_reported_before_any_node_is_touched() {
-    let Some(config) = testbed("sudo_that_needs_a_password") else { return };
-    let _guard = SSHD.lock().unwrap_or_else(|e| e.into_inner());
+    let Some((config, _alone)) = testbed_alone("sudo_that_needs_a_password") else { return };
     let sandbox = Sandbox::over_ssh(3, "0s", &config);
     // The test bed's `ringmaster-test` user may only sudo with a password.
     let inv =

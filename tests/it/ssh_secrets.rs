@@ -9,7 +9,7 @@ use crate::support::ssh::{connect, pids_with_cmdline, testbed};
 
 #[tokio::test]
 async fn write_file_atomic_keeps_the_secret_off_every_command_line() {
-    let Some(cfg) = testbed("write_file_atomic_keeps_the_secret_off_every_command_line") else { return };
+    let Some((cfg, _turn)) = testbed("write_file_atomic_keeps_the_secret_off_every_command_line") else { return };
     let ssh = connect(&cfg, "node1").await;
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("keystore-settings.yaml").to_string_lossy().into_owned();
