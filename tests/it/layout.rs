@@ -1,7 +1,8 @@
 //! The test suite's own layout: one test binary, `tests/it/main.rs`, and every Rust file
 //! under `tests/` one of its modules. A `tests/NAME.rs` would be a binary of its own (a
 //! second link of the whole crate, run apart from this one); a `tests/it/NAME.rs` without
-//! its `mod NAME;` line is never compiled, so its tests silently never run.
+//! its `mod NAME;` line is never compiled, so its tests silently never run. And each data
+//! file (fixture, test bed input, example) is stored once.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -35,14 +36,8 @@ fn declared_modules(file: &Path) -> Vec<PathBuf> {
 }
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
-        let path = entry.expect("dir entry").path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|x| x == "rs") {
-            out.push(path);
-        }
-    }
+    walk(dir, out);
+    out.retain(|p| p.extension().is_some_and(|x| x == "rs"));
 }
 
 /// The files of the module tree rooted at `root`, `root` included.
@@ -91,5 +86,34 @@ fn house_21_no_test_file_is_forgotten() {
     // The tree walk itself sees this binary's modules, this one and the support ones included.
     for module in ["it/layout.rs", "it/support/mod.rs", "it/support/sandbox.rs", "it/rollout.rs"] {
         assert!(compiled.contains(&tests.join(module)), "{module} not found in the module tree: {compiled:?}");
+    }
+}
+
+#[test]
+fn house_21_each_fixture_is_stored_once() {
+    use sha2::Digest;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for dir in ["fixtures", "cassandra", "tests/data", "examples", "workflows"] {
+        walk(&root.join(dir), &mut files);
+    }
+    assert!(files.iter().any(|f| f.ends_with("fixtures/cassandra-5.0.2.yaml")), "the stock yaml is in fixtures/");
+    let mut by_content: std::collections::BTreeMap<String, Vec<String>> = std::collections::BTreeMap::new();
+    for f in &files {
+        let hash = hex::encode(sha2::Sha256::digest(std::fs::read(f).expect("read")));
+        by_content.entry(hash).or_default().push(f.strip_prefix(root).expect("in the repo").display().to_string());
+    }
+    let copies: Vec<&Vec<String>> = by_content.values().filter(|names| names.len() > 1).collect();
+    assert!(copies.is_empty(), "the same file stored more than once (keep one, point every user at it): {copies:?}");
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let path = entry.expect("dir entry").path();
+        if path.is_dir() {
+            walk(&path, out);
+        } else {
+            out.push(path);
+        }
     }
 }
