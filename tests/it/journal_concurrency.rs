@@ -182,7 +182,7 @@ fn exactly_one_of_several_racing_runs_gets_the_lock() {
 
 /// Prints committed appends per second with `synchronous=FULL` on a real file.
 ///
-/// Run: `cargo test --test journal_concurrency -- --ignored --nocapture measure_committed_appends`
+/// Run: `cargo test --test it journal_concurrency::measure_committed_appends -- --ignored --nocapture`
 #[test]
 #[ignore = "measurement, not a check"]
 fn measure_committed_appends_per_second() {

@@ -1,7 +1,7 @@
 //! Benchmark, not a test: per-command latency of `true` over the shared master versus a fresh
 //! `ssh` process per command, medians of 50, against the sshd testbed.
 //!
-//! Run: `RINGMASTER_TESTBED=$(bin/testbed up) cargo test --test ssh_bench -- --ignored --nocapture`
+//! Run: `RINGMASTER_TESTBED=$(bin/testbed up) cargo test --test it ssh_bench:: -- --ignored --nocapture`
 
 use std::time::{Duration, Instant};
 
