@@ -1,6 +1,6 @@
 //! Unit tests that need the journal's private connection: raw SQL against the schema's
 //! CHECK constraints, and the connection-level pragmas (which another connection
-//! cannot see). Behaviour through the public API is tested in `tests/journal_*.rs`.
+//! cannot see). Behaviour through the public API is tested in `tests/it/journal_*.rs`.
 
 use std::ffi::OsString;
 

@@ -1,5 +1,5 @@
 //! Unit tests of the editor's public API on small hand-made files; the stock fixtures and the
-//! property test live in `tests/yaml_*.rs`.
+//! property test live in `tests/it/yaml_*.rs`.
 
 use super::*;
 

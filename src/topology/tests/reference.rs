@@ -2,7 +2,7 @@
 //! walks the ring clockwise taking distinct nodes, NetworkTopologyStrategy walks it per
 //! datacenter preferring unseen racks and repeating a rack only when RF exceeds the rack
 //! count (`NetworkTopologyStrategy.DatacenterEndpoints`). Shared by the unit tests and
-//! `tests/topology_proptest.rs` (through `#[path]`); the including module must have
+//! `tests/it/topology_proptest.rs` (through `#[path]`); the including module must have
 //! `Placement`, `Replica` and `TokenRange` in scope.
 
 use super::{Placement, Replica, TokenRange};

@@ -1,0 +1,358 @@
+//! Export of a real sandbox run with a rollback and a resume, in all three formats, and
+//! the `--events-json` stream: the JSON Lines validate against docs/journal-schema.json,
+//! the Markdown names the failed node and quotes its evidence, the HTML timeline renders
+//! in headless Chromium with one bar per phase attempt, and no password leaks anywhere.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use crate::support::journal::{events, wait_for};
+use crate::support::run;
+use crate::support::sandbox::Sandbox;
+use ringmaster::journal::EventKind;
+use serde_json::Value;
+
+/// A 3-node sandbox whose run rolled node2 back (keystore broken mid-run), then was
+/// resumed after the keystore's original bytes were put back, and finished.
+fn scenario() -> &'static Sandbox {
+    static SCENARIO: OnceLock<Sandbox> = OnceLock::new();
+    SCENARIO.get_or_init(|| {
+        let sandbox = Sandbox::new(3, "1s");
+        let keystore = sandbox.keystore("node2");
+        let original = std::fs::read(&keystore).unwrap();
+        let child =
+            sandbox.cmd(&["run", "--yes", "-i"]).arg(sandbox.inventory()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        wait_for(&sandbox.journal(), "node1 restart", Duration::from_secs(90), |evs| {
+            evs.iter().any(|e| e.node.as_deref() == Some("node1") && e.phase == "restart" && e.kind == EventKind::Enter)
+        });
+        std::fs::write(&keystore, b"not a keystore").unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+        std::fs::write(&keystore, &original).unwrap();
+        let resumed = run(&mut sandbox.cmd(&["resume"]));
+        assert_eq!(resumed.status.code(), Some(0));
+        sandbox
+    })
+}
+
+fn export(sandbox: &Sandbox, format: &str) -> String {
+    let out = run(&mut sandbox.cmd(&["export", "--format", format]));
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn passwords(sandbox: &Sandbox) -> Vec<String> {
+    let secrets: toml::Table = toml::from_str(&sandbox.secrets_text()).unwrap();
+    fn collect(t: &toml::Table, out: &mut Vec<String>) {
+        for (k, v) in t {
+            match v {
+                toml::Value::String(s) if k.ends_with("password") => out.push(s.clone()),
+                toml::Value::Table(inner) => collect(inner, out),
+                _ => {}
+            }
+        }
+    }
+    let mut out = Vec::new();
+    collect(&secrets, &mut out);
+    assert!(!out.is_empty(), "the sandbox has passwords to look for");
+    out
+}
+
+/// A small JSON Schema checker for the keywords docs/journal-schema.json uses.
+fn check(schema: &Value, root: &Value, v: &Value, path: &str) -> Result<(), String> {
+    if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
+        let name = r.strip_prefix("#/$defs/").ok_or(format!("unsupported $ref {r}"))?;
+        return check(&root["$defs"][name], root, v, path);
+    }
+    if let Some(options) = schema.get("oneOf").and_then(Value::as_array) {
+        let ok = options.iter().filter(|s| check(s, root, v, path).is_ok()).count();
+        if ok != 1 {
+            let why: Vec<String> = options.iter().filter_map(|s| check(s, root, v, path).err()).collect();
+            return Err(format!("{path}: matches {ok} of oneOf ({})", why.join("; ")));
+        }
+    }
+    if let Some(c) = schema.get("const")
+        && c != v
+    {
+        return Err(format!("{path}: {v} is not {c}"));
+    }
+    if let Some(e) = schema.get("enum").and_then(Value::as_array)
+        && !e.contains(v)
+    {
+        return Err(format!("{path}: {v} not in {e:?}"));
+    }
+    if let Some(t) = schema.get("type") {
+        let types: Vec<&str> = match t {
+            Value::String(s) => vec![s.as_str()],
+            Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+            _ => return Err("bad type keyword".into()),
+        };
+        let is = |t: &str| match t {
+            "object" => v.is_object(),
+            "string" => v.is_string(),
+            "integer" => v.is_i64() || v.is_u64(),
+            "null" => v.is_null(),
+            "array" => v.is_array(),
+            "boolean" => v.is_boolean(),
+            other => panic!("type {other} unsupported by the checker"),
+        };
+        if !types.iter().any(|t| is(t)) {
+            return Err(format!("{path}: {v} is not of type {types:?}"));
+        }
+    }
+    if let (Some(min), Some(n)) = (schema.get("minimum").and_then(Value::as_i64), v.as_i64())
+        && n < min
+    {
+        return Err(format!("{path}: {n} < {min}"));
+    }
+    if let (Some(min), Some(s)) = (schema.get("minLength").and_then(Value::as_u64), v.as_str())
+        && (s.chars().count() as u64) < min
+    {
+        return Err(format!("{path}: `{s}` shorter than {min}"));
+    }
+    if let (Some(p), Some(s)) = (schema.get("pattern").and_then(Value::as_str), v.as_str())
+        && !regex::Regex::new(p).unwrap().is_match(s)
+    {
+        return Err(format!("{path}: `{s}` does not match {p}"));
+    }
+    if let Some(obj) = v.as_object() {
+        for r in schema.get("required").and_then(Value::as_array).into_iter().flatten() {
+            let r = r.as_str().unwrap();
+            if !obj.contains_key(r) {
+                return Err(format!("{path}: missing `{r}`"));
+            }
+        }
+        let props = schema.get("properties").and_then(Value::as_object);
+        for (k, val) in obj {
+            match props.and_then(|p| p.get(k)) {
+                Some(s) => check(s, root, val, &format!("{path}.{k}"))?,
+                None if schema.get("additionalProperties") == Some(&Value::Bool(false)) => {
+                    return Err(format!("{path}: unknown field `{k}`"));
+                }
+                None => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+fn schema() -> Value {
+    serde_json::from_str(&std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/journal-schema.json")).unwrap()).unwrap()
+}
+
+fn validate_line(schema: &Value, line: &str) -> Value {
+    let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+    check(schema, schema, &v, "$").unwrap_or_else(|e| panic!("{e}\n{line}"));
+    v
+}
+
+#[test]
+fn schema_checker_rejects_what_the_schema_forbids() {
+    let s = schema();
+    let good = r#"{"schema":"ringmaster.event/1","run_id":"01a225a2-4efe-7702-8da1-9b8d4e5cc83c","seq":1,"at":5,"time":"t","node":null,"pass":null,"phase":"run","kind":"enter","detail":{},"reverts":null}"#;
+    let v: Value = serde_json::from_str(good).unwrap();
+    assert!(check(&s, &s, &v, "$").is_ok());
+    for (field, bad) in
+        [("kind", "\"later\""), ("seq", "0"), ("reverts", "\"x\""), ("schema", "\"ringmaster.event/2\""), ("extra", "1"), ("node", "3")]
+    {
+        let mut w = v.clone();
+        w[field] = serde_json::from_str(bad).unwrap();
+        assert!(check(&s, &s, &w, "$").is_err(), "{field}={bad} must be rejected");
+    }
+    let mut missing = v.clone();
+    missing.as_object_mut().unwrap().remove("detail");
+    assert!(check(&s, &s, &missing, "$").is_err());
+}
+
+#[test]
+fn jsonl_export_of_a_rolled_back_and_resumed_run_validates_against_the_schema() {
+    let sandbox = scenario();
+    let text = export(sandbox, "jsonl");
+    let schema = schema();
+    let journal = events(&sandbox.journal());
+    let lines: Vec<&str> = text.lines().collect();
+    let header = validate_line(&schema, lines[0]);
+    assert_eq!(header["schema"], "ringmaster.run/1");
+    assert_eq!(header["state"], "finished");
+    assert_eq!(header["events"], journal.len());
+    assert_eq!(lines.len(), journal.len() + 1);
+    for (line, e) in lines[1..].iter().zip(&journal) {
+        let v = validate_line(&schema, line);
+        assert_eq!(v["schema"], "ringmaster.event/1");
+        assert_eq!(v["seq"], e.seq);
+        assert_eq!(v["phase"], e.phase.as_str());
+        assert_eq!(v["detail"], e.detail);
+    }
+    let all: Vec<Value> = lines[1..].iter().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(all.iter().any(|v| v["phase"] == "rollback" && v["kind"] == "ok" && v["reverts"].is_i64()), "a rollback names what it reverts");
+    assert!(all.iter().any(|v| v["phase"] == "retry" && v["node"] == "node2"));
+    assert!(all.iter().any(|v| v["detail"]["event"] == "resumed"));
+}
+
+#[test]
+fn markdown_post_mortem_names_the_failed_node_and_quotes_its_evidence() {
+    let sandbox = scenario();
+    let md = export(sandbox, "md");
+    assert!(md.contains("| **outcome** | finished, after 1 rollback and 1 resume |"), "{md}");
+    assert!(md.contains("### `node2` in pass `optional`, phase `await_un`"), "{md}");
+    assert!(md.contains("Caused by: java.io.IOException: Invalid keystore format"), "evidence quoted verbatim:\n{md}");
+    assert!(md.contains("Exception encountered during startup"), "{md}");
+    assert!(md.contains("- on `node1`: node2 DN"), "nodetool views:\n{md}");
+    assert!(md.contains("`node2` in pass `optional`: rollback ok, rollback\\_restart ok, rollback\\_await\\_un ok, rollback\\_verify ok; ended **rolled\\_back**; seq "), "{md}");
+    assert!(md.contains("retry of \\`node2\\` in pass \\`optional\\` (was rolled\\_back)"), "{md}");
+    assert!(md.contains("resumed by "), "{md}");
+    let run = &events(&sandbox.journal())[0].run_id;
+    assert!(md.contains(&format!("# Post-mortem of ringmaster run `{run}`")));
+    assert!(md.contains("| **command** | `") && md.contains(" run --yes -i "), "{md}");
+    // node2's optional row: 2 attempts, 3 restarts (restart, rollback_restart, restart).
+    let row = md.lines().find(|l| l.starts_with("| `node2` |")).unwrap();
+    assert!(row.starts_with("| `node2` | done | 2 | 3 |"), "{row}");
+    assert!(md.contains("## Pass `enforce`"));
+}
+
+#[test]
+fn runs_lists_the_run_as_a_table_and_as_json() {
+    let sandbox = scenario();
+    let out = run(&mut sandbox.cmd(&["runs", "--json"]));
+    assert!(out.status.success());
+    let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["cluster"], "sandbox");
+    assert_eq!(rows[0]["state"], "finished");
+    assert_eq!(rows[0]["events"], events(&sandbox.journal()).len());
+    let table = run(&mut sandbox.cmd(&["runs"]));
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(text.contains(rows[0]["id"].as_str().unwrap()) && text.contains("finished"), "{text}");
+}
+
+fn chromium() -> Option<PathBuf> {
+    ["chromium", "chromium-browser"].iter().find_map(|name| {
+        std::env::var_os("PATH").and_then(|paths| std::env::split_paths(&paths).map(|p| p.join(name)).find(|p| p.is_file()))
+    })
+}
+
+fn headless(chromium: &Path, profile: &Path, extra: &[&str], url: &str) -> std::process::Output {
+    let mut cmd = Command::new("timeout");
+    cmd.arg("120").arg(chromium).args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--enable-logging=stderr",
+        "--v=0",
+    ]);
+    cmd.arg(format!("--user-data-dir={}", profile.display())).args(extra).arg(url);
+    let out = cmd.output().expect("start chromium");
+    assert!(out.status.success(), "chromium failed: {}", String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+#[test]
+fn html_timeline_has_one_bar_per_phase_attempt_and_renders_in_headless_chromium() {
+    let sandbox = scenario();
+    let html = export(sandbox, "html");
+    // Self-contained: nothing to fetch.
+    for needle in ["<script", "<link", "src=", "@import", "url(http"] {
+        assert!(!html.contains(needle), "the page must load nothing, found `{needle}`");
+    }
+    assert_eq!(html.matches("http").count(), html.matches("http://www.w3.org/2000/svg").count(), "only the SVG namespace URI");
+    let Some(chromium) = chromium() else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "chromium is not installed, and CI=true: install it (apt-get install -y chromium)"
+        );
+        eprintln!("SKIP: chromium is not installed (apt-get install -y chromium); the HTML was checked statically only");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("run.html");
+    std::fs::write(&page, &html).unwrap();
+    let url = format!("file://{}", page.display());
+    let artifacts = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-artifacts");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    let shot = artifacts.join("export-timeline.png");
+    let _ = std::fs::remove_file(&shot);
+    headless(
+        &chromium,
+        &dir.path().join("profile-shot"),
+        &["--screenshot=".to_string() + &shot.display().to_string(), "--window-size=1400,900".into()]
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        &url,
+    );
+    let png = std::fs::read(&shot).expect("screenshot written");
+    assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "a real screenshot ({} bytes)", png.len());
+    std::fs::copy(&page, artifacts.join("export-timeline.html")).unwrap();
+
+    let dom = headless(&chromium, &dir.path().join("profile-dom"), &["--dump-dom"], &url);
+    let stderr = String::from_utf8_lossy(&dom.stderr);
+    for bad in ["Uncaught", "CONSOLE", "Refused to", "net::ERR"] {
+        assert!(!stderr.contains(bad), "browser reported `{bad}`:\n{stderr}");
+    }
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    let bar = regex::Regex::new(
+        r#"<rect class="bar (ok|fail|interrupted)( rollback)?" data-node="([^"]+)" data-pass="([^"]+)" data-phase="([^"]+)""#,
+    )
+    .unwrap();
+    let mut drawn: BTreeMap<(String, String, String), usize> = BTreeMap::new();
+    let mut outcomes: Vec<(String, String, String, String)> = Vec::new();
+    for c in bar.captures_iter(&dom) {
+        *drawn.entry((c[3].into(), c[4].into(), c[5].into())).or_default() += 1;
+        outcomes.push((c[1].into(), c[3].into(), c[4].into(), c[5].into()));
+    }
+    let mut entered: BTreeMap<(String, String, String), usize> = BTreeMap::new();
+    for e in events(&sandbox.journal()).iter().filter(|e| e.kind == EventKind::Enter && e.node.is_some()) {
+        *entered.entry((e.node.clone().unwrap(), e.pass.clone().unwrap(), e.phase.clone())).or_default() += 1;
+    }
+    assert_eq!(drawn, entered, "one bar per journaled phase attempt, as the browser parsed the page");
+    assert!(outcomes.contains(&("fail".into(), "node2".into(), "optional".into(), "await_un".into())), "node2's failed wait is a red bar");
+    assert_eq!(outcomes.iter().filter(|o| o.0 == "fail").count(), 1);
+    assert!(dom.contains("<title>node2 · pass optional · await_un: fail"), "hover title on the failed bar");
+    assert!(dom.contains("Invalid keystore format"), "the post-mortem follows the timeline");
+}
+
+#[test]
+fn no_password_appears_in_any_export() {
+    let sandbox = scenario();
+    let pw = passwords(sandbox);
+    for format in ["jsonl", "md", "html"] {
+        let text = export(sandbox, format);
+        for p in &pw {
+            assert!(!text.contains(p.as_str()), "a password leaked into the {format} export");
+        }
+    }
+    // The journal holds the masked diff, so the export shows the mask instead.
+    assert!(export(sandbox, "jsonl").contains("keystore_password: ********"));
+}
+
+#[test]
+fn run_events_json_streams_every_event_as_schema_lines_identical_to_the_export() {
+    let sandbox = Sandbox::new(2, "0s");
+    let out = run(sandbox.cmd(&["run", "--yes", "--events-json", "-i"]).arg(sandbox.inventory()));
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("finished: every node completed every pass"), "the report goes to stderr");
+    let schema = schema();
+    let streamed: Vec<&str> = stdout.lines().collect();
+    for line in &streamed {
+        let v = validate_line(&schema, line);
+        assert_eq!(v["schema"], "ringmaster.event/1");
+    }
+    let exported = export(&sandbox, "jsonl");
+    let exported: Vec<&str> = exported.lines().skip(1).collect();
+    assert_eq!(streamed, exported, "the stream is exactly the journal, line for line");
+    assert!(streamed.len() > 30);
+    let last: Value = serde_json::from_str(streamed.last().unwrap()).unwrap();
+    assert_eq!(last["detail"]["event"], "finished");
+    for p in passwords(&sandbox) {
+        assert!(!stdout.contains(p.as_str()));
+    }
+}
