@@ -183,8 +183,15 @@ mod tests {
 
     #[test]
     fn house_6_a_command_error_keeps_the_journal_error_as_its_source_under_its_hints() {
-        let holder =
-            LockHolder { run_id: RunId("r1".into()), fingerprint: "f".into(), pid: 7, host: "h".into(), user: "u".into(), acquired_at: 0, start_time: None };
+        let holder = LockHolder {
+            run_id: RunId("r1".into()),
+            fingerprint: "f".into(),
+            pid: 7,
+            host: "h".into(),
+            user: "u".into(),
+            acquired_at: 0,
+            start_time: None,
+        };
         let journal_error = JournalError::LockHeld { path: "j.db".into(), cluster: "c1".into(), holder: Box::new(holder) };
         let shown = journal_error.to_string();
         let e = CommandError::from(journal_error).hinted("wait for that run");

@@ -10,8 +10,8 @@ use std::process::{Child, ExitStatus, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::support::{ringmaster, run};
 use crate::support::sandbox::{Sandbox, boots};
+use crate::support::{ringmaster, run};
 use ringmaster::journal::{Event, EventKind, Journal, RunId};
 
 /// Deadline for anything a loaded 2-core machine should manage in seconds.

@@ -4,8 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::support::sandbox::Sandbox;
 use crate::support::{ringmaster, run};
-use crate::support::sandbox::{Sandbox};
 
 /// Every `.rs` file under `dir`.
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {

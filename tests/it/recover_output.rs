@@ -5,8 +5,8 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
+use crate::support::sandbox::Sandbox;
 use crate::support::{ringmaster, run};
-use crate::support::sandbox::{Sandbox};
 use ringmaster::inventory::{Inventory, Node, TransportKind};
 use ringmaster::journal::{Journal, NewRun};
 

@@ -6,9 +6,9 @@
 use std::os::unix::fs::symlink;
 use std::path::Path;
 
-use crate::support::{run};
-use crate::support::journal::{events};
-use crate::support::sandbox::{Sandbox};
+use crate::support::journal::events;
+use crate::support::run;
+use crate::support::sandbox::Sandbox;
 use ringmaster::journal::EventKind;
 
 fn is_link(p: &Path) -> bool {
