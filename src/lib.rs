@@ -12,6 +12,7 @@ pub mod cli;
 pub mod driver;
 pub mod error;
 pub mod export;
+pub mod history;
 pub mod host;
 pub mod inventory;
 pub mod journal;

@@ -9,10 +9,9 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Value as Json, json};
-
 use super::session::ConnectArgs;
 use crate::error::{CommandError, ErrorKind};
+use crate::history::{BatchesEvent, JournaledBatch, RunEvent};
 use crate::inventory::Inventory;
 use crate::topology::{BatchMode, PlanError, PlanOptions, Topology, plan_batches};
 
@@ -55,15 +54,14 @@ pub struct BatchPlan {
 
 impl BatchPlan {
     /// The run-level event `run` journals: mode, options and batches by node name.
-    pub fn event(&self, args: &BatchArgs) -> Json {
-        json!({
-            "event": crate::driver::BATCHES_EVENT,
-            "mode": self.mode.name(),
-            "max_batch": args.max_batch,
-            "dc_parallel": args.dc_parallel,
-            "fallback": args.fallback,
-            "ignored_keyspaces": args.ignore_keyspaces,
-            "batches": self.batches.iter().map(|b| json!({"nodes": b.nodes, "why": b.why})).collect::<Vec<_>>(),
+    pub fn event(&self, args: &BatchArgs) -> RunEvent {
+        RunEvent::Batches(BatchesEvent {
+            mode: self.mode.name().to_string(),
+            max_batch: args.max_batch,
+            dc_parallel: args.dc_parallel,
+            fallback: args.fallback,
+            ignored_keyspaces: args.ignore_keyspaces.clone(),
+            batches: self.batches.iter().map(|b| JournaledBatch { nodes: b.nodes.clone(), why: b.why.clone() }).collect(),
         })
     }
 

@@ -2,13 +2,11 @@
 
 use std::path::PathBuf;
 
-use serde_json::json;
-
 use super::session::{self, ConnectArgs};
-use crate::driver::{RunState, journaled_undo_stages, replay, replay_undo, run_state, touched_a_node, undo_started};
 use crate::error::{CommandError, exit};
+use crate::history::{RunEvent, RunState, journaled_undo_stages, replay, replay_undo, run_state, touched_a_node, undo_started};
 use crate::inventory::Inventory;
-use crate::journal::{Event, EventKind, Journal, NewEvent, Run};
+use crate::journal::{Event, Journal, Run};
 use crate::secrets::Secrets;
 use crate::workflow::Workflow;
 use crate::workflow::node::stopped_short;
@@ -98,15 +96,8 @@ pub fn journal_retries(
         }
     }
     for (node, pass, was) in stuck {
-        let ev = NewEvent {
-            node: Some(node),
-            pass: Some(pass),
-            phase: "retry".into(),
-            kind: EventKind::Info,
-            detail: json!({"event": "retry", "was": crate::workflow::node::phase_name(&was)}),
-            reverts: None,
-        };
-        journal.append(&run.id, &ev)?;
+        let retry = RunEvent::Retry { was: crate::workflow::node::phase_name(&was).to_string() };
+        journal.append(&run.id, &retry.to_new_event(Some(&node), Some(&pass)))?;
     }
     Ok(())
 }
@@ -117,8 +108,14 @@ pub fn journal_silent_end(journal: &Journal, run: &Run, events: &[Event]) -> Res
         session::append_run_event(
             journal,
             &run.id,
-            EventKind::Info,
-            json!({"event": "interrupted", "signal": null, "detected": "at resume: the previous process ended without a word (killed, crashed or lost its terminal)", "last_seq": events.last().map(|e| e.seq)}),
+            &RunEvent::Interrupted {
+                signal: None,
+                node: None,
+                pass: None,
+                next_phase: None,
+                detected: Some("at resume: the previous process ended without a word (killed, crashed or lost its terminal)".into()),
+                last_seq: events.last().map(|e| e.seq),
+            },
         )?;
     }
     Ok(())
@@ -171,8 +168,13 @@ pub fn cmd_resume(journal: Option<PathBuf>, args: &ResumeArgs) -> Result<i32, Co
     session::append_run_event(
         &journal,
         &run.id,
-        EventKind::Info,
-        json!({"event": "resumed", "pid": std::process::id(), "host": session::hostname(), "user": session::username(), "previous_state": state.name()}),
+        &RunEvent::Resumed {
+            pid: std::process::id(),
+            host: session::hostname(),
+            user: session::username(),
+            previous_state: state.name().to_string(),
+            by: None,
+        },
     )?;
     crate::ui::out::eprint_line(&format!("resuming run {} of cluster `{}`", run.id, inventory.cluster));
     let mode = if undo_started(&events) { session::Mode::Undo { force: false } } else { session::Mode::Forward };

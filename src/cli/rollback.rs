@@ -2,14 +2,12 @@
 
 use std::path::PathBuf;
 
-use serde_json::json;
-
 use super::resume::{Pick, find_run};
 use super::session::{self, ConnectArgs, Mode};
-use crate::driver::{RunState, journaled_undo_stages, replay_undo, run_state, undo_plan};
 use crate::error::{CommandError, exit};
+use crate::history::{RunEvent, RunState, journaled_undo_stages, replay_undo, run_state, undo_plan};
 use crate::inventory::Inventory;
-use crate::journal::{EventKind, Journal};
+use crate::journal::Journal;
 use crate::secrets::Secrets;
 use crate::workflow::Workflow;
 use crate::workflow::node::reached_goal;
@@ -83,15 +81,25 @@ pub fn cmd_rollback(journal: Option<PathBuf>, args: &RollbackArgs) -> Result<i32
         session::append_run_event(
             &journal,
             &run.id,
-            EventKind::Info,
-            json!({"event": "resumed", "pid": std::process::id(), "host": session::hostname(), "user": session::username(), "previous_state": state.name(), "by": "rollback"}),
+            &RunEvent::Resumed {
+                pid: std::process::id(),
+                host: session::hostname(),
+                user: session::username(),
+                previous_state: state.name().to_string(),
+                by: Some("rollback".into()),
+            },
         )?;
     } else {
         session::append_run_event(
             &journal,
             &run.id,
-            EventKind::Info,
-            json!({"event": "undo_started", "stages": stages.iter().map(|s| json!([s.pass_index, s.name, s.nodes])).collect::<Vec<_>>(), "force": args.force, "previous_state": state.name(), "user": session::username(), "host": session::hostname()}),
+            &RunEvent::UndoStarted {
+                stages: stages.clone(),
+                force: args.force,
+                previous_state: state.name().to_string(),
+                user: session::username(),
+                host: session::hostname(),
+            },
         )?;
     }
     session::drive(&journal, run, &inventory, &workflow, &secrets, &args.connect, Mode::Undo { force: args.force })

@@ -2,13 +2,12 @@
 
 use std::path::PathBuf;
 
-use serde_json::json;
-
 use super::batch::{BatchArgs, BatchPlan};
 use super::session::{self, ConnectArgs};
 use crate::error::{CommandError, exit};
+use crate::history::{Blocker, RunEvent};
 use crate::inventory::Inventory;
-use crate::journal::{EventKind, Journal, NewRun, Run};
+use crate::journal::{Journal, NewRun, Run};
 use crate::secrets::{MASK, Secrets};
 use crate::workflow::Workflow;
 
@@ -73,22 +72,23 @@ pub fn start(
         inventory: inventory.snapshot(),
         workflow: workflow.source.clone(),
     })?;
-    let started = json!({
-        "event": "started",
-        "workflow": workflow.name,
-        "passes": workflow.passes.iter().map(|p| &p.name).collect::<Vec<_>>(),
-        "nodes": inventory.nodes.iter().map(|n| &n.name).collect::<Vec<_>>(),
-    });
-    session::append_run_event(journal, &run.id, EventKind::Enter, started)?;
+    let started = RunEvent::Started {
+        workflow: workflow.name.clone(),
+        passes: workflow.passes.iter().map(|p| p.name.clone()).collect(),
+        nodes: inventory.nodes.iter().map(|n| n.name.clone()).collect(),
+    };
+    session::append_run_event(journal, &run.id, &started)?;
     if let Err(e) = session::lock(journal, &run, inventory, connect.break_lock) {
-        session::append_run_event(journal, &run.id, EventKind::Fail, json!({"event": "refused", "error": e.message}))?;
+        session::append_run_event(journal, &run.id, &RunEvent::Refused { error: Some(e.message.clone()), blockers: vec![] })?;
         return Err(e);
     }
     preflight_gate(journal, &run, inventory_path, inventory, workflow, secrets, connect)?;
     // The topology and the batches are fixed now: a resumed run walks the same batches.
     if let Some((args, plan)) = batches.filter(|(_, p)| p.topology.is_some()) {
-        session::append_run_event(journal, &run.id, EventKind::Info, json!({"event": "topology", "topology": plan.topology}))?;
-        session::append_run_event(journal, &run.id, EventKind::Info, plan.event(args))?;
+        if let Some(topology) = &plan.topology {
+            session::append_run_event(journal, &run.id, &RunEvent::Topology { topology: topology.clone() })?;
+        }
+        session::append_run_event(journal, &run.id, &plan.event(args))?;
     }
     crate::ui::out::eprint_line(&format!(
         "run {} started (journal {})",
@@ -122,9 +122,11 @@ pub fn preflight_gate(
         crate::ui::out::eprint(&secrets.redact(&report.render(false)));
     }
     if !blockers.is_empty() {
-        let list: Vec<_> =
-            blockers.iter().map(|b| json!({"node": b.node, "check": b.check, "message": secrets.redact(&b.message)})).collect();
-        session::append_run_event(journal, &run.id, EventKind::Fail, json!({"event": "refused", "blockers": list}))?;
+        let blockers_journaled = blockers
+            .iter()
+            .map(|b| Blocker { node: b.node.clone(), check: b.check.to_string(), message: secrets.redact(&b.message) })
+            .collect();
+        session::append_run_event(journal, &run.id, &RunEvent::Refused { error: None, blockers: blockers_journaled })?;
         journal.release_lock(&inventory.cluster, &run.id)?;
         let listed =
             blockers.iter().map(|b| format!("{}: {}", b.node.as_deref().unwrap_or("cluster"), b.message)).collect::<Vec<_>>().join("\n  ");

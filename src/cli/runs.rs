@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::export::open_existing;
-use crate::driver::run_state;
 use crate::error::{CommandError, exit};
 use crate::export::model::state_name;
+use crate::history::run_state;
 use crate::journal::format_unix_ms;
 
 /// List the runs in the journal, newest first.

@@ -5,12 +5,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use serde_json::json;
-
-use crate::driver::{Driver, RUN_PHASE, RunOutcome, StopFlag};
+use crate::driver::{Driver, RunOutcome, StopFlag};
 use crate::error::{CommandError, ErrorKind, exit};
+use crate::history::{PreviousHolder, RunEvent};
 use crate::inventory::{Inventory, TransportKind};
-use crate::journal::{EventKind, Journal, LockHolder, NewEvent, Run};
+use crate::journal::{Journal, LockHolder, Run};
 use crate::secrets::Secrets;
 use crate::transport::Transport;
 use crate::transport::local::Local;
@@ -72,10 +71,9 @@ pub fn confirm(yes: bool, what: &str) -> Result<bool, CommandError> {
 pub fn append_run_event(
     journal: &Journal,
     run: &crate::journal::RunId,
-    kind: EventKind,
-    detail: serde_json::Value,
+    event: &RunEvent,
 ) -> Result<crate::journal::Event, crate::journal::JournalError> {
-    journal.append(run, &NewEvent { node: None, pass: None, phase: RUN_PHASE.into(), kind, detail, reverts: None })
+    journal.append(run, &event.to_new_event(None, None))
 }
 
 pub use crate::host::{hostname, username};
@@ -202,12 +200,9 @@ pub fn lock(journal: &Journal, run: &Run, inventory: &Inventory, break_lock: boo
                 .hinted("or pass `--break-lock` to take the lock over (journaled)"));
         }
         let broken = journal.break_lock(&inventory.cluster)?;
-        append_run_event(
-            journal,
-            &run.id,
-            EventKind::Info,
-            json!({"event": "lock_taken_over", "previous_holder": broken.map(|b| json!({"run": b.run_id.to_string(), "pid": b.pid, "host": b.host, "user": b.user, "since": b.acquired_at})), "explicit": break_lock}),
-        )?;
+        let previous_holder =
+            broken.map(|b| PreviousHolder { run: b.run_id.to_string(), pid: b.pid, host: b.host, user: b.user, since: b.acquired_at });
+        append_run_event(journal, &run.id, &RunEvent::LockTakenOver { previous_holder, explicit: break_lock })?;
     }
     journal.acquire_lock(&inventory.cluster, &me)?;
     Ok(())
@@ -279,8 +274,7 @@ pub fn drive(
     let outcome = match result {
         Ok(o) => o,
         Err(e) => {
-            let stopped =
-                append_run_event(journal, &run_id, EventKind::Info, json!({"event": "stopped", "error": secrets.redact(&e.message)}));
+            let stopped = append_run_event(journal, &run_id, &RunEvent::Stopped { error: secrets.redact(&e.message) });
             if let (true, Ok(ev)) = (args.events_json, &stopped) {
                 emit_event(ev);
             }
@@ -291,8 +285,8 @@ pub fn drive(
             return Err(e.hinted(format!("`{rm} resume {run_id}` continues from where it stopped")));
         }
     };
-    let end = |kind, detail| {
-        let ev = append_run_event(journal, &run_id, kind, detail)?;
+    let end = |event: RunEvent| {
+        let ev = append_run_event(journal, &run_id, &event)?;
         if args.events_json {
             emit_event(&ev);
         }
@@ -300,12 +294,12 @@ pub fn drive(
     };
     let code = match &outcome {
         RunOutcome::Done if matches!(mode, Mode::Undo { .. }) => {
-            end(EventKind::Ok, json!({"event": "undone"}))?;
+            end(RunEvent::Undone)?;
             say(format!("run {run_id} rolled back: every node it touched has its original cassandra.yaml again and is UN"));
             exit::OK
         }
         RunOutcome::Done => {
-            end(EventKind::Ok, json!({"event": "finished"}))?;
+            end(RunEvent::Finished)?;
             say(format!("run {run_id} finished: every node completed every pass ({})", pass_list(workflow)));
             say(format!("see it with `{rm} status {run_id}`"));
             exit::OK
@@ -316,7 +310,7 @@ pub fn drive(
             exit::INTERRUPTED
         }
         RunOutcome::Failed { node, pass, state, evidence } => {
-            end(EventKind::Fail, json!({"event": "failed", "node": node, "pass": pass, "state": state}))?;
+            end(RunEvent::Failed { node: node.clone(), pass: pass.clone(), state: state.clone() })?;
             report_failure(&rm, &run_id.to_string(), node, pass, state, evidence, secrets);
             exit::FAILED
         }

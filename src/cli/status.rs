@@ -6,8 +6,8 @@ use serde_json::json;
 
 use super::resume::{Pick, find_run};
 use super::session::format_ms;
-use crate::driver::{journaled_undo_stages, replay, replay_undo, run_state};
 use crate::error::{CommandError, exit};
+use crate::history::{journaled_undo_stages, replay, replay_undo, run_state};
 use crate::inventory::Inventory;
 use crate::workflow::Workflow;
 use crate::workflow::node::phase_name;

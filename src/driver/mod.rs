@@ -23,6 +23,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use serde_json::{Value as Json, json};
 
 use crate::cassandra::log::LogPatterns;
+use crate::history::{RunEvent, UNDO_PREFIX, journaled_batches, journaled_undo_stages, open_enter, replay, replay_undo, undo_plan};
 use crate::inventory::{Inventory, Node};
 use crate::journal::{Event, EventKind, Journal, JournalError, NewEvent, Run};
 use crate::secrets::Secrets;
@@ -30,87 +31,6 @@ use crate::transport::Transport;
 use crate::ui::Ui;
 use crate::workflow::node::{self, Event as MachineEvent, State};
 use crate::workflow::{Pass, Workflow};
-
-/// One stage of undoing a run: the pass it undoes and the nodes to restore, newest first.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UndoStage {
-    /// Index of the workflow pass this stage undoes: a node gets the previous pass's
-    /// values back, or its backup for the first pass.
-    pub pass_index: usize,
-    /// The journal's pass name for this stage, `undo-<pass>`.
-    pub name: String,
-    pub nodes: Vec<String>,
-}
-
-/// Plans how to undo a run: passes in reverse order, and within each pass the nodes
-/// that pass changed (and that were not already rolled back), most recent first.
-/// Undoing pass by pass keeps every step a configuration the cluster already ran
-/// with: jumping a node from `optional: false` straight back to plaintext would cut it
-/// off from peers that still require TLS.
-pub fn undo_plan(events: &[Event], workflow: &Workflow) -> Vec<UndoStage> {
-    let mut stages = Vec::new();
-    for (pass_index, pass) in workflow.passes.iter().enumerate().rev() {
-        let mut nodes: Vec<(i64, String)> = Vec::new();
-        for e in events.iter().filter(|e| e.pass.as_deref() == Some(&pass.name) && e.phase == "edit" && e.kind == EventKind::Ok) {
-            let Some(node) = &e.node else { continue };
-            if nodes.iter().any(|(_, n)| n == node) {
-                continue;
-            }
-            if matches!(replay(events, node, &pass.name, workflow.drain_before_restart).state(), State::RolledBack {}) {
-                continue;
-            }
-            let newest = events
-                .iter()
-                .filter(|x| x.node.as_ref() == Some(node) && x.pass.as_deref() == Some(&pass.name))
-                .map(|x| x.seq)
-                .max()
-                .unwrap_or(e.seq);
-            nodes.push((newest, node.clone()));
-        }
-        if nodes.is_empty() {
-            continue;
-        }
-        nodes.sort_by_key(|n| std::cmp::Reverse(n.0));
-        stages.push(UndoStage {
-            pass_index,
-            name: format!("{UNDO_PREFIX}{}", pass.name),
-            nodes: nodes.into_iter().map(|(_, n)| n).collect(),
-        });
-    }
-    stages
-}
-
-/// Returns the undo stages fixed when `ringmaster rollback` started, if it did.
-pub fn journaled_undo_stages(events: &[Event]) -> Option<Vec<UndoStage>> {
-    let started = events.iter().find(|e| e.node.is_none() && e.detail.get("event").and_then(Json::as_str) == Some("undo_started"))?;
-    let stages: Vec<(usize, String, Vec<String>)> = serde_json::from_value(started.detail["stages"].clone()).ok()?;
-    Some(stages.into_iter().map(|(pass_index, name, nodes)| UndoStage { pass_index, name, nodes }).collect())
-}
-
-/// Rebuilds the undo machine of `node` in undo stage `stage` from the journal.
-pub fn replay_undo(events: &[Event], node: &str, stage: &str) -> statig::blocking::StateMachine<node::NodeMachine> {
-    let mut machine = node::new_undo_machine();
-    for e in events.iter().filter(|e| e.node.as_deref() == Some(node) && e.pass.as_deref() == Some(stage)) {
-        match e.kind {
-            EventKind::Info if e.phase == "retry" => machine = node::new_undo_machine(),
-            EventKind::Ok if e.phase == node::phase_name(machine.state()) => machine.handle(&MachineEvent::PhaseSucceeded),
-            EventKind::Fail if e.phase == node::phase_name(machine.state()) => machine.handle(&MachineEvent::PhaseFailed),
-            _ => {}
-        }
-    }
-    machine
-}
-
-/// Returns true when `ringmaster rollback` was started on this run.
-pub fn undo_started(events: &[Event]) -> bool {
-    events.iter().any(|e| e.node.is_none() && e.phase == RUN_PHASE && e.detail.get("event").and_then(Json::as_str) == Some("undo_started"))
-}
-
-/// The phase name of run-level events.
-pub const RUN_PHASE: &str = "run";
-
-/// The prefix of the pass names under which `ringmaster rollback` journals its steps.
-pub const UNDO_PREFIX: &str = "undo-";
 
 /// How a run (or the part of it this process ran) ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -271,6 +191,11 @@ impl<'a> Driver<'a> {
         self.append_reverting(node, pass, phase, kind, detail, None)
     }
 
+    /// Appends a typed run event (or a node-level marker when `node` is given).
+    pub(crate) fn record(&self, node: Option<&str>, pass: Option<&str>, event: RunEvent) -> Result<Event, DriverError> {
+        self.append(node, pass, event.phase(), event.kind(), event.detail())
+    }
+
     /// Appends an event that reverts the event `reverts` (a rollback undoing an edit).
     pub(crate) fn append_reverting(
         &self,
@@ -374,12 +299,17 @@ impl<'a> Driver<'a> {
                 let begun =
                     self.events.borrow().iter().any(|e| e.node.as_deref() == Some(&node.name) && e.pass.as_deref() == Some(&stage.name));
                 if !begun && let Some(signal) = self.stop.requested() {
-                    self.append(
+                    self.record(
                         None,
                         None,
-                        RUN_PHASE,
-                        EventKind::Info,
-                        json!({"event": "interrupted", "signal": signal, "node": node.name, "pass": stage.name, "next_phase": "rollback"}),
+                        RunEvent::Interrupted {
+                            signal: Some(signal.clone()),
+                            node: Some(node.name.clone()),
+                            pass: Some(stage.name.clone()),
+                            next_phase: Some("rollback".into()),
+                            detected: None,
+                            last_seq: None,
+                        },
                     )?;
                     return Ok(RunOutcome::Interrupted { signal });
                 }
@@ -415,17 +345,21 @@ impl<'a> Driver<'a> {
             }
             if interruptible(&state) {
                 if let Some(signal) = self.stop.requested() {
-                    self.append(None, None, RUN_PHASE, EventKind::Info, json!({"event": "interrupted", "signal": signal, "node": node.name, "pass": pass.name, "next_phase": node::phase_name(&state)}))?;
+                    let next_phase = Some(node::phase_name(&state).to_string());
+                    let (node, pass) = (Some(node.name.clone()), Some(pass.name.clone()));
+                    self.record(
+                        None,
+                        None,
+                        RunEvent::Interrupted { signal: Some(signal.clone()), node, pass, next_phase, detected: None, last_seq: None },
+                    )?;
                     return Ok(Some(RunOutcome::Interrupted { signal }));
                 }
                 if let Some(failed) = gate.failed() {
                     // Another node of the batch failed: schedule nothing more here.
-                    self.append(
+                    self.record(
                         Some(&node.name),
                         Some(&pass.name),
-                        "halted",
-                        EventKind::Info,
-                        json!({"event": "halted", "because": failed, "next_phase": node::phase_name(&state)}),
+                        RunEvent::Halted { because: failed, next_phase: node::phase_name(&state).to_string() },
                     )?;
                     return Ok(None);
                 }
@@ -530,39 +464,6 @@ impl BatchGate {
     }
 }
 
-/// The run-level event that fixes a run's batches (`ringmaster run --batch`).
-pub const BATCHES_EVENT: &str = "batches";
-
-/// Returns the run's batches as inventory positions: the ones journaled when the run
-/// started (so a resumed run walks the same batches), else one node per batch in
-/// inventory order, the runbook's rule. Journaled names missing from the inventory are
-/// skipped and inventory nodes missing from the batches run alone at the end, so every
-/// node is driven exactly once either way.
-pub fn journaled_batches(events: &[Event], inventory: &Inventory) -> Vec<Vec<usize>> {
-    let position = |name: &str| inventory.nodes.iter().position(|n| n.name == name);
-    let journaled = events
-        .iter()
-        .find(|e| e.node.is_none() && e.phase == RUN_PHASE && e.detail.get("event").and_then(Json::as_str) == Some(BATCHES_EVENT))
-        .and_then(|e| e.detail.get("batches")?.as_array().cloned());
-    let mut batches: Vec<Vec<usize>> = Vec::new();
-    let mut seen = vec![false; inventory.nodes.len()];
-    for b in journaled.into_iter().flatten() {
-        let batch: Vec<usize> = b
-            .get("nodes")
-            .and_then(Json::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|n| position(n.as_str()?))
-            .filter(|&i| !std::mem::replace(&mut seen[i], true))
-            .collect();
-        if !batch.is_empty() {
-            batches.push(batch);
-        }
-    }
-    batches.extend((0..inventory.nodes.len()).filter(|&i| !seen[i]).map(|i| vec![i]));
-    batches
-}
-
 fn compile(patterns: &[String]) -> Vec<regex::Regex> {
     patterns.iter().map(|p| regex::Regex::new(p).expect("BUG: workflow patterns were validated at load")).collect()
 }
@@ -581,98 +482,6 @@ fn interruptible(state: &State) -> bool {
     )
 }
 
-/// Where a run stands, from its run-level events.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunState {
-    /// Refused before touching anything (preflight blockers, or the cluster lock): not a
-    /// run that commands default to, and not one that `resume` continues.
-    Refused,
-    /// Started or resumed, and no end journaled: running now, or its process died.
-    Running,
-    /// Stopped by a signal at a safe point.
-    Interrupted,
-    /// A node failed (rolled back, or needs an operator).
-    Failed,
-    /// Every node completed every pass.
-    Finished,
-    /// `ringmaster rollback` is undoing the run (or its process died doing so).
-    Undoing,
-    /// `ringmaster rollback` restored every node the run touched.
-    Undone,
-}
-
-/// Returns the state of a run from its journal.
-pub fn run_state(events: &[Event]) -> RunState {
-    let mut state = RunState::Running;
-    for e in events.iter().filter(|e| e.phase == RUN_PHASE && e.node.is_none()) {
-        state = match (e.kind, e.detail.get("event").and_then(Json::as_str)) {
-            (EventKind::Ok, Some("undone")) => RunState::Undone,
-            (EventKind::Info, Some("undo_started")) => RunState::Undoing,
-            (EventKind::Info, Some("resumed")) if state == RunState::Undoing => RunState::Undoing,
-            (EventKind::Fail, Some("refused")) => RunState::Refused,
-            (EventKind::Ok, _) => RunState::Finished,
-            (EventKind::Fail, _) => RunState::Failed,
-            (EventKind::Info, Some("interrupted" | "stopped")) => RunState::Interrupted,
-            (EventKind::Info, Some("resumed")) => RunState::Running,
-            _ => state,
-        };
-    }
-    state
-}
-
-impl RunState {
-    /// Returns the state's one lowercase name (status, runs, export, journal details).
-    pub fn name(self) -> &'static str {
-        match self {
-            RunState::Refused => "refused",
-            RunState::Running => "running",
-            RunState::Interrupted => "interrupted",
-            RunState::Failed => "failed",
-            RunState::Finished => "finished",
-            RunState::Undoing => "undoing",
-            RunState::Undone => "undone",
-        }
-    }
-}
-
-/// Returns true when the run has begun acting on a node: any phase of any node (a backup,
-/// a key staging, an edit, ...) was entered. Such a run is one `rollback` and `resume`
-/// default to, and `resume` continues it as it is (its own backups would now block a
-/// preflight); a run that never got that far must pass preflight again before it may act.
-pub fn touched_a_node(events: &[Event]) -> bool {
-    events.iter().any(|e| e.node.is_some() && e.kind == EventKind::Enter)
-}
-
-/// Rebuilds the machine of `node` in `pass` from the journal.
-pub fn replay(events: &[Event], node: &str, pass: &str, drain: bool) -> statig::blocking::StateMachine<node::NodeMachine> {
-    let mut machine = node::new_machine(drain);
-    for e in events.iter().filter(|e| e.node.as_deref() == Some(node) && e.pass.as_deref() == Some(pass)) {
-        match e.kind {
-            EventKind::Info if e.phase == "retry" => machine = node::new_machine(drain),
-            EventKind::Ok if e.phase == node::phase_name(machine.state()) => machine.handle(&MachineEvent::PhaseSucceeded),
-            EventKind::Fail if e.phase == node::phase_name(machine.state()) => machine.handle(&MachineEvent::PhaseFailed),
-            _ => {}
-        }
-    }
-    machine
-}
-
-/// Returns the first `enter` of `phase` that has no outcome yet (an interrupted step).
-fn open_enter<'e>(events: &'e [Event], node: &str, pass: &str, phase: &str) -> Option<&'e Event> {
-    let mut open = None;
-    for e in events.iter().filter(|e| e.node.as_deref() == Some(node) && e.pass.as_deref() == Some(pass)) {
-        match e.kind {
-            EventKind::Enter if e.phase == phase && open.is_none() => {
-                open = Some(e);
-            }
-            EventKind::Ok | EventKind::Fail => open = None,
-            EventKind::Info if e.phase == "retry" => open = None,
-            _ => {}
-        }
-    }
-    open
-}
-
 /// Returns `detail` with every secret value masked, recursively.
 fn redact_json(secrets: &Secrets, detail: Json) -> Json {
     match detail {
@@ -686,63 +495,6 @@ fn redact_json(secrets: &Secrets, detail: Json) -> Json {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::journal::RunId;
-
-    fn ev(seq: i64, phase: &str, kind: EventKind) -> Event {
-        Event {
-            run_id: RunId("r".into()),
-            seq,
-            at: seq,
-            node: Some("n1".into()),
-            pass: Some("optional".into()),
-            phase: phase.into(),
-            kind,
-            detail: json!({}),
-            reverts: None,
-        }
-    }
-
-    #[test]
-    fn replay_lands_on_the_interrupted_phase_and_open_enter_finds_its_first_intent() {
-        use EventKind::*;
-        let events = vec![
-            ev(1, "pending", Ok),
-            ev(2, "backup", Enter),
-            ev(3, "backup", Ok),
-            ev(4, "edit", Enter),
-            ev(5, "edit", Ok),
-            ev(6, "restart", Enter),
-            ev(7, "restart", Enter),
-        ];
-        let m = replay(&events, "n1", "optional", false);
-        assert_eq!(node::phase_name(m.state()), "restart");
-        assert_eq!(open_enter(&events, "n1", "optional", "restart").unwrap().seq, 6);
-        assert!(open_enter(&events, "n1", "optional", "edit").is_none());
-        assert_eq!(node::phase_name(replay(&events, "n1", "enforce", false).state()), "pending");
-    }
-
-    #[test]
-    fn replay_restarts_the_machine_on_retry() {
-        use EventKind::*;
-        let mut events = vec![ev(1, "pending", Ok), ev(2, "backup", Enter), ev(3, "backup", Fail)];
-        assert_eq!(node::phase_name(replay(&events, "n1", "optional", true).state()), "failed");
-        events.push(ev(4, "retry", Info));
-        assert_eq!(node::phase_name(replay(&events, "n1", "optional", true).state()), "pending");
-    }
-
-    #[test]
-    fn journaled_batches_cover_every_node_once_in_journal_order() {
-        let text = "cluster = \"c\"\n[[node]]\nname = \"a\"\naddress = \"10.0.0.1\"\n[[node]]\nname = \"b\"\naddress = \"10.0.0.2\"\n[[node]]\nname = \"c\"\naddress = \"10.0.0.3\"\n";
-        let inventory = Inventory::parse(std::path::Path::new("/c.toml"), text).unwrap();
-        // No batches journaled: the runbook's one node at a time, inventory order.
-        assert_eq!(journaled_batches(&[], &inventory), vec![vec![0], vec![1], vec![2]]);
-        let mut e = ev(1, RUN_PHASE, EventKind::Info);
-        e.node = None;
-        e.pass = None;
-        // A name twice, an unknown name, and `b` missing: every node still runs exactly once.
-        e.detail = json!({"event": BATCHES_EVENT, "batches": [{"nodes": ["c", "a"]}, {"nodes": ["a", "zz"]}]});
-        assert_eq!(journaled_batches(&[e], &inventory), vec![vec![2, 0], vec![1]]);
-    }
 
     #[test]
     fn redaction_reaches_nested_strings() {

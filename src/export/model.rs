@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value as Json;
 
-use crate::driver::{RUN_PHASE, RunState, UNDO_PREFIX, replay, replay_undo, run_state};
+use crate::history::{RUN_PHASE, RunState, UNDO_PREFIX, replay, replay_undo, run_state};
 use crate::journal::{Event, EventKind, Run};
 use crate::workflow::Workflow;
 use crate::workflow::node::phase_name;
