@@ -10,7 +10,6 @@
 pub mod cassandra;
 pub mod cli;
 pub mod driver;
-pub mod error;
 pub mod export;
 pub mod history;
 pub mod host;
@@ -18,6 +17,7 @@ pub mod inventory;
 pub mod journal;
 pub mod position;
 pub mod preflight;
+pub mod run;
 pub mod sandbox;
 pub mod secrets;
 pub mod topology;

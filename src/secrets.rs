@@ -22,8 +22,8 @@ pub const MASK: &str = "********";
 pub const MIN_PASSWORD_LEN: usize = 6;
 
 /// Environment variables with this prefix hold secrets (`RINGMASTER_SECRET_KEYSTORE_PASSWORD`).
-/// They are read here and removed from every child process's environment.
-pub const ENV_PREFIX: &str = "RINGMASTER_SECRET_";
+/// They are read here; the transport removes them from every child process's environment.
+pub const ENV_PREFIX: &str = crate::transport::SECRET_ENV_PREFIX;
 
 /// A secret value. Only [`Secret::expose`] gives the text.
 #[derive(Clone, PartialEq, Eq)]
@@ -166,6 +166,17 @@ impl Secrets {
     /// Returns `text` with every known secret value replaced by [`MASK`] (see [`mask`]).
     pub fn redact(&self, text: &str) -> String {
         mask(text, &self.values())
+    }
+
+    /// Returns `value` with every secret masked in every string, recursively.
+    pub fn redact_json(&self, value: serde_json::Value) -> serde_json::Value {
+        use serde_json::Value as Json;
+        match value {
+            Json::String(s) => Json::String(self.redact(&s)),
+            Json::Array(a) => Json::Array(a.into_iter().map(|v| self.redact_json(v)).collect()),
+            Json::Object(o) => Json::Object(o.into_iter().map(|(k, v)| (k, self.redact_json(v))).collect()),
+            other => other,
+        }
     }
 }
 

@@ -9,10 +9,10 @@
 
 use std::collections::BTreeMap;
 
-use super::session::ConnectArgs;
-use crate::error::{CommandError, ErrorKind};
-use crate::history::{BatchesEvent, JournaledBatch, RunEvent};
+use crate::cli::error::{CommandError, ErrorKind};
+use crate::history::{BatchesEvent, JournaledBatch};
 use crate::inventory::Inventory;
+use crate::run::Cluster;
 use crate::topology::{BatchMode, PlanError, PlanOptions, Topology, plan_batches};
 
 /// How many nodes restart together.
@@ -54,15 +54,15 @@ pub struct BatchPlan {
 
 impl BatchPlan {
     /// The run-level event `run` journals: mode, options and batches by node name.
-    pub fn event(&self, args: &BatchArgs) -> RunEvent {
-        RunEvent::Batches(BatchesEvent {
+    pub fn event(&self, args: &BatchArgs) -> BatchesEvent {
+        BatchesEvent {
             mode: self.mode.name().to_string(),
             max_batch: args.max_batch,
             dc_parallel: args.dc_parallel,
             fallback: args.fallback,
             ignored_keyspaces: args.ignore_keyspaces.clone(),
             batches: self.batches.iter().map(|b| JournaledBatch { nodes: b.nodes.clone(), why: b.why.clone() }).collect(),
-        })
+        }
     }
 
     /// The plan as text: one line per batch and its reason.
@@ -78,21 +78,19 @@ impl BatchPlan {
     }
 }
 
-/// Plans the batches: reads the topology through the nodes unless `--batch node`.
-pub fn plan(inventory: &Inventory, args: &BatchArgs, connect: &ConnectArgs) -> Result<BatchPlan, CommandError> {
+/// Plans the batches: reads the topology through the nodes (connecting the cluster, once
+/// for the whole command) unless `--batch node`.
+pub fn plan(args: &BatchArgs, cluster: &mut Cluster<'_>) -> Result<BatchPlan, CommandError> {
+    let inventory = cluster.inventory();
     if args.batch == BatchMode::Node {
         let batches = inventory.nodes.iter().map(|n| PlannedBatch { nodes: vec![n.name.clone()], why: String::new() }).collect();
         return Ok(BatchPlan { mode: BatchMode::Node, topology: None, batches });
     }
-    let rt = super::runtime()?;
-    let topology = rt.block_on(async {
-        let transports = super::session::connect(inventory, connect).await?;
-        crate::preflight::topology::collect(inventory, &transports, &args.ignore_keyspaces, std::time::Duration::from_secs(60))
-            .await
-            .map_err(|e| {
-                CommandError::new(ErrorKind::Preflight, format!("cannot read the topology for `--batch {}`: {e}", args.batch.name()))
-                    .hinted("`--batch node` needs no topology")
-            })
+    let transports = cluster.all()?;
+    let read = crate::preflight::topology::collect(inventory, &transports, &args.ignore_keyspaces, std::time::Duration::from_secs(60));
+    let topology = cluster.runtime().block_on(read).map_err(|e| {
+        CommandError::new(ErrorKind::Preflight, format!("cannot read the topology for `--batch {}`: {e}", args.batch.name()))
+            .hinted("`--batch node` needs no topology")
     })?;
     let batches = plan_on(inventory, &topology, args)?;
     Ok(BatchPlan { mode: args.batch, topology: Some(topology), batches })

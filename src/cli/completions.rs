@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::CommandFactory;
 
 use super::Cli;
-use crate::error::{CommandError, exit};
+use crate::cli::error::{CommandError, exit};
 
 /// Print a shell completion script (e.g. `ringmaster completions bash > /etc/bash_completion.d/ringmaster`).
 #[derive(Debug, clap::Args)]

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::session::ConnectArgs;
-use crate::error::{CommandError, ErrorKind, exit};
+use crate::cli::error::{CommandError, ErrorKind, exit};
 use crate::inventory::Inventory;
 use crate::journal::Journal;
 use crate::secrets::Secrets;
@@ -45,9 +45,12 @@ pub fn cmd_demo(journal: Option<PathBuf>, args: &DemoArgs) -> Result<i32, Comman
     let inventory = Inventory::load(&report.inventory)?;
     let workflow = Workflow::builtin();
     let secrets = Secrets::load(inventory.secrets.as_deref())?;
-    eprint(&super::run::plan(&inventory, &workflow, &journal_path));
+    let job = crate::run::Job { inventory, workflow, secrets };
+    eprint(&super::run::plan(&job.inventory, &job.workflow, &journal_path));
     let journal = Journal::open(&journal_path)?;
-    let code = super::run::start(&journal, &report.inventory, &inventory, &workflow, &secrets, &ConnectArgs::default(), None)?;
+    let connect = ConnectArgs::default();
+    let mut cluster = crate::run::Cluster::new(&job.inventory, connect.options())?;
+    let code = super::run::start(&journal, &report.inventory, &job, &mut cluster, &connect, None)?;
     let j = shell_quote(&journal_path.display().to_string());
     crate::outln!()?;
     crate::outln!("journal:   {}", journal_path.display())?;

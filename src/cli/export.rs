@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::resume::{Pick, find_run};
-use crate::error::{CommandError, exit};
+use crate::cli::error::{CommandError, exit};
 use crate::export::{Format, render};
 use crate::inventory::Inventory;
 use crate::journal::{Journal, JournalError, Run};

@@ -4,7 +4,7 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use crate::cassandra::status::parse_status;
-use crate::error::{CommandError, exit};
+use crate::cli::error::{CommandError, exit};
 
 /// Look at Cassandra output the way ringmaster reads it.
 #[derive(Debug, clap::Subcommand)]

@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::session::{self, ConnectArgs};
+use super::session::ConnectArgs;
 use crate::cassandra::status::{StatusNode, parse_status};
-use crate::error::{CommandError, exit};
+use crate::cli::error::{CommandError, exit};
 use crate::inventory::ansible::{self, Ansible};
 use crate::inventory::{Inventory, Node, TransportKind, node_name_from, toml_quote as q};
 use crate::transport::shell_quote;
@@ -106,12 +106,9 @@ pub fn cmd_inventory(cmd: &InventoryCommand) -> Result<i32, CommandError> {
             let inventory = Inventory { path: PathBuf::from("<discover>"), cluster: cluster.clone(), secrets: None, nodes: vec![node] };
             let connect = ConnectArgs { accept_new_host_keys: *accept_new_host_keys, ..ConnectArgs::default() };
             let command = format!("{nodetool_command} status");
-            let rt = super::runtime()?;
-            let output = rt.block_on(async {
-                let transports = session::connect(&inventory, &connect).await?;
-                let t = transports.get(seed.as_str()).expect("BUG: connect returns every node");
-                t.run(&command, None, Duration::from_secs(60)).await.map_err(CommandError::from)
-            })?;
+            let mut nodes = crate::run::Cluster::new(&inventory, connect.options())?;
+            let t = nodes.all()?.remove(seed.as_str()).expect("BUG: connected every node");
+            let output = nodes.runtime().block_on(t.run(&command, None, Duration::from_secs(60)))?;
             if !output.success() {
                 return Err(CommandError::failed(format!(
                     "`{command}` on `{seed}` {}: {}",

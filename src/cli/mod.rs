@@ -3,6 +3,7 @@
 mod batch;
 mod completions;
 mod demo;
+pub mod error;
 mod export;
 mod inspect;
 mod inventory;
@@ -21,7 +22,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::error::{CommandError, ErrorKind, exit};
+use crate::cli::error::{CommandError, ErrorKind, exit};
 
 /// Turn on Cassandra internode TLS across a live cluster, one node at a time, in two
 /// rolling passes, journaled so that no run ever loses its place.
@@ -116,13 +117,4 @@ fn init_tracing() {
 /// Returns the journal path: the flag, else the default.
 fn journal_path(flag: Option<PathBuf>) -> PathBuf {
     flag.unwrap_or_else(crate::journal::default_path)
-}
-
-/// Returns a tokio runtime for a command that talks to nodes.
-fn runtime() -> Result<tokio::runtime::Runtime, CommandError> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| CommandError::failed(format!("cannot start the async runtime: {e}")))
 }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use serde_json::json;
 
 use super::session::ConnectArgs;
-use crate::error::{CommandError, ErrorKind, exit};
+use crate::cli::error::{CommandError, ErrorKind, exit};
 use crate::preflight::render_passes;
 
 /// Show what a run would do on every node, pass by pass; change nothing.
@@ -29,10 +29,10 @@ pub struct PlanArgs {
 }
 
 pub fn cmd_plan(args: &PlanArgs) -> Result<i32, CommandError> {
-    let (inventory, workflow, secrets) = super::session::load_job(&args.inventory, args.workflow.as_deref())?;
-    let batches = super::batch::plan(&inventory, &args.batch, &args.connect)?;
-    let rt = super::runtime()?;
-    let transports = rt.block_on(super::preflight::connect_each(&inventory, &args.connect));
+    let crate::run::Job { inventory, workflow, secrets } = super::session::load_job(&args.inventory, args.workflow.as_deref())?;
+    let mut cluster = crate::run::Cluster::new(&inventory, args.connect.options())?;
+    let batches = super::batch::plan(&args.batch, &mut cluster)?;
+    let (rt, transports) = cluster.each();
     let order: Vec<&str> = inventory.nodes.iter().map(|n| n.name.as_str()).collect();
     let mut passes: Vec<serde_json::Value> = workflow.passes.iter().map(|p| json!({"pass": p.name, "order": order, "nodes": []})).collect();
     let mut problems = 0;

@@ -1,17 +1,14 @@
 //! `ringmaster preflight -i INV [--json]`: every check before anything is touched, one
-//! row per check and node; exit 3 when any row is a blocker. `run` calls [`report`] too.
+//! row per check and node; exit 3 when any row is a blocker. `run` runs the same checks
+//! under the lock ([`crate::run::start::preflight_gate`]).
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::session::{self, ConnectArgs};
-use crate::error::{CommandError, ErrorKind, exit};
-use crate::inventory::Inventory;
-use crate::preflight::{self, NoConnection, Options, Report};
-use crate::secrets::Secrets;
-use crate::transport::Transport;
-use crate::workflow::Workflow;
+use super::session::ConnectArgs;
+use crate::cli::error::{CommandError, ErrorKind, exit};
+use crate::preflight::Options;
+use crate::run::Cluster;
 
 /// Check the cluster, the nodes and the key material; change nothing.
 #[derive(Debug, clap::Args)]
@@ -36,44 +33,14 @@ pub struct PreflightArgs {
 }
 
 pub fn cmd_preflight(args: &PreflightArgs) -> Result<i32, CommandError> {
-    let (inventory, workflow, secrets) = super::session::load_job(&args.inventory, args.workflow.as_deref())?;
+    let job = super::session::load_job(&args.inventory, args.workflow.as_deref())?;
     let options = Options { expiry_warning: args.expiry_warning, ..Options::default() };
-    let report = report(&inventory, &workflow, &secrets, &args.connect, options)?;
+    let mut cluster = Cluster::new(&job.inventory, args.connect.options())?;
+    let report = crate::run::start::preflight_report(&job, &mut cluster, options);
     if args.json {
         crate::outln!("{}", serde_json::to_string_pretty(&report).map_err(|e| CommandError::from_source(ErrorKind::Failed, e))?)?;
     } else {
         crate::ui::out::print(&report.render(args.all))?;
     }
     Ok(if report.blockers().is_empty() { exit::OK } else { exit::PREFLIGHT })
-}
-
-/// Connects to every node on its own, so one unreachable node is a finding, not an abort.
-pub async fn connect_each(inventory: &Inventory, args: &ConnectArgs) -> BTreeMap<String, Result<Transport, NoConnection>> {
-    session::connect_all(inventory, args)
-        .await
-        .into_iter()
-        .map(|(name, result)| {
-            let result = result.map_err(|e| {
-                let (error, hints) = e.into_parts();
-                NoConnection { error, hints }
-            });
-            (name, result)
-        })
-        .collect()
-}
-
-/// Runs every preflight check and returns the report.
-pub fn report(
-    inventory: &Inventory,
-    workflow: &Workflow,
-    secrets: &Secrets,
-    connect: &ConnectArgs,
-    options: Options,
-) -> Result<Report, CommandError> {
-    let rt = super::runtime()?;
-    Ok(rt.block_on(async {
-        let transports = connect_each(inventory, connect).await;
-        let ctx = preflight::Context { inventory, workflow, secrets, transports: &transports, options };
-        preflight::run(&ctx).await
-    }))
 }

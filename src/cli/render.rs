@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use crate::cassandra::yaml::{self, EditOptions, Value};
-use crate::error::{CommandError, exit};
+use crate::cli::error::{CommandError, exit};
 use crate::inventory::{Inventory, Node, TransportKind};
 use crate::secrets::Secrets;
 use crate::workflow::Workflow;

@@ -2,15 +2,13 @@
 
 use std::path::PathBuf;
 
+use super::error::{CommandError, exit};
 use super::resume::{Pick, find_run};
-use super::session::{self, ConnectArgs, Mode};
-use crate::error::{CommandError, exit};
-use crate::history::{RunEvent, RunState, journaled_undo_stages, replay_undo, run_state, undo_plan};
-use crate::inventory::Inventory;
+use super::session::{self, ConnectArgs};
+use crate::history::{RunState, run_state};
 use crate::journal::Journal;
-use crate::secrets::Secrets;
-use crate::workflow::Workflow;
-use crate::workflow::node::reached_goal;
+use crate::run::record::Recorder;
+use crate::run::{Cluster, Job, Mode, lock, undo};
 
 /// Undo a run: every node it touched gets its original cassandra.yaml back, newest first,
 /// one node at a time (restore, restart, wait UN, verify).
@@ -36,71 +34,38 @@ pub fn cmd_rollback(journal: Option<PathBuf>, args: &RollbackArgs) -> Result<i32
     let journal = Journal::open(&path)?;
     let run = find_run(&journal, args.run.as_deref(), Pick::NewestChange)?;
     let events = journal.events(&run.id)?;
-    let state = run_state(&events);
-    if state == RunState::Undone {
+    if run_state(&events) == RunState::Undone {
         crate::outln!("run {} was already rolled back; nothing to do", run.id)?;
         return Ok(exit::OK);
     }
-    let inventory = Inventory::from_snapshot(&run.inventory)?;
-    let workflow = Workflow::parse(&format!("<workflow of run {}>", run.id), &run.workflow)?;
-    let secrets = Secrets::load(inventory.secrets.as_deref())?;
+    let job = Job::of_run(&run)?;
     // The lock first: while another process drives this cluster, even "nothing to do" is
     // not known, and a command that needs the lock and cannot take it exits 5.
-    session::lock(&journal, &run, &inventory, args.connect.break_lock)?;
+    lock::take(&journal, &run, &job.inventory, &job.secrets, args.connect.break_lock)?;
     let release = |code| -> Result<i32, CommandError> {
-        journal.release_lock(&inventory.cluster, &run.id)?;
+        lock::release(&journal, &run, &job.inventory)?;
         Ok(code)
     };
-    // A rollback that was interrupted (killed, stopped, or a node's undo failed) continues
-    // with the stages it journaled when it started; nodes already restored are done.
-    let continuing = journaled_undo_stages(&events);
-    let stages = continuing.clone().unwrap_or_else(|| undo_plan(&events, &workflow));
-    if stages.is_empty() {
+    let plan = undo::plan(&events, &job);
+    if plan.stages.is_empty() {
         crate::outln!("run {} changed no node; nothing to roll back", run.id)?;
         return release(exit::OK);
     }
-    let verb = if continuing.is_some() { "continue undoing" } else { "undo" };
+    let verb = if plan.continuing { "continue undoing" } else { "undo" };
     eprintln!("ringmaster will {verb} run {} pass by pass, one node at a time (restore, restart, wait UN, verify):", run.id);
-    for stage in &stages {
+    for (stage, done) in plan.stages.iter().zip(&plan.done) {
         let what = if stage.pass_index == 0 {
             "restore the original cassandra.yaml from its backup".to_string()
         } else {
-            format!("put the `{}` pass values back", workflow.passes[stage.pass_index - 1].name)
+            format!("put the `{}` pass values back", job.workflow.passes[stage.pass_index - 1].name)
         };
-        let done: Vec<&str> =
-            stage.nodes.iter().filter(|n| reached_goal(replay_undo(&events, n, &stage.name).state(), true)).map(String::as_str).collect();
         let already = if done.is_empty() { String::new() } else { format!(" (already done: {})", done.join(", ")) };
         crate::ui::out::eprint_line(&format!("  {}: {what} on {}{already}", stage.name, stage.nodes.join(" -> ")));
     }
     if !session::confirm(args.yes, "rollback")? {
         return release(exit::OK);
     }
-    if continuing.is_some() {
-        super::resume::journal_silent_end(&journal, &run, &events)?;
-        super::resume::journal_retries(&journal, &run, &events, &inventory, &workflow)?;
-        session::append_run_event(
-            &journal,
-            &run.id,
-            &RunEvent::Resumed {
-                pid: std::process::id(),
-                host: session::hostname(),
-                user: session::username(),
-                previous_state: state.name().to_string(),
-                by: Some("rollback".into()),
-            },
-        )?;
-    } else {
-        session::append_run_event(
-            &journal,
-            &run.id,
-            &RunEvent::UndoStarted {
-                stages: stages.clone(),
-                force: args.force,
-                previous_state: state.name().to_string(),
-                user: session::username(),
-                host: session::hostname(),
-            },
-        )?;
-    }
-    session::drive(&journal, run, &inventory, &workflow, &secrets, &args.connect, Mode::Undo { force: args.force })
+    undo::begin(&Recorder::new(&journal, &run.id, &job.secrets), &events, &job, &plan, args.force)?;
+    let mut cluster = Cluster::new(&job.inventory, args.connect.options())?;
+    session::drive(&journal, run, &job, &mut cluster, &args.connect, Mode::Undo { force: args.force })
 }

@@ -4,11 +4,12 @@ use std::path::PathBuf;
 
 use super::batch::{BatchArgs, BatchPlan};
 use super::session::{self, ConnectArgs};
-use crate::error::{CommandError, exit};
-use crate::history::{Blocker, RunEvent};
+use crate::cli::error::{CommandError, exit};
 use crate::inventory::Inventory;
-use crate::journal::{Journal, NewRun, Run};
-use crate::secrets::{MASK, Secrets};
+use crate::journal::Journal;
+use crate::run::start::FixedBatches;
+use crate::run::{Cluster, Job, Mode};
+use crate::secrets::MASK;
 use crate::workflow::Workflow;
 
 /// Start a rollout: both passes over every node, one node (or one proven-safe batch) at a time.
@@ -30,18 +31,19 @@ pub struct RunArgs {
 }
 
 pub fn cmd_run(journal: Option<PathBuf>, args: &RunArgs) -> Result<i32, CommandError> {
-    let (inventory, workflow, secrets) = super::session::load_job(&args.inventory, args.workflow.as_deref())?;
+    let job = session::load_job(&args.inventory, args.workflow.as_deref())?;
     // Every pass must render for every node before anything starts: a missing secret or
     // template is found now, not after half the cluster was restarted.
-    for pass in &workflow.passes {
-        for node in &inventory.nodes {
-            pass.render(node, &secrets)?;
+    for pass in &job.workflow.passes {
+        for node in &job.inventory.nodes {
+            pass.render(node, &job.secrets)?;
         }
     }
     let journal_path = super::journal_path(journal);
+    let mut cluster = Cluster::new(&job.inventory, args.connect.options())?;
     // Batches are planned (read-only) before the question, so the operator sees them.
-    let batches = super::batch::plan(&inventory, &args.batch, &args.connect)?;
-    crate::ui::out::eprint(&plan(&inventory, &workflow, &journal_path));
+    let batches = super::batch::plan(&args.batch, &mut cluster)?;
+    crate::ui::out::eprint(&plan(&job.inventory, &job.workflow, &journal_path));
     if batches.topology.is_some() {
         crate::ui::out::eprint(&batches.render());
     }
@@ -49,97 +51,31 @@ pub fn cmd_run(journal: Option<PathBuf>, args: &RunArgs) -> Result<i32, CommandE
         return Ok(exit::OK);
     }
     let journal = Journal::open(&journal_path)?;
-    start(&journal, &args.inventory, &inventory, &workflow, &secrets, &args.connect, Some((&args.batch, &batches)))
+    start(&journal, &args.inventory, &job, &mut cluster, &args.connect, Some((&args.batch, &batches)))
 }
 
-/// Creates a run in the journal and drives it (shared with `demo`).
+/// Creates a run in the journal and drives it (shared with `demo`): the lock, preflight
+/// under the lock, the batches fixed, then the run.
 pub fn start(
     journal: &Journal,
     inventory_path: &std::path::Path,
-    inventory: &Inventory,
-    workflow: &Workflow,
-    secrets: &Secrets,
+    job: &Job,
+    cluster: &mut Cluster<'_>,
     connect: &ConnectArgs,
     batches: Option<(&BatchArgs, &BatchPlan)>,
 ) -> Result<i32, CommandError> {
-    let run = journal.create_run(&NewRun {
-        cluster: inventory.cluster.clone(),
-        operator: session::username(),
-        host: session::hostname(),
-        pid: std::process::id(),
-        command: std::env::args().collect::<Vec<_>>().join(" "),
-        inventory_path: std::fs::canonicalize(inventory_path).unwrap_or(inventory_path.into()).display().to_string(),
-        inventory: inventory.snapshot(),
-        workflow: workflow.source.clone(),
-    })?;
-    let started = RunEvent::Started {
-        workflow: workflow.name.clone(),
-        passes: workflow.passes.iter().map(|p| p.name.clone()).collect(),
-        nodes: inventory.nodes.iter().map(|n| n.name.clone()).collect(),
-    };
-    session::append_run_event(journal, &run.id, &started)?;
-    if let Err(e) = session::lock(journal, &run, inventory, connect.break_lock) {
-        session::append_run_event(journal, &run.id, &RunEvent::Refused { error: Some(e.message.clone()), blockers: vec![] })?;
-        return Err(e);
-    }
-    preflight_gate(journal, &run, inventory_path, inventory, workflow, secrets, connect)?;
-    // The topology and the batches are fixed now: a resumed run walks the same batches.
-    if let Some((args, plan)) = batches.filter(|(_, p)| p.topology.is_some()) {
-        if let Some(topology) = &plan.topology {
-            session::append_run_event(journal, &run.id, &RunEvent::Topology { topology: topology.clone() })?;
-        }
-        session::append_run_event(journal, &run.id, &plan.event(args))?;
+    let run = crate::run::start::create(journal, inventory_path, job)?;
+    crate::run::start::lock(journal, &run, job, connect.break_lock)?;
+    crate::run::start::preflight_gate(journal, &run, job, cluster, |report| session::print_findings(report, job))?;
+    if let Some((args, plan @ BatchPlan { topology: Some(topology), .. })) = batches {
+        crate::run::start::fix_batches(journal, &run, job, FixedBatches { topology: topology.clone(), batches: plan.event(args) })?;
     }
     crate::ui::out::eprint_line(&format!(
         "run {} started (journal {})",
         run.id,
         journal.path().map(|p| p.display().to_string()).unwrap_or_default()
     ));
-    session::drive(journal, run, inventory, workflow, secrets, connect, session::Mode::Forward)
-}
-
-/// Under the lock (so a concurrent run is reported as such), the same checks as
-/// `ringmaster preflight`; a blocker refuses the run before any node is touched: the
-/// refusal is journaled, the lock released, and the error is exit 3.
-pub fn preflight_gate(
-    journal: &Journal,
-    run: &Run,
-    inventory_path: &std::path::Path,
-    inventory: &Inventory,
-    workflow: &Workflow,
-    secrets: &Secrets,
-    connect: &ConnectArgs,
-) -> Result<(), CommandError> {
-    let report = match super::preflight::report(inventory, workflow, secrets, connect, crate::preflight::Options::default()) {
-        Ok(r) => r,
-        Err(e) => {
-            journal.release_lock(&inventory.cluster, &run.id)?;
-            return Err(e);
-        }
-    };
-    let blockers = report.blockers();
-    if !report.findings.iter().all(|f| f.severity == crate::preflight::Severity::Ok) {
-        crate::ui::out::eprint(&secrets.redact(&report.render(false)));
-    }
-    if !blockers.is_empty() {
-        let blockers_journaled = blockers
-            .iter()
-            .map(|b| Blocker { node: b.node.clone(), check: b.check.to_string(), message: secrets.redact(&b.message) })
-            .collect();
-        session::append_run_event(journal, &run.id, &RunEvent::Refused { error: None, blockers: blockers_journaled })?;
-        journal.release_lock(&inventory.cluster, &run.id)?;
-        let listed =
-            blockers.iter().map(|b| format!("{}: {}", b.node.as_deref().unwrap_or("cluster"), b.message)).collect::<Vec<_>>().join("\n  ");
-        return Err(crate::error::CommandError::new(
-            crate::error::ErrorKind::Preflight,
-            secrets.redact(&format!("preflight found {} blocker(s); nothing was touched:\n  {listed}", blockers.len())),
-        )
-        .hinted(format!(
-            "fix them, check with `ringmaster preflight -i {}`, then run again",
-            crate::transport::shell_quote(&inventory_path.display().to_string())
-        )));
-    }
-    Ok(())
+    session::drive(journal, run, job, cluster, connect, Mode::Forward)
 }
 
 /// Returns the plan shown before a run: order of nodes and what each pass sets.

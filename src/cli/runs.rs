@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::export::open_existing;
-use crate::error::{CommandError, exit};
+use crate::cli::error::{CommandError, exit};
 use crate::export::model::state_name;
 use crate::history::run_state;
 use crate::journal::format_unix_ms;

@@ -211,9 +211,13 @@ pub(crate) fn shield(cmd: &mut tokio::process::Command) -> &mut tokio::process::
     cmd
 }
 
+/// Environment variables with this prefix hold secrets ([`crate::secrets`] reads them): no
+/// child process ever sees them.
+pub const SECRET_ENV_PREFIX: &str = "RINGMASTER_SECRET_";
+
 /// Returns the names among `names` that hold secrets.
 fn secret_env_names(names: impl Iterator<Item = std::ffi::OsString>) -> Vec<std::ffi::OsString> {
-    names.filter(|k| k.as_encoded_bytes().starts_with(crate::secrets::ENV_PREFIX.as_bytes())).collect()
+    names.filter(|k| k.as_encoded_bytes().starts_with(SECRET_ENV_PREFIX.as_bytes())).collect()
 }
 
 /// Returns the lowercase hex SHA-256 of `bytes`.

@@ -24,3 +24,57 @@ fn journal_events_are_never_updated_or_deleted() {
         files.iter().filter(|p| re.is_match(&std::fs::read_to_string(p).unwrap_or_default())).map(|p| p.display().to_string()).collect();
     assert!(offenders.is_empty(), "UPDATE/DELETE of journal events in {offenders:?}");
 }
+
+/// The layers of the library, lowest first: a module may import (`crate::X`) only from
+/// layers below its own. Same-rank modules do not import each other.
+const LAYERS: &[&[&str]] = &[
+    &["position", "host", "ui"],
+    &["transport", "journal"],
+    &["secrets"],
+    &["cassandra"],
+    &["topology"],
+    &["inventory"],
+    &["workflow", "sandbox"],
+    &["preflight", "history"],
+    &["driver", "export"],
+    &["run"],
+    &["cli"],
+];
+
+fn rank(module: &str) -> Option<usize> {
+    LAYERS.iter().position(|layer| layer.contains(&module))
+}
+
+#[test]
+fn house_21_no_module_imports_one_above_it() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    walk(&root, &mut files);
+    let uses = regex::Regex::new(r"crate::([a-z_]+)").unwrap();
+    let mut offenders = Vec::new();
+    for path in files.iter().filter(|p| p.extension().is_some_and(|e| e == "rs")) {
+        let relative = path.strip_prefix(&root).unwrap();
+        let first = relative.components().next().unwrap().as_os_str().to_string_lossy().trim_end_matches(".rs").to_string();
+        if first == "main" || first == "lib" {
+            continue;
+        }
+        let own = rank(&first).unwrap_or_else(|| panic!("src/{first} is in no layer of LAYERS: add it where it belongs"));
+        for (n, line) in std::fs::read_to_string(path).unwrap().lines().enumerate() {
+            let code = line.trim_start();
+            if code.starts_with("//") {
+                continue;
+            }
+            for m in uses.captures_iter(code) {
+                let target = &m[1];
+                if target == first || target == "outln" {
+                    continue;
+                }
+                match rank(target) {
+                    Some(r) if r < own => {}
+                    _ => offenders.push(format!("src/{}:{}: `{first}` imports `crate::{target}`", relative.display(), n + 1)),
+                }
+            }
+        }
+    }
+    assert!(offenders.is_empty(), "imports against the layering (docs/DESIGN.md):\n{}", offenders.join("\n"));
+}

@@ -134,6 +134,28 @@ usage_from!(
     crate::cassandra::status::StatusParseError
 );
 
+impl From<crate::run::RunError> for CommandError {
+    fn from(e: crate::run::RunError) -> CommandError {
+        use crate::run::RunError as R;
+        match e {
+            R::Journal(j) => j.into(),
+            R::Stopped { run, rm, error } => {
+                CommandError::from(*error).hinted(format!("`{rm} resume {run}` continues from where it stopped"))
+            }
+            e => {
+                let kind = match &e {
+                    R::Inventory(_) | R::Workflow(_) | R::Secrets(_) | R::NoRun { .. } | R::ResumeRefused { .. } => ErrorKind::Usage,
+                    R::LockHeld { .. } | R::LockStale { .. } => ErrorKind::Locked,
+                    R::Refused { .. } => ErrorKind::Preflight,
+                    _ => ErrorKind::Failed,
+                };
+                let hints = e.hints();
+                hints.into_iter().fold(CommandError::from_source(kind, e), CommandError::hinted)
+            }
+        }
+    }
+}
+
 impl From<crate::journal::JournalError> for CommandError {
     fn from(e: crate::journal::JournalError) -> CommandError {
         use crate::journal::JournalError as J;
