@@ -4,7 +4,9 @@
 //! inventory (TOML: top-level `keystore_password`, `truststore_password`, per-node
 //! overrides in `[node.NAME]`) that nobody but its owner may read, or from environment
 //! variables `RINGMASTER_SECRET_<NAME>` (e.g. `RINGMASTER_SECRET_KEYSTORE_PASSWORD`),
-//! which win over the file. A [`Secret`] cannot be printed: its `Debug` and `Display`
+//! which win over the file, or from a secret manager: `secret_command` (in the inventory
+//! or the secrets file) is run once per missing secret name, without a shell, and its
+//! standard output is the value (see [`Secrets::resolve`]). A [`Secret`] cannot be printed: its `Debug` and `Display`
 //! show `********`, and [`Secrets::redact`] scrubs every known value from any text that
 //! is about to reach the journal, a log or the terminal.
 
@@ -63,6 +65,11 @@ pub enum SecretsError {
     Parse { path: PathBuf, line: usize, column: usize, message: String },
     #[error("{path}: `{key}` must be a string")]
     NotAString { path: PathBuf, key: String },
+    #[error("{path}: `secret_command` {why}")]
+    BadCommand { path: PathBuf, why: String },
+    /// The secret command failed; its output is never shown (it may hold the secret).
+    #[error("the secret command `{command}` for `{name}` {why}; its output is not shown: run it by hand to see it")]
+    Command { command: String, name: String, why: String },
 }
 
 /// All secrets of a cluster: defaults plus per-node overrides.
@@ -70,6 +77,8 @@ pub enum SecretsError {
 pub struct Secrets {
     defaults: BTreeMap<String, Secret>,
     per_node: BTreeMap<String, BTreeMap<String, Secret>>,
+    /// `secret_command` of the secrets file, if any.
+    command: Option<Vec<String>>,
 }
 
 impl fmt::Debug for Secrets {
@@ -115,6 +124,12 @@ impl Secrets {
         let mut secrets = Secrets::default();
         for (key, value) in table {
             match value {
+                toml::Value::Array(items) if key == "secret_command" => {
+                    let argv: Option<Vec<String>> = items.into_iter().map(|v| v.as_str().map(str::to_string)).collect();
+                    let argv = argv.ok_or_else(|| SecretsError::BadCommand { path: path.into(), why: "must be an array of strings".into() })?;
+                    check_command(&argv).map_err(|why| SecretsError::BadCommand { path: path.into(), why })?;
+                    secrets.command = Some(argv);
+                }
                 toml::Value::String(s) => {
                     secrets.defaults.insert(key, Secret::new(s));
                 }
@@ -141,6 +156,23 @@ impl Secrets {
     /// Returns the secret `name` for `node`: the node's override, else the default.
     pub fn get(&self, node: &str, name: &str) -> Option<&Secret> {
         self.per_node.get(node).and_then(|m| m.get(name)).or_else(|| self.defaults.get(name))
+    }
+
+    /// Fills every name of `names` that neither the environment nor the secrets file gives
+    /// from the secret command: the secrets file's `secret_command`, else `fallback` (the
+    /// inventory's). The command runs once per missing name, as argv without a shell,
+    /// `{name}` in an argument replaced by the name, with no stdin and without any
+    /// `RINGMASTER_SECRET_*` variable; its stdout, less one final newline, is the value.
+    pub fn resolve(&mut self, names: &[String], fallback: Option<&[String]>) -> Result<(), SecretsError> {
+        let Some(argv) = self.command.clone().or_else(|| fallback.map(<[String]>::to_vec)) else { return Ok(()) };
+        for name in names {
+            if self.defaults.contains_key(name) {
+                continue;
+            }
+            let value = run_command(&argv, name)?;
+            self.defaults.insert(name.clone(), Secret::new(value));
+        }
+        Ok(())
     }
 
     /// Adds or replaces a default secret (used by `render --set`).
@@ -178,6 +210,49 @@ impl Secrets {
             other => other,
         }
     }
+}
+
+/// Checks a `secret_command` argv: a program and its arguments, no control characters.
+pub fn check_command(argv: &[String]) -> Result<(), String> {
+    match argv.first() {
+        None => Err("is empty: give the program and its arguments, e.g. [\"vault\", \"kv\", \"get\", \"-field={name}\", \"secret/cassandra\"]".into()),
+        Some(p) if p.trim().is_empty() => Err("names no program (its first element is empty)".into()),
+        _ if argv.iter().any(|a| a.chars().any(char::is_control)) => Err("holds a control character".into()),
+        _ => Ok(()),
+    }
+}
+
+/// Runs the secret command for `name` and returns its stdout less one final newline.
+fn run_command(argv: &[String], name: &str) -> Result<String, SecretsError> {
+    let args: Vec<String> = argv.iter().map(|a| a.replace("{name}", name)).collect();
+    let command = args.iter().map(|a| crate::transport::shell_quote(a)).collect::<Vec<_>>().join(" ");
+    let fail = |why: String| SecretsError::Command { command: command.clone(), name: name.to_string(), why };
+    let mut cmd = std::process::Command::new(&args[0]);
+    cmd.args(&args[1..]).stdin(std::process::Stdio::null()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    for (key, _) in std::env::vars_os() {
+        if key.as_encoded_bytes().starts_with(ENV_PREFIX.as_bytes()) {
+            cmd.env_remove(key);
+        }
+    }
+    let out = cmd.output().map_err(|e| fail(format!("could not be started ({e})")))?;
+    if !out.status.success() {
+        let how = match out.status.code() {
+            Some(code) => format!("exited with status {code}"),
+            None => "was killed by a signal".to_string(),
+        };
+        return Err(fail(how));
+    }
+    let mut value = String::from_utf8(out.stdout).map_err(|_| fail("printed bytes that are not UTF-8".into()))?;
+    if value.ends_with('\n') {
+        value.pop();
+        if value.ends_with('\r') {
+            value.pop();
+        }
+    }
+    if value.is_empty() {
+        return Err(fail("printed nothing".into()));
+    }
+    Ok(value)
 }
 
 /// Returns `text` with each of `values` replaced by [`MASK`]: anywhere for a value of at least

@@ -7,7 +7,6 @@ use super::session::ConnectArgs;
 use crate::cli::error::{CommandError, ErrorKind, exit};
 use crate::inventory::Inventory;
 use crate::journal::Journal;
-use crate::secrets::Secrets;
 use crate::transport::shell_quote;
 use crate::ui::out::{eprint, eprint_line};
 use crate::workflow::Workflow;
@@ -44,7 +43,7 @@ pub fn cmd_demo(journal: Option<PathBuf>, args: &DemoArgs) -> Result<i32, Comman
     let journal_path = journal.unwrap_or_else(|| dir.join("journal.db"));
     let inventory = Inventory::load(&report.inventory)?;
     let workflow = Workflow::builtin();
-    let secrets = Secrets::load(inventory.secrets.as_deref())?;
+    let secrets = crate::run::load_secrets(&inventory, &workflow)?;
     let job = crate::run::Job { inventory, workflow, secrets };
     eprint(&super::run::plan(&job.inventory, &job.workflow, &journal_path));
     let journal = Journal::open(&journal_path)?;

@@ -43,7 +43,7 @@ pub fn cmd_render(args: &RenderArgs) -> Result<i32, CommandError> {
         Some(path) => {
             let inv = Inventory::load(path)?;
             let node = inv.node(args.node.as_deref().expect("clap: requires node"))?.clone();
-            (node, Secrets::load(inv.secrets.as_deref())?)
+            (node, crate::run::load_secrets(&inv, &workflow)?)
         }
         None => (offline_node(args.node.as_deref().unwrap_or("node")), Secrets::load(None)?),
     };

@@ -113,6 +113,10 @@ pub struct Inventory {
     pub path: PathBuf,
     pub cluster: String,
     pub secrets: Option<PathBuf>,
+    /// A command (argv, no shell) that prints a secret: `{name}` in an argument becomes the
+    /// secret's name (`keystore_password`). See [`crate::secrets::Secrets::resolve`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_command: Option<Vec<String>>,
     pub nodes: Vec<Node>,
 }
 
@@ -202,6 +206,7 @@ impl RawNode {
 struct RawInventory {
     cluster: String,
     secrets: Option<String>,
+    secret_command: Option<Vec<String>>,
     #[serde(default)]
     defaults: Fields,
     #[serde(default, rename = "node")]
@@ -302,7 +307,16 @@ impl Inventory {
             }
             nodes.push(node);
         }
-        Ok(Inventory { path: path.into(), cluster: raw.cluster, secrets: raw.secrets.map(|s| base.join(s)), nodes })
+        if let Some(argv) = &raw.secret_command {
+            crate::secrets::check_command(argv).map_err(|why| invalid(format!("`secret_command` {why}")))?;
+        }
+        Ok(Inventory {
+            path: path.into(),
+            cluster: raw.cluster,
+            secrets: raw.secrets.map(|s| base.join(s)),
+            secret_command: raw.secret_command,
+            nodes,
+        })
     }
 
     /// Returns the node called `name`.

@@ -46,7 +46,7 @@ impl Job {
     pub fn load(inventory: &Path, workflow: Option<&Path>) -> Result<Job, RunError> {
         let inventory = Inventory::load(inventory)?;
         let workflow = Workflow::load(workflow)?;
-        let secrets = Secrets::load(inventory.secrets.as_deref())?;
+        let secrets = load_secrets(&inventory, &workflow)?;
         Ok(Job { inventory, workflow, secrets })
     }
 
@@ -55,9 +55,17 @@ impl Job {
     pub fn of_run(run: &Run) -> Result<Job, RunError> {
         let inventory = Inventory::from_snapshot(&run.inventory)?;
         let workflow = Workflow::parse(&format!("<workflow of run {}>", run.id), &run.workflow)?;
-        let secrets = Secrets::load(inventory.secrets.as_deref())?;
+        let secrets = load_secrets(&inventory, &workflow)?;
         Ok(Job { inventory, workflow, secrets })
     }
+}
+
+/// Loads the secrets the inventory names and fills what the workflow needs and neither the
+/// file nor the environment gives from the secret command, if there is one.
+pub fn load_secrets(inventory: &Inventory, workflow: &Workflow) -> Result<Secrets, crate::secrets::SecretsError> {
+    let mut secrets = Secrets::load(inventory.secrets.as_deref())?;
+    secrets.resolve(&workflow.secret_names(), inventory.secret_command.as_deref())?;
+    Ok(secrets)
 }
 
 /// The `ringmaster` invocation that every hint names, with the journal spelled out so the

@@ -34,6 +34,7 @@ mod rollout;
 mod sandbox_cluster;
 mod sandbox_init;
 mod sandbox_topology;
+mod secret_command;
 mod ssh_bench;
 mod ssh_errors;
 mod ssh_ops;

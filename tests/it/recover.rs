@@ -241,6 +241,25 @@ fn recover_1_rollback_killed_mid_undo_then_rollback_again_finishes() {
 }
 
 #[test]
+fn recover_1_rollback_killed_mid_undo_then_rollback_with_force_or_break_lock_finishes() {
+    // The variants: `--force` (restore a backup whatever its hash) and `--break-lock`
+    // (take over the dead rollback's lock explicitly) must continue the undo too.
+    for flag in ["--force", "--break-lock"] {
+        let sandbox = Sandbox::new(3, "0s");
+        let originals = sandbox.read_configs();
+        let id = finished_run(&sandbox);
+        rollback_killed_at(&sandbox, MID_UNDO);
+        let out = rm(&sandbox, &["rollback", &id.0, "--yes", flag]);
+        assert_eq!(out.status.code(), Some(0), "`rollback {flag}` finishes the interrupted rollback: {}", text(&out));
+        assert!(text(&out).contains("continue undoing"), "`rollback {flag}` continues the journaled undo: {}", text(&out));
+        assert_undone(&sandbox, &originals, &format!("rollback {flag} after a SIGKILL mid-undo"));
+        let evs = events_of(&sandbox.journal(), &id);
+        let undo_starts = evs.iter().filter(|e| e.node.is_none() && e.detail["event"] == "undo_started").count();
+        assert_eq!(undo_starts, 1, "`rollback {flag}` journals no second plan");
+    }
+}
+
+#[test]
 fn recover_1_rollback_killed_mid_undo_then_resume_finishes_the_rollback() {
     let sandbox = Sandbox::new(3, "0s");
     let originals = sandbox.read_configs();

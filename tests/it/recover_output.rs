@@ -19,6 +19,7 @@ fn dev_full() -> File {
 /// A journal in `dir` holding one run (no events) of a one-node cluster named `cluster`.
 fn journal_with_run(dir: &Path, cluster: &str) -> PathBuf {
     let inventory = Inventory {
+        secret_command: None,
         path: dir.join("cluster.toml"),
         cluster: cluster.into(),
         secrets: None,
