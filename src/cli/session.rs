@@ -78,10 +78,7 @@ pub fn append_run_event(
 
 pub use crate::host::{hostname, username};
 
-/// Returns now as unix milliseconds.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
-}
+pub use crate::clock::now_ms;
 
 /// Formats unix milliseconds as an RFC 3339 UTC time.
 pub fn format_ms(ms: i64) -> String {

@@ -24,3 +24,19 @@ fn journal_events_are_never_updated_or_deleted() {
         files.iter().filter(|p| re.is_match(&std::fs::read_to_string(p).unwrap_or_default())).map(|p| p.display().to_string()).collect();
     assert!(offenders.is_empty(), "UPDATE/DELETE of journal events in {offenders:?}");
 }
+
+#[test]
+fn house_one_clock_helper() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    walk(&root.join("src"), &mut files);
+    let clocks: Vec<String> = files
+        .iter()
+        .filter(|p| {
+            let text = std::fs::read_to_string(p).unwrap_or_default();
+            text.contains("fn now_ms") || text.contains("SystemTime::now")
+        })
+        .map(|p| p.strip_prefix(root).unwrap().display().to_string())
+        .collect();
+    assert_eq!(clocks, ["src/clock.rs"], "the wall clock is read in one place: crate::clock::now_ms");
+}
