@@ -167,6 +167,17 @@ impl Secrets {
     pub fn redact(&self, text: &str) -> String {
         mask(text, &self.values())
     }
+
+    /// Returns `detail` with every string in it redacted (see [`Secrets::redact`]), at any depth.
+    pub fn redact_json(&self, detail: serde_json::Value) -> serde_json::Value {
+        use serde_json::Value as Json;
+        match detail {
+            Json::String(s) => Json::String(self.redact(&s)),
+            Json::Array(a) => Json::Array(a.into_iter().map(|v| self.redact_json(v)).collect()),
+            Json::Object(o) => Json::Object(o.into_iter().map(|(k, v)| (k, self.redact_json(v))).collect()),
+            other => other,
+        }
+    }
 }
 
 /// Returns `text` with each of `values` replaced by [`MASK`]: anywhere for a value of at least
@@ -205,6 +216,13 @@ fn mask_whole(text: &str, value: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn redaction_reaches_nested_strings() {
+        let secrets = super::Secrets::parse(std::path::Path::new("s"), "keystore_password = \"hunter2\"\n").unwrap();
+        let out = secrets.redact_json(serde_json::json!({"a": ["x hunter2 y"], "b": {"c": "hunter2"}}));
+        assert!(!out.to_string().contains("hunter2"));
+    }
+
     use super::*;
 
     #[test]

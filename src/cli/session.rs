@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::driver::{Driver, RunOutcome, StopFlag};
+use crate::driver::{Driver, Job, RunOutcome, StopFlag};
 use crate::error::{CommandError, ErrorKind, exit};
 use crate::history::{PreviousHolder, RunEvent};
 use crate::inventory::{Inventory, TransportKind};
@@ -249,7 +249,8 @@ pub fn drive(
     let result = rt.block_on(async {
         install_signal_handlers(stop.clone());
         let transports = connect(inventory, args).await?;
-        let mut driver = Driver::new(journal, run, inventory, workflow, secrets, transports, &ui, stop).map_err(CommandError::failed)?;
+        let mut driver =
+            Driver::new(journal, run, Job { inventory, workflow, secrets }, transports, &ui, stop).map_err(CommandError::failed)?;
         if args.events_json {
             driver.on_event = Some(Box::new(emit_event));
         }

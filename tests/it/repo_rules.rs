@@ -26,7 +26,7 @@ fn journal_events_are_never_updated_or_deleted() {
 }
 
 #[test]
-fn house_one_clock_helper() {
+fn house_21_one_clock_helper() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files = Vec::new();
     walk(&root.join("src"), &mut files);
@@ -39,4 +39,21 @@ fn house_one_clock_helper() {
         .map(|p| p.strip_prefix(root).unwrap().display().to_string())
         .collect();
     assert_eq!(clocks, ["src/clock.rs"], "the wall clock is read in one place: crate::clock::now_ms");
+}
+
+#[test]
+fn house_21_the_driver_only_drives() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let driver = std::fs::read_to_string(root.join("src/driver/mod.rs")).unwrap();
+    assert!(driver.lines().count() < 300, "src/driver/mod.rs has {} lines", driver.lines().count());
+    let mut files = Vec::new();
+    walk(&root.join("src/driver"), &mut files);
+    for path in files {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let name = path.strip_prefix(root).unwrap().display().to_string();
+        assert!(!text.contains("too_many_arguments"), "{name}: a driver takes its parts, not eight arguments");
+        // Steps dispatch on the machine's `State`; a phase name is only journaled.
+        assert!(!text.contains("match phase"), "{name} dispatches on a phase name");
+        assert!(!text.contains("fn interruptible"), "{name} re-lists what the machine knows (node::is_interruptible)");
+    }
 }
