@@ -9,6 +9,7 @@
 
 pub mod cassandra;
 pub mod cli;
+pub mod clock;
 pub mod driver;
 pub mod export;
 pub mod history;

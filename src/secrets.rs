@@ -126,7 +126,8 @@ impl Secrets {
             match value {
                 toml::Value::Array(items) if key == "secret_command" => {
                     let argv: Option<Vec<String>> = items.into_iter().map(|v| v.as_str().map(str::to_string)).collect();
-                    let argv = argv.ok_or_else(|| SecretsError::BadCommand { path: path.into(), why: "must be an array of strings".into() })?;
+                    let argv =
+                        argv.ok_or_else(|| SecretsError::BadCommand { path: path.into(), why: "must be an array of strings".into() })?;
                     check_command(&argv).map_err(|why| SecretsError::BadCommand { path: path.into(), why })?;
                     secrets.command = Some(argv);
                 }
@@ -215,7 +216,10 @@ impl Secrets {
 /// Checks a `secret_command` argv: a program and its arguments, no control characters.
 pub fn check_command(argv: &[String]) -> Result<(), String> {
     match argv.first() {
-        None => Err("is empty: give the program and its arguments, e.g. [\"vault\", \"kv\", \"get\", \"-field={name}\", \"secret/cassandra\"]".into()),
+        None => {
+            Err("is empty: give the program and its arguments, e.g. [\"vault\", \"kv\", \"get\", \"-field={name}\", \"secret/cassandra\"]"
+                .into())
+        }
         Some(p) if p.trim().is_empty() => Err("names no program (its first element is empty)".into()),
         _ if argv.iter().any(|a| a.chars().any(char::is_control)) => Err("holds a control character".into()),
         _ => Ok(()),
@@ -291,6 +295,13 @@ fn mask_whole(text: &str, value: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn redaction_reaches_nested_strings() {
+        let secrets = super::Secrets::parse(std::path::Path::new("s"), "keystore_password = \"hunter2\"\n").unwrap();
+        let out = secrets.redact_json(serde_json::json!({"a": ["x hunter2 y"], "b": {"c": "hunter2"}}));
+        assert!(!out.to_string().contains("hunter2"));
+    }
+
     use super::*;
 
     #[test]

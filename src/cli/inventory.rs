@@ -103,7 +103,13 @@ pub fn cmd_inventory(cmd: &InventoryCommand) -> Result<i32, CommandError> {
             node.boot_grace = Duration::ZERO;
             node.ssh_config = ssh_config.clone();
             node.known_hosts = known_hosts.clone();
-            let inventory = Inventory { path: PathBuf::from("<discover>"), cluster: cluster.clone(), secrets: None, secret_command: None, nodes: vec![node] };
+            let inventory = Inventory {
+                path: PathBuf::from("<discover>"),
+                cluster: cluster.clone(),
+                secrets: None,
+                secret_command: None,
+                nodes: vec![node],
+            };
             let connect = ConnectArgs { accept_new_host_keys: *accept_new_host_keys, ..ConnectArgs::default() };
             let command = format!("{nodetool_command} status");
             let mut nodes = crate::run::Cluster::new(&inventory, connect.options())?;

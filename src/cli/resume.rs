@@ -23,7 +23,7 @@ pub struct ResumeArgs {
 pub fn find_run(journal: &Journal, id: Option<&str>, pick: Pick) -> Result<crate::journal::Run, CommandError> {
     let Picked { run, why } = crate::run::resume::find_run(journal, id, pick)?;
     if let Some(why) = why {
-        eprintln!("taking run {} (started {}), {why}", run.id, crate::host::format_ms(run.started_at));
+        eprintln!("taking run {} (started {}), {why}", run.id, crate::clock::format_ms(run.started_at));
     }
     Ok(run)
 }

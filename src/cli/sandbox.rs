@@ -155,7 +155,7 @@ const WAKE_AT_MOST: Duration = Duration::from_secs(600);
 fn wake_later(dir: &std::path::Path, up_ms: Option<u64>) -> i32 {
     use std::os::unix::process::CommandExt;
     use std::process::{Command, Stdio};
-    let now = sandbox::now_ms();
+    let now = u64::try_from(crate::clock::now_ms()).unwrap_or(0);
     let Some(up) = up_ms.filter(|&up| up > now && up - now <= WAKE_AT_MOST.as_millis() as u64) else { return 0 };
     let Ok(exe) = std::env::current_exe() else { return 0 };
     // Its own process group and no inherited stdio: an SSH session running `restart`

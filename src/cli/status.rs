@@ -6,8 +6,8 @@ use serde_json::json;
 
 use super::resume::{Pick, find_run};
 use crate::cli::error::{CommandError, exit};
+use crate::clock::format_ms;
 use crate::history::{journaled_undo_stages, replay, replay_undo, run_state};
-use crate::host::format_ms;
 use crate::inventory::Inventory;
 use crate::workflow::Workflow;
 use crate::workflow::node::phase_name;

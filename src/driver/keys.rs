@@ -10,17 +10,34 @@
 
 use serde_json::{Value as Json, json};
 
+use super::phases::StepCtx;
+use super::step::Step;
 use super::{Driver, DriverError, PhaseResult, RunOutcome};
 use crate::cassandra::yaml::Value;
 use crate::inventory::Node;
 use crate::journal::EventKind;
 use crate::transport::{Transport, TransportError, sha256_hex, shell_quote as quote};
 use crate::workflow::Pass;
+use crate::workflow::node::State;
 
 /// The journal's pass name for staging events.
 pub const KEYS_PASS: &str = "keys";
 /// The phase name of staging events.
 pub const STAGE_KEYS: &str = "stage_keys";
+
+/// The journal's pass of staging events: not one of the workflow's passes.
+fn keys_pass() -> Pass {
+    Pass { name: KEYS_PASS.into(), description: String::new(), listener: None, tolerate: vec![], settings: vec![] }
+}
+
+/// The directory the key files go to: that of the first one (`ssl_dir` when there is none).
+fn staging_dir(node: &Node, files: &[Staged]) -> String {
+    files
+        .first()
+        .and_then(|f| std::path::Path::new(&f.target).parent())
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| node.ssl_dir.clone())
+}
 
 /// One file to install: where from, where to, and what it must hash to.
 struct Staged {
@@ -40,11 +57,11 @@ impl Driver<'_> {
         })
     }
 
-    /// Stages the key files of every node that names local ones; returns why the run
-    /// must stop, if it must.
+    /// Stages the key files of every node that names local ones, each through the same
+    /// step as every phase ([`Step::StageKeys`]); returns why the run must stop, if it must.
     pub(crate) async fn stage_keys(&mut self) -> Result<Option<RunOutcome>, DriverError> {
-        let inventory = self.inventory;
-        for node in &inventory.nodes {
+        let pass = keys_pass();
+        for (position, node) in self.inventory.nodes.iter().enumerate() {
             if node.keystore_source.is_none() && node.truststore_source.is_none() {
                 continue;
             }
@@ -56,43 +73,33 @@ impl Driver<'_> {
             if done {
                 continue;
             }
-            let files = match self.staged_files(node) {
-                Ok(f) => f,
-                Err(e) => {
-                    self.append(Some(&node.name), Some(KEYS_PASS), STAGE_KEYS, EventKind::Fail, json!({"error": e}))?;
-                    return Ok(Some(self.stage_failed(node)));
-                }
-            };
-            let dir =
-                std::path::Path::new(&files[0].target).parent().map(|p| p.display().to_string()).unwrap_or_else(|| node.ssl_dir.clone());
-            let listed: Vec<Json> = files.iter().map(|f| json!({"path": f.target, "sha256": f.sha256})).collect();
-            self.ui.status(&format!("[{KEYS_PASS}] {}: {STAGE_KEYS}", node.name));
-            self.append(
-                Some(&node.name),
-                Some(KEYS_PASS),
-                STAGE_KEYS,
-                EventKind::Enter,
-                json!({"dir": dir, "owner": node.key_owner, "group": node.key_group, "files": listed}),
-            )?;
-            let t = self.transport(&node.name)?.clone();
-            let result = self.install(node, &t, &dir, &files).await.unwrap_or_else(|e| PhaseResult::Fail(json!({"error": e.to_string()})));
-            self.crash.point(&format!("after acting {} {KEYS_PASS} {STAGE_KEYS}", node.name));
-            let (kind, detail, ok) = match result {
-                PhaseResult::Ok(d) => (EventKind::Ok, d, true),
-                PhaseResult::Fail(d) => (EventKind::Fail, d, false),
-            };
-            self.ui.line(&format!("[{KEYS_PASS}] {}: {STAGE_KEYS} {}", node.name, if ok { "ok" } else { "FAILED" }));
-            self.append(Some(&node.name), Some(KEYS_PASS), STAGE_KEYS, kind, detail)?;
-            if !ok {
-                return Ok(Some(self.stage_failed(node)));
+            let ctx = StepCtx { node, pass: &pass, pass_index: 0, position, batch: position };
+            if !self.step(&ctx, Step::StageKeys).await? {
+                return Ok(Some(self.failed_outcome(node, &pass, &State::Failed {})));
             }
         }
         Ok(None)
     }
 
-    fn stage_failed(&self, node: &Node) -> RunOutcome {
-        let pass = Pass { name: KEYS_PASS.into(), description: String::new(), listener: None, tolerate: vec![], settings: vec![] };
-        self.failed_outcome(node, &pass, &crate::workflow::node::State::Failed {})
+    /// What staging records before acting: the directory, owner, group and each file's
+    /// target and SHA-256 (only the owner and group when a source cannot be read; the
+    /// action then fails and says why).
+    pub(crate) fn keys_intent(&self, node: &Node) -> Json {
+        match self.staged_files(node) {
+            Ok(files) => {
+                let listed: Vec<Json> = files.iter().map(|f| json!({"path": f.target, "sha256": f.sha256})).collect();
+                json!({"dir": staging_dir(node, &files), "owner": node.key_owner, "group": node.key_group, "files": listed})
+            }
+            Err(_) => json!({"owner": node.key_owner, "group": node.key_group}),
+        }
+    }
+
+    /// Installs `node`'s key files and reads them back.
+    pub(crate) async fn stage(&self, node: &Node, t: &Transport) -> Result<PhaseResult, TransportError> {
+        match self.staged_files(node) {
+            Ok(files) => self.install(node, t, &staging_dir(node, &files), &files).await,
+            Err(e) => Ok(PhaseResult::Fail(json!({"error": e}))),
+        }
     }
 
     fn staged_files(&self, node: &Node) -> Result<Vec<Staged>, String> {

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use serde_json::{Value as Json, json};
 
+use super::step::Step;
 use super::{Driver, DriverError, PhaseResult, health};
 use crate::cassandra::log::scan;
 use crate::cassandra::yaml::{self, EditOptions};
@@ -22,6 +23,7 @@ use crate::inventory::Node;
 use crate::journal::EventKind;
 use crate::transport::{Transport, TransportError, sha256_hex};
 use crate::workflow::Pass;
+use crate::workflow::node::State;
 
 /// Which node, pass and position a step is for.
 pub(crate) struct StepCtx<'a> {
@@ -44,11 +46,15 @@ fn complete_text(bytes: &[u8]) -> String {
 }
 
 impl Driver<'_> {
-    /// Returns what a phase's `enter` records: whatever a repeat of the phase needs.
-    pub(crate) async fn intent(&self, ctx: &StepCtx<'_>, phase: &str, repeat: Option<&crate::journal::Event>) -> Json {
+    /// Returns what a step's `enter` records: whatever a repeat of the step needs.
+    pub(crate) async fn intent(&self, ctx: &StepCtx<'_>, step: Step, repeat: Option<&crate::journal::Event>) -> Json {
         let node = ctx.node;
-        match phase {
-            "restart" | "rollback_restart" => {
+        let state = match step {
+            Step::StageKeys => return self.keys_intent(node),
+            Step::Phase(state) => state,
+        };
+        match state {
+            State::Restart {} | State::RollbackRestart {} => {
                 if let Some(first) = repeat {
                     return json!({"log_offset": first.detail.get("log_offset").cloned().unwrap_or(json!(0))});
                 }
@@ -58,10 +64,11 @@ impl Driver<'_> {
                 };
                 json!({"log_offset": offset, "command": node.restart_command})
             }
-            "backup" => self.backup_intent(node).await,
-            "edit" | "rollback" => self.config_intent(node).await,
-            "drain" => json!({"command": format!("{} drain", node.nodetool_command)}),
-            _ => json!({}),
+            State::Backup {} => self.backup_intent(node).await,
+            State::Edit {} | State::Rollback {} => self.config_intent(node).await,
+            State::Drain {} => json!({"command": format!("{} drain", node.nodetool_command)}),
+            State::AwaitUn {} | State::VerifyLog {} | State::RollbackAwaitUn {} | State::RollbackVerify {} => json!({}),
+            State::Pending {} | State::Done {} | State::RolledBack {} | State::Failed {} => json!({}),
         }
     }
 
@@ -96,20 +103,27 @@ impl Driver<'_> {
             .find_map(|e| e.detail.get("sha256").and_then(Json::as_str).map(str::to_string))
     }
 
-    /// Runs `phase` on the node. Transport problems are phase failures, not errors.
-    pub(crate) async fn act(&self, ctx: &StepCtx<'_>, phase: &str, first_enter: &Json, repeat: bool) -> Result<PhaseResult, DriverError> {
+    /// Runs `step` on the node. Transport problems are phase failures, not errors.
+    pub(crate) async fn act(&self, ctx: &StepCtx<'_>, step: Step, first_enter: &Json, repeat: bool) -> Result<PhaseResult, DriverError> {
         let t = self.transport(&ctx.node.name)?.clone();
-        let result = match phase {
-            "backup" => self.backup(ctx, &t).await,
-            "edit" => self.edit(ctx, &t, ctx.pass).await,
-            "drain" => self.command(&t, &format!("{} drain", ctx.node.nodetool_command)).await,
-            "restart" | "rollback_restart" => self.restart(ctx, &t, first_enter, repeat).await,
-            "await_un" => self.await_un(ctx, "restart").await,
-            "rollback_await_un" => self.await_un(ctx, "rollback_restart").await,
-            "verify_log" => self.verify_log(ctx, &t, "restart", true).await,
-            "rollback_verify" => self.verify_log(ctx, &t, "rollback_restart", ctx.pass_index > 0).await,
-            "rollback" => self.rollback(ctx, &t).await,
-            other => unreachable!("BUG: no action for phase `{other}`"),
+        let state = match step {
+            Step::StageKeys => return Ok(self.stage(ctx.node, &t).await.unwrap_or_else(|e| fail_transport(&e))),
+            Step::Phase(state) => state,
+        };
+        let result = match state {
+            State::Backup {} => self.backup(ctx, &t).await,
+            State::Edit {} => self.edit(ctx, &t, ctx.pass).await,
+            State::Drain {} => self.command(&t, &format!("{} drain", ctx.node.nodetool_command)).await,
+            State::Restart {} | State::RollbackRestart {} => self.restart(ctx, &t, first_enter, repeat).await,
+            State::AwaitUn {} => self.await_un(ctx, "restart").await,
+            State::RollbackAwaitUn {} => self.await_un(ctx, "rollback_restart").await,
+            State::VerifyLog {} => self.verify_log(ctx, &t, "restart", true).await,
+            State::RollbackVerify {} => self.verify_log(ctx, &t, "rollback_restart", ctx.pass_index > 0).await,
+            State::Rollback {} => self.rollback(ctx, &t).await,
+            // `pending` is journaled by the step itself; a terminal state takes no step.
+            State::Pending {} | State::Done {} | State::RolledBack {} | State::Failed {} => {
+                unreachable!("BUG: no action for `{}`", crate::workflow::node::phase_name(&state))
+            }
         };
         Ok(result.unwrap_or_else(|e| fail_transport(&e)))
     }

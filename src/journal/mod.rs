@@ -22,10 +22,12 @@ mod types;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use rusqlite::types::Type;
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Row, Transaction, TransactionBehavior, params};
+
+use crate::clock::now_ms;
 
 pub use error::{JournalError, format_unix_ms};
 pub use types::{Event, EventKind, LockHolder, NewEvent, NewRun, ParseEventKindError, Run, RunId};
@@ -340,12 +342,6 @@ fn enable_wal(conn: &Connection) -> rusqlite::Result<String> {
             result => return result,
         }
     }
-}
-
-/// Returns the current time in unix milliseconds (0 if the clock is before 1970).
-fn now_ms() -> i64 {
-    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// Reads a TEXT column holding JSON.

@@ -140,7 +140,7 @@ impl Default for Options {
     fn default() -> Options {
         Options {
             expiry_warning: Duration::from_secs(30 * 86_400),
-            now: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0),
+            now: crate::clock::now_ms() / 1000,
             command_timeout: Duration::from_secs(60),
         }
     }

@@ -91,7 +91,7 @@ fn drive_to_outcome(
     cluster.runtime().block_on(async { install_signal_handlers(stop.clone()) });
     let transports = cluster.all()?;
     cluster.runtime().block_on(async {
-        let mut driver = Driver::new(journal, run, &job.inventory, &job.workflow, &job.secrets, transports, ui, stop)?;
+        let mut driver = Driver::new(journal, run, job.parts(), transports, ui, stop)?;
         if let Some(hook) = hook {
             driver.on_event = Some(Box::new(hook));
         }

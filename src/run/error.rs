@@ -60,7 +60,7 @@ fn held(cluster: &str, h: &LockHolder) -> String {
         h.pid,
         h.host,
         h.user,
-        crate::host::format_ms(h.acquired_at)
+        crate::clock::format_ms(h.acquired_at)
     )
 }
 

@@ -18,7 +18,7 @@ pub fn take(journal: &Journal, run: &Run, inventory: &Inventory, secrets: &Secre
         pid,
         host: crate::host::hostname(),
         user: crate::host::username(),
-        acquired_at: crate::host::now_ms(),
+        acquired_at: crate::clock::now_ms(),
         start_time: crate::host::process_start_time(pid),
     };
     if let Some(holder) = journal.lock_holder(&inventory.cluster)? {

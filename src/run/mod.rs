@@ -50,6 +50,11 @@ impl Job {
         Ok(Job { inventory, workflow, secrets })
     }
 
+    /// Returns the job as the driver borrows it.
+    pub fn parts(&self) -> crate::driver::JobRef<'_> {
+        crate::driver::JobRef { inventory: &self.inventory, workflow: &self.workflow, secrets: &self.secrets }
+    }
+
     /// Returns the job of a journaled run: the inventory and workflow it started with, and
     /// the secrets as they are now (they are never journaled).
     pub fn of_run(run: &Run) -> Result<Job, RunError> {

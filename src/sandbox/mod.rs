@@ -175,11 +175,6 @@ fn state_path(dir: &Path, node: &str) -> PathBuf {
     node_root(dir, node).join("state.json")
 }
 
-/// Now, in unix milliseconds (the sandbox's clock).
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
 /// Writes a file through a temporary sibling and a rename, so readers never see half of it.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SandboxError> {
     let tmp = path.with_extension("tmp");
@@ -259,7 +254,7 @@ impl Session {
             dir,
             config,
             states,
-            now: now_ms(),
+            now: u64::try_from(crate::clock::now_ms()).unwrap_or(0),
             pending_logs: std::cell::RefCell::new(Vec::new()),
             writable: mode == libc::LOCK_EX,
             _lock: lock,
@@ -511,7 +506,7 @@ pub fn restart(dir: &Path, node: &str) -> Result<Option<u64>, SandboxError> {
 /// time has come are written when it joins, as a live node writes its own log, not only
 /// when the next command looks. A sandbox deleted meanwhile is not an error.
 pub fn wake(dir: &Path, at_ms: u64) -> Result<(), SandboxError> {
-    let now = now_ms();
+    let now = u64::try_from(crate::clock::now_ms()).unwrap_or(0);
     if at_ms > now {
         std::thread::sleep(Duration::from_millis(at_ms - now));
     }

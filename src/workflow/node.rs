@@ -2,6 +2,7 @@
 //!
 //! ```text
 //!  pending ─▶ backup ─▶ edit ─▶ [drain] ─▶ restart ─▶ await_un ─▶ verify_log ─▶ done
+//!     │         │        │  │                      └──── restarted ───┘
 //!     │         │        │  └──────── changed (any failure) ───────────┘
 //!     └─────────┴────────┴─▶ failed          │
 //!                                            ▼
@@ -15,6 +16,9 @@
 //! fresh machine, so the machine's state is always derived from the journal, never stored.
 //! A failure before `edit` has written anything needs no rollback (nothing changed on the
 //! node); a failure after it does, and a failure during rollback needs an operator.
+//!
+//! What the driver needs to know of a state is asked here, from the superstates:
+//! [`is_changed`], [`is_restarted`], [`is_rolling_back`], [`is_interruptible`].
 
 use statig::prelude::*;
 
@@ -83,7 +87,7 @@ impl NodeMachine {
         }
     }
 
-    #[state(superstate = "changed")]
+    #[state(superstate = "restarted")]
     fn await_un(event: &Event) -> Outcome<State> {
         match event {
             Event::PhaseSucceeded => Transition(State::verify_log()),
@@ -91,12 +95,20 @@ impl NodeMachine {
         }
     }
 
-    #[state(superstate = "changed")]
+    #[state(superstate = "restarted")]
     fn verify_log(event: &Event) -> Outcome<State> {
         match event {
             Event::PhaseSucceeded => Transition(State::done()),
             Event::PhaseFailed | Event::UndoRequested => Super,
         }
+    }
+
+    /// Between a restart and the proof that the node is healthy on its new configuration:
+    /// a stop request waits until the node is proven (or rolled back).
+    #[superstate(superstate = "changed")]
+    fn restarted(event: &Event) -> Outcome<State> {
+        let _ = event;
+        Super
     }
 
     /// Every phase after the edit fails into a rollback: the node's file has changed.
@@ -188,6 +200,37 @@ pub fn phase_name(state: &State) -> &'static str {
     }
 }
 
+/// Returns true when `state` lies in the superstate `wanted` picks, at any depth.
+fn within(state: &State, wanted: fn(&Superstate) -> bool) -> bool {
+    fn up(superstate: &mut Superstate, wanted: fn(&Superstate) -> bool) -> bool {
+        wanted(superstate) || statig::blocking::Superstate::superstate(superstate).is_some_and(|mut s| up(&mut s, wanted))
+    }
+    let mut state = *state;
+    statig::blocking::State::superstate(&mut state).is_some_and(|mut s| up(&mut s, wanted))
+}
+
+/// Returns true in the phases after the edit and before the pass's end (`changed`): the
+/// node's file holds the pass's values, and a failure rolls it back.
+pub fn is_changed(state: &State) -> bool {
+    within(state, |s| matches!(s, Superstate::Changed {}))
+}
+
+/// Returns true between a restart and the proof that the node is healthy (`restarted`).
+pub fn is_restarted(state: &State) -> bool {
+    within(state, |s| matches!(s, Superstate::Restarted {}))
+}
+
+/// Returns true in the steps of a rollback (`rolling_back`): restore, restart, await UN, verify.
+pub fn is_rolling_back(state: &State) -> bool {
+    within(state, |s| matches!(s, Superstate::RollingBack {}))
+}
+
+/// Returns true when a stop request may be honoured before `state`'s phase runs: not while
+/// the node is between a restart and proof that it is healthy again, nor during a rollback.
+pub fn is_interruptible(state: &State) -> bool {
+    !is_restarted(state) && !is_rolling_back(state)
+}
+
 /// Returns true for states in which the machine stops: done, rolled_back, failed.
 pub fn is_terminal(state: &State) -> bool {
     matches!(state, State::Done {} | State::RolledBack {} | State::Failed {})
@@ -269,6 +312,47 @@ mod tests {
         m.handle(&S);
         m.handle(&Event::UndoRequested);
         assert_eq!(phase_name(m.state()), "backup", "undo is only taken from pending");
+    }
+
+    /// Every state, in the order of the diagram.
+    const ALL: [State; 14] = [
+        State::Pending {},
+        State::Backup {},
+        State::Edit {},
+        State::Drain {},
+        State::Restart {},
+        State::AwaitUn {},
+        State::VerifyLog {},
+        State::Done {},
+        State::Rollback {},
+        State::RollbackRestart {},
+        State::RollbackAwaitUn {},
+        State::RollbackVerify {},
+        State::RolledBack {},
+        State::Failed {},
+    ];
+
+    fn names(pick: fn(&State) -> bool) -> Vec<&'static str> {
+        ALL.iter().filter(|s| pick(s)).map(phase_name).collect()
+    }
+
+    #[test]
+    fn house_21_the_machine_answers_changed_restarted_rolling_back_and_interruptible() {
+        assert_eq!(names(is_changed), ["drain", "restart", "await_un", "verify_log"]);
+        assert_eq!(names(is_restarted), ["await_un", "verify_log"]);
+        assert_eq!(names(is_rolling_back), ["rollback", "rollback_restart", "rollback_await_un", "rollback_verify"]);
+        // The states the driver listed by hand before: a stop request waits in these.
+        let waits: Vec<&str> = ALL.iter().filter(|s| !is_interruptible(s)).map(phase_name).collect();
+        assert_eq!(waits, ["await_un", "verify_log", "rollback", "rollback_restart", "rollback_await_un", "rollback_verify"]);
+        // A failure in `changed` rolls back, a failure in `rolling_back` needs an operator.
+        for s in ALL.into_iter().filter(is_changed) {
+            let mut m = new_machine(true);
+            while *m.state() != s {
+                m.handle(&S);
+            }
+            m.handle(&F);
+            assert_eq!(*m.state(), State::Rollback {}, "failure in {}", phase_name(&s));
+        }
     }
 
     #[test]

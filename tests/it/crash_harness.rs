@@ -68,6 +68,9 @@ fn check_point(n: usize, label: &str) -> Result<(), String> {
 
 #[test]
 fn sigkill_at_every_crash_point_then_resume_ends_like_an_uninterrupted_run() {
+    if !crate::support::crash_hooks("sigkill_at_every_crash_point_then_resume_ends_like_an_uninterrupted_run") {
+        return;
+    }
     let points = crash_points();
     assert!(points.len() > 100, "a 3-node two-pass run has a crash point per journal commit and action: {}", points.len());
     let next = AtomicUsize::new(0);
@@ -118,5 +121,31 @@ fn sigterm_and_sighup_stop_at_a_safe_point_with_exit_4() {
         assert!(evs.iter().any(|e| e.node.is_none() && e.detail["event"] == "interrupted" && e.detail["signal"] == name), "{name}");
         let out = ringmaster().args(["resume", "--journal"]).arg(sandbox.journal()).output().unwrap();
         assert_eq!(out.status.code(), Some(0), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+/// The crash hooks exist only in a test build (`--features test-crash-hooks`): the binary
+/// under test holds the variable's name exactly when it was built with the feature (a
+/// normal or release build compiles the same code as one without it), and without the
+/// feature a run given both variables finishes and reaches no crash point.
+#[test]
+fn recover_low_crash_hooks_are_compiled_only_into_test_builds() {
+    let binary = std::fs::read(crate::support::bin()).unwrap();
+    let named = regex::bytes::Regex::new("RINGMASTER_TEST_CRASH_(AT|TRACE)").unwrap().is_match(&binary);
+    assert_eq!(named, cfg!(feature = "test-crash-hooks"), "the binary names the crash variables only with test-crash-hooks");
+    let sandbox = Sandbox::new(2, "0s");
+    let out = sandbox
+        .cmd(&["run", "--yes", "-i"])
+        .arg(sandbox.inventory())
+        .env("RINGMASTER_TEST_CRASH_AT", "1")
+        .env("RINGMASTER_TEST_CRASH_TRACE", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if cfg!(feature = "test-crash-hooks") {
+        assert_eq!(out.status.signal(), Some(9), "a test build dies at crash point 1: {stderr}");
+    } else {
+        assert_eq!(out.status.code(), Some(0), "a build without the feature ignores RINGMASTER_TEST_CRASH_AT: {stderr}");
+        assert!(!stderr.contains("crash-point"), "and RINGMASTER_TEST_CRASH_TRACE: {stderr}");
     }
 }

@@ -233,6 +233,9 @@ fn real_cassandra_rollout_failure_and_crash() {
     c.assert_all_un();
 
     // 3. SIGKILL of ringmaster while a node restarts in the enforce pass; resume finishes.
+    if !crate::support::crash_hooks("e2e_cassandra part 3 (SIGKILL mid-restart)") {
+        return;
+    }
     c.reset();
     let pristine = c.pristine();
     let boots_before = c.log("node2").matches("Configuration location: ").count();

@@ -118,3 +118,27 @@ fn staging_that_cannot_set_the_owner_stops_before_any_config_is_touched() {
     assert!(!evs.iter().any(|e| e.phase == "backup" || e.node.as_deref() == Some("node2")), "no further step");
     assert_eq!(sb.read_configs(), originals);
 }
+
+#[test]
+fn house_21_stage_keys_takes_the_same_step_as_every_phase() {
+    if !crate::support::crash_hooks("house_21_stage_keys_takes_the_same_step_as_every_phase") {
+        return;
+    }
+    let sb = Sandbox::new(2, "0s");
+    prepare(&sb, &id("-un"), &id("-gn"));
+    let killed = run(sb
+        .cmd(&["run", "--yes", "-i"])
+        .arg(sb.inventory())
+        .env("RINGMASTER_TEST_CRASH_AT", "after journaling node1 keys stage_keys enter"));
+    assert_eq!(std::os::unix::process::ExitStatusExt::signal(&killed.status), Some(9), "killed after the staging intent");
+    let resumed = run(&mut sb.cmd(&["resume"]));
+    assert_eq!(resumed.status.code(), Some(0));
+    let evs = events(&sb.journal());
+    let staged: Vec<_> = evs.iter().filter(|e| e.node.as_deref() == Some("node1") && e.phase == "stage_keys").collect();
+    assert_eq!(staged.iter().map(|e| e.kind).collect::<Vec<_>>(), [EventKind::Enter, EventKind::Enter, EventKind::Ok]);
+    // The interrupted staging is entered again as a repeat, exactly like an interrupted phase.
+    assert!(staged[0].detail.get("repeat").is_none(), "{:?}", staged[0].detail);
+    assert_eq!(staged[1].detail["repeat"], true, "{:?}", staged[1].detail);
+    assert_eq!(staged[1].detail["files"], staged[0].detail["files"], "the same intent");
+    assert_eq!(sb.status_json()["state"], "finished");
+}

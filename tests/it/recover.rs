@@ -227,6 +227,9 @@ fn rollback_killed_at(sandbox: &Sandbox, at: &str) {
 
 #[test]
 fn recover_1_rollback_killed_mid_undo_then_rollback_again_finishes() {
+    if !crate::support::crash_hooks("recover_1_rollback_killed_mid_undo_then_rollback_again_finishes") {
+        return;
+    }
     let sandbox = Sandbox::new(3, "0s");
     let originals = sandbox.read_configs();
     let id = finished_run(&sandbox);
@@ -261,6 +264,9 @@ fn recover_1_rollback_killed_mid_undo_then_rollback_with_force_or_break_lock_fin
 
 #[test]
 fn recover_1_rollback_killed_mid_undo_then_resume_finishes_the_rollback() {
+    if !crate::support::crash_hooks("recover_1_rollback_killed_mid_undo_then_resume_finishes_the_rollback") {
+        return;
+    }
     let sandbox = Sandbox::new(3, "0s");
     let originals = sandbox.read_configs();
     let id = finished_run(&sandbox);
@@ -402,6 +408,9 @@ impl FinishedRollout {
 
 #[test]
 fn recover_1_rollback_crash_harness_every_kill_point_then_a_second_rollback_restores_every_node() {
+    if !crate::support::crash_hooks("recover_1_rollback_crash_harness_every_kill_point_then_a_second_rollback_restores_every_node") {
+        return;
+    }
     let started = Instant::now();
     // One finished rollout per worker thread, restored from its snapshot for each point
     // (the same state a fresh sandbox and a full run would give, in a fraction of the time).

@@ -210,6 +210,9 @@ fn recover_low_a_newline_in_a_key_path_does_not_break_the_key_files_check() {
 
 #[test]
 fn recover_low_resume_removes_the_temp_file_a_killed_backup_left() {
+    if !crate::support::crash_hooks("recover_low_resume_removes_the_temp_file_a_killed_backup_left") {
+        return;
+    }
     use std::os::unix::process::ExitStatusExt;
     let sb = Sandbox::new(3, "0s");
     let originals = sb.read_configs();

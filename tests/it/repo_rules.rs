@@ -28,7 +28,7 @@ fn journal_events_are_never_updated_or_deleted() {
 /// The layers of the library, lowest first: a module may import (`crate::X`) only from
 /// layers below its own. Same-rank modules do not import each other.
 const LAYERS: &[&[&str]] = &[
-    &["position", "host", "ui"],
+    &["position", "host", "clock", "ui"],
     &["transport", "journal"],
     &["secrets"],
     &["cassandra"],
@@ -77,4 +77,37 @@ fn house_21_no_module_imports_one_above_it() {
         }
     }
     assert!(offenders.is_empty(), "imports against the layering (docs/DESIGN.md):\n{}", offenders.join("\n"));
+}
+
+#[test]
+fn house_21_one_clock_helper() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    walk(&root.join("src"), &mut files);
+    let clocks: Vec<String> = files
+        .iter()
+        .filter(|p| {
+            let text = std::fs::read_to_string(p).unwrap_or_default();
+            text.contains("fn now_ms") || text.contains("SystemTime::now")
+        })
+        .map(|p| p.strip_prefix(root).unwrap().display().to_string())
+        .collect();
+    assert_eq!(clocks, ["src/clock.rs"], "the wall clock is read in one place: crate::clock::now_ms");
+}
+
+#[test]
+fn house_21_the_driver_only_drives() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let driver = std::fs::read_to_string(root.join("src/driver/mod.rs")).unwrap();
+    assert!(driver.lines().count() < 300, "src/driver/mod.rs has {} lines", driver.lines().count());
+    let mut files = Vec::new();
+    walk(&root.join("src/driver"), &mut files);
+    for path in files {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let name = path.strip_prefix(root).unwrap().display().to_string();
+        assert!(!text.contains("too_many_arguments"), "{name}: a driver takes its parts, not eight arguments");
+        // Steps dispatch on the machine's `State`; a phase name is only journaled.
+        assert!(!text.contains("match phase"), "{name} dispatches on a phase name");
+        assert!(!text.contains("fn interruptible"), "{name} re-lists what the machine knows (node::is_interruptible)");
+    }
 }

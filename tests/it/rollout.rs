@@ -96,21 +96,33 @@ fn kill_and_resume(point: &str) {
 
 #[test]
 fn sigkill_just_after_a_restart_intent_is_journaled() {
+    if !crate::support::crash_hooks("sigkill_just_after_a_restart_intent_is_journaled") {
+        return;
+    }
     kill_and_resume("after journaling node2 optional restart enter");
 }
 
 #[test]
 fn sigkill_mid_restart_after_the_command_ran() {
+    if !crate::support::crash_hooks("sigkill_mid_restart_after_the_command_ran") {
+        return;
+    }
     kill_and_resume("after acting node2 optional restart");
 }
 
 #[test]
 fn sigkill_between_the_passes() {
+    if !crate::support::crash_hooks("sigkill_between_the_passes") {
+        return;
+    }
     kill_and_resume("after journaling node3 optional verify_log ok");
 }
 
 #[test]
 fn sigkill_mid_enforce_pass_after_the_edit() {
+    if !crate::support::crash_hooks("sigkill_mid_enforce_pass_after_the_edit") {
+        return;
+    }
     kill_and_resume("after acting node1 enforce edit");
 }
 

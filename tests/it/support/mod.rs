@@ -26,6 +26,23 @@ pub fn ringmaster() -> Command {
     cmd
 }
 
+/// Returns true when the binary under test has its crash hooks (built with
+/// `--features test-crash-hooks`, as `bin/test` builds it). Without them a test that kills
+/// the run at a crash point cannot run: it says so on stderr and is skipped, except under
+/// `CI` or `RINGMASTER_REQUIRE_CRASH_HOOKS` (bin/test sets it), where it fails.
+pub fn crash_hooks(test: &str) -> bool {
+    if cfg!(feature = "test-crash-hooks") {
+        return true;
+    }
+    let why = "the crash hooks are compiled only with `--features test-crash-hooks` \
+               (run `cargo test --features test-crash-hooks`; bin/test passes it)";
+    if std::env::var_os("CI").is_some() || std::env::var_os("RINGMASTER_REQUIRE_CRASH_HOOKS").is_some() {
+        panic!("{test}: {why}");
+    }
+    ssh::skip(test, why);
+    false
+}
+
 /// Runs the command and returns its output, printing it when the test fails later.
 pub fn run(cmd: &mut Command) -> Output {
     let out = cmd.output().expect("spawn ringmaster");

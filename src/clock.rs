@@ -1,0 +1,28 @@
+//! The one clock: now as unix milliseconds, for the journal, the lock and the sandbox, and
+//! how such a time is shown (RFC 3339, UTC).
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Returns the current time in unix milliseconds (0 if the clock is before 1970).
+pub fn now_ms() -> i64 {
+    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Formats unix milliseconds as an RFC 3339 UTC time.
+pub fn format_ms(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_else(|| ms.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn clock_is_unix_milliseconds() {
+        let seconds = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+        let ms = super::now_ms();
+        assert!((ms / 1000 - seconds).abs() <= 1, "{ms} ms vs {seconds} s");
+    }
+}
