@@ -15,7 +15,8 @@ pub mod undo;
 
 pub use batches::journaled_batches;
 pub use event::{
-    BatchesEvent, Blocker, HALTED_PHASE, JournaledBatch, PreviousHolder, RETRY_PHASE, RUN_PHASE, RunEvent, UndoStage, run_events,
+    BatchesEvent, Blocker, HALTED_PHASE, JournaledBatch, PreviousHolder, RETRY_PHASE, RUN_PHASE, RunEvent, UndoStage, event_name,
+    run_events,
 };
 pub use replay::{open_enter, replay, replay_undo};
 pub use state::{RunState, run_state, touched_a_node};
