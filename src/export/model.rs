@@ -7,8 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::Value as Json;
-
+use crate::history::detail::{self, AwaitUnOk, Detail};
 use crate::history::{RETRY_PHASE, RUN_PHASE, RunEvent, RunState, UNDO_PREFIX, event_name, replay, replay_undo, run_state};
 use crate::journal::{Event, EventKind, Run};
 use crate::workflow::Workflow;
@@ -158,10 +157,6 @@ pub(crate) fn phase_rank(phase: &str) -> usize {
     PHASE_ORDER.iter().position(|p| *p == phase).unwrap_or(PHASE_ORDER.len())
 }
 
-fn text(v: &Json, key: &str) -> Option<String> {
-    v.get(key).and_then(Json::as_str).map(str::to_string)
-}
-
 impl PostMortem {
     /// Builds the post-mortem of `run` from its events (ordered by `seq`).
     pub fn build(run: &Run, events: &[Event]) -> PostMortem {
@@ -229,7 +224,7 @@ fn bars(events: &[Event]) -> Vec<Bar> {
                     let bar = &mut bars[idx];
                     bar.end = e.at.max(bar.start);
                     bar.outcome = if e.kind == EventKind::Ok { BarOutcome::Ok } else { BarOutcome::Fail };
-                    bar.error = text(&e.detail, "error");
+                    bar.error = if e.kind == EventKind::Fail { detail::Failure::of(&e.detail).and_then(|f| f.error) } else { None };
                 }
             }
             EventKind::Info => {
@@ -291,7 +286,7 @@ fn passes(events: &[Event], workflow: Option<&Workflow>, drain: bool, bars: &[Ba
                     .iter()
                     .filter(mine)
                     .filter(|e| e.kind == EventKind::Ok && matches!(e.phase.as_str(), "await_un" | "rollback_await_un"))
-                    .filter_map(|e| e.detail.get("elapsed_ms").and_then(Json::as_i64).map(|ms| (e.phase.clone(), ms)))
+                    .filter_map(|e| AwaitUnOk::of(&e.detail).map(|a| (e.phase.clone(), a.elapsed_ms as i64)))
                     .collect();
                 NodeRow {
                     result: phase_name(machine.state()).to_string(),
@@ -309,36 +304,17 @@ fn passes(events: &[Event], workflow: Option<&Workflow>, drain: bool, bars: &[Ba
 }
 
 fn failure(e: &Event) -> Failure {
-    let d = &e.detail;
-    let evidence = d
-        .get("evidence")
-        .and_then(Json::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|ev| {
-            let line = text(ev, "line")?;
-            let context =
-                ev.get("context").and_then(Json::as_array).into_iter().flatten().filter_map(|c| c.as_str().map(str::to_string)).collect();
-            Some((line, context))
-        })
-        .collect();
-    let views = d
-        .get("views")
-        .and_then(Json::as_object)
-        .into_iter()
-        .flatten()
-        .map(|(from, seen)| (from.clone(), seen.as_str().map(str::to_string).unwrap_or_else(|| seen.to_string())))
-        .collect();
+    let f = detail::Failure::of(&e.detail).unwrap_or_default();
     Failure {
         seq: e.seq,
         at: e.at,
         node: e.node.clone(),
         pass: e.pass.clone(),
         phase: e.phase.clone(),
-        error: text(d, "error"),
-        evidence,
-        views,
-        stderr: text(d, "stderr").filter(|s| !s.trim().is_empty()),
+        error: f.error,
+        evidence: f.evidence.into_iter().flatten().map(|ev| (ev.line, ev.context)).collect(),
+        views: f.views.into_iter().flatten().collect(),
+        stderr: f.stderr.filter(|s| !s.trim().is_empty()),
     }
 }
 
