@@ -6,7 +6,6 @@ use serde::Serialize;
 
 use super::export::open_existing;
 use crate::cli::error::{CommandError, exit};
-use crate::export::model::state_name;
 use crate::history::run_state;
 use crate::journal::format_unix_ms;
 
@@ -43,7 +42,7 @@ pub fn cmd_runs(journal: Option<PathBuf>, args: &RunsArgs) -> Result<i32, Comman
             started: format_unix_ms(run.started_at),
             operator: run.operator,
             host: run.host,
-            state: state_name(run_state(&events)),
+            state: run_state(&events).name(),
             events: events.len(),
         });
     }

@@ -32,7 +32,7 @@ pub fn cmd_status(journal: Option<PathBuf>, args: &StatusArgs) -> Result<i32, Co
     let events = journal.events(&run.id)?;
     let inventory = Inventory::from_snapshot(&run.inventory)?;
     let workflow = Workflow::parse(&format!("<workflow of run {}>", run.id), &run.workflow)?;
-    let state = format!("{:?}", run_state(&events)).to_lowercase();
+    let state = run_state(&events).name();
     let undo = journaled_undo_stages(&events).unwrap_or_default();
     // Columns: the workflow's passes, then the undo stages if the run was rolled back.
     let mut columns: Vec<String> = workflow.passes.iter().map(|p| p.name.clone()).collect();

@@ -30,9 +30,8 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use serde_json::{Value as Json, json};
-
 use crate::cassandra::log::LogPatterns;
+use crate::history::detail::{Detail, Failure};
 use crate::history::{RunEvent, UNDO_PREFIX, journaled_batches, journaled_undo_stages, replay_undo, undo_plan};
 use crate::inventory::{Inventory, Node};
 use crate::journal::{Event, EventKind, Journal, JournalError, Run};
@@ -53,9 +52,16 @@ pub enum RunOutcome {
     /// Every node finished every pass.
     Done,
     /// A node failed; `state` is `rolled_back` or `failed` (operator needed).
-    Failed { node: String, pass: String, state: String, evidence: Vec<Json> },
+    Failed { node: String, pass: String, state: String, evidence: Vec<FailedStep> },
     /// A signal asked us to stop; the run stopped at a safe point.
     Interrupted { signal: String },
+}
+
+/// One journaled failure of the node that failed: its phase and what it said.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FailedStep {
+    pub phase: String,
+    pub failure: Failure,
 }
 
 /// What a driver step can fail with, other than a failed phase (which is an outcome).
@@ -257,7 +263,7 @@ impl<'a> Driver<'a> {
             .borrow()
             .iter()
             .filter(|e| e.kind == EventKind::Fail && e.node.as_deref() == Some(&node.name) && e.pass.as_deref() == Some(&pass.name))
-            .map(|e| json!({"phase": e.phase, "detail": e.detail}))
+            .map(|e| FailedStep { phase: e.phase.clone(), failure: Failure::of(&e.detail).unwrap_or_default() })
             .collect();
         RunOutcome::Failed { node: node.name.clone(), pass: pass.name.clone(), state: node::phase_name(state).into(), evidence }
     }

@@ -19,8 +19,11 @@ use super::step::Step;
 use super::{Driver, DriverError, PhaseResult, health};
 use crate::cassandra::log::scan;
 use crate::cassandra::yaml::{self, EditOptions};
+use crate::history::detail::{
+    AlreadyBooted, AwaitUnFailure, AwaitUnOk, BackupIntent, BackupMismatch, BackupOk, CommandIntent, CommandOutcome, ConfigIntent, Detail,
+    EditOk, Evidence, Failure, RestartIntent, RestoreOk, VerifyLog, journaled_backup_sha, restart_offset,
+};
 use crate::inventory::Node;
-use crate::journal::EventKind;
 use crate::transport::{Transport, TransportError, sha256_hex};
 use crate::workflow::Pass;
 use crate::workflow::node::State;
@@ -36,7 +39,7 @@ pub(crate) struct StepCtx<'a> {
 }
 
 fn fail_transport(e: &TransportError) -> PhaseResult {
-    PhaseResult::Fail(json!({"error": e.to_string()}))
+    PhaseResult::Fail(Failure::new(e.to_string()).to_json())
 }
 
 /// Returns the complete lines of `bytes` (an unterminated last line is still being written).
@@ -54,40 +57,43 @@ impl Driver<'_> {
             Step::Phase(state) => state,
         };
         match state {
-            State::Restart {} | State::RollbackRestart {} => {
-                if let Some(first) = repeat {
-                    return json!({"log_offset": first.detail.get("log_offset").cloned().unwrap_or(json!(0))});
-                }
-                let offset = match self.transport(&node.name) {
-                    Ok(t) => t.stat(&node.log_path).await.ok().flatten().map(|s| s.size).unwrap_or(0),
-                    Err(_) => 0,
-                };
-                json!({"log_offset": offset, "command": node.restart_command})
-            }
-            State::Backup {} => self.backup_intent(node).await,
-            State::Edit {} | State::Rollback {} => self.config_intent(node).await,
-            State::Drain {} => json!({"command": format!("{} drain", node.nodetool_command)}),
+            State::Restart {} | State::RollbackRestart {} => self.restart_intent(node, repeat).await.to_json(),
+            State::Backup {} => self.backup_intent(node).await.to_json(),
+            State::Edit {} | State::Rollback {} => self.config_intent(node).await.to_json(),
+            State::Drain {} => CommandIntent { command: format!("{} drain", node.nodetool_command) }.to_json(),
             State::AwaitUn {} | State::VerifyLog {} | State::RollbackAwaitUn {} | State::RollbackVerify {} => json!({}),
             State::Pending {} | State::Done {} | State::RolledBack {} | State::Failed {} => json!({}),
         }
     }
 
+    /// What a restart records before acting: the log's size now (a boot after it is one
+    /// this step caused) and the command; a repeat keeps the first intent's offset.
+    async fn restart_intent(&self, node: &Node, repeat: Option<&crate::journal::Event>) -> RestartIntent {
+        if let Some(first) = repeat {
+            return RestartIntent { log_offset: RestartIntent::of(&first.detail).unwrap_or_default().log_offset, command: None };
+        }
+        let offset = match self.transport(&node.name) {
+            Ok(t) => t.stat(&node.log_path).await.ok().flatten().map(|s| s.size).unwrap_or(0),
+            Err(_) => 0,
+        };
+        RestartIntent { log_offset: offset, command: Some(node.restart_command.clone()) }
+    }
+
     /// What `backup` records before acting: the backup path and both config paths.
-    async fn backup_intent(&self, node: &Node) -> Json {
-        let mut intent = self.config_intent(node).await;
-        intent["backup"] = json!(self.backup_path(node));
-        intent
+    async fn backup_intent(&self, node: &Node) -> BackupIntent {
+        let ConfigIntent { config, config_target } = self.config_intent(node).await;
+        BackupIntent { backup: self.backup_path(node), config: Some(config), config_target }
     }
 
     /// What `edit` and `rollback` record before acting: the config path and the file it
     /// resolves to (the same path unless it is a symlink; `null` when it cannot be resolved
     /// now, and the action then fails and says why).
-    async fn config_intent(&self, node: &Node) -> Json {
+    async fn config_intent(&self, node: &Node) -> ConfigIntent {
         let target = match self.transport(&node.name) {
             Ok(t) => config_target(t, node).await.ok(),
             Err(_) => None,
         };
-        json!({"config": node.config_path, "config_target": target})
+        ConfigIntent { config: node.config_path.clone(), config_target: target }
     }
 
     pub(crate) fn backup_path(&self, node: &Node) -> String {
@@ -96,11 +102,7 @@ impl Driver<'_> {
 
     /// Returns the journaled SHA-256 of `node`'s backup, if this run made or adopted it.
     fn journaled_backup_sha(&self, node: &str) -> Option<String> {
-        self.events
-            .borrow()
-            .iter()
-            .filter(|e| e.node.as_deref() == Some(node) && e.phase == "backup" && e.kind == EventKind::Ok)
-            .find_map(|e| e.detail.get("sha256").and_then(Json::as_str).map(str::to_string))
+        journaled_backup_sha(&self.events.borrow(), node)
     }
 
     /// Runs `step` on the node. Transport problems are phase failures, not errors.
@@ -132,8 +134,7 @@ impl Driver<'_> {
         let node = ctx.node;
         let backup = self.backup_path(node);
         let target = config_target(t, node).await?;
-        let mut paths = json!({"config": node.config_path, "config_target": target});
-        note_stale_temp_files(&mut paths, t, node, &backup).await?;
+        let removed = remove_stale_temp_files(t, node, &backup).await?;
         // The backup sits next to the path the inventory names (a link or not) and holds
         // the bytes of the file it resolves to.
         let config = t.read_file(&target, 0).await?;
@@ -148,95 +149,133 @@ impl Driver<'_> {
                     None => ctx.pass_index == 0 && existing.sha256 == config_sha,
                 };
                 if ours {
-                    Ok(PhaseResult::Ok(with(
-                        &paths,
-                        json!({"backup": backup, "sha256": existing.sha256, "size": existing.size, "existing": true}),
-                    )))
+                    Ok(PhaseResult::Ok(
+                        BackupOk {
+                            backup,
+                            sha256: existing.sha256,
+                            size: existing.size,
+                            existing: true,
+                            config: Some(node.config_path.clone()),
+                            config_target: Some(target),
+                            removed_stale_temp_files: removed,
+                        }
+                        .to_json(),
+                    ))
                 } else {
-                    Ok(PhaseResult::Fail(json!({
-                        "error": format!("`{backup}` already exists on `{}` and is not this run's backup (sha256 {}); it is never overwritten", node.name, existing.sha256),
-                        "hint": format!("move it aside after checking it, then run `ringmaster resume`"),
-                    })))
+                    Ok(PhaseResult::Fail(
+                        Failure::new(format!(
+                            "`{backup}` already exists on `{}` and is not this run's backup (sha256 {}); it is never overwritten",
+                            node.name, existing.sha256
+                        ))
+                        .hinted("move it aside after checking it, then run `ringmaster resume`")
+                        .to_json(),
+                    ))
                 }
             }
-            None if journaled.is_some() => Ok(PhaseResult::Fail(json!({
-                "error": format!("the backup `{backup}` made by this run is gone from `{}`", node.name),
-            }))),
+            None if journaled.is_some() => Ok(PhaseResult::Fail(
+                Failure::new(format!("the backup `{backup}` made by this run is gone from `{}`", node.name)).to_json(),
+            )),
             None => {
                 t.create_file_new(&backup, &config, Some(&target)).await?;
                 let made = t.stat(&backup).await?;
                 match made {
-                    Some(s) if s.sha256 == config_sha => {
-                        Ok(PhaseResult::Ok(with(&paths, json!({"backup": backup, "sha256": s.sha256, "size": s.size, "existing": false}))))
-                    }
-                    other => Ok(PhaseResult::Fail(json!({
-                        "error": format!("the backup `{backup}` on `{}` does not match the original after copying", node.name),
-                        "found_sha256": other.map(|s| s.sha256),
-                        "expected_sha256": config_sha,
-                    }))),
+                    Some(s) if s.sha256 == config_sha => Ok(PhaseResult::Ok(
+                        BackupOk {
+                            backup,
+                            sha256: s.sha256,
+                            size: s.size,
+                            existing: false,
+                            config: Some(node.config_path.clone()),
+                            config_target: Some(target),
+                            removed_stale_temp_files: removed,
+                        }
+                        .to_json(),
+                    )),
+                    other => Ok(PhaseResult::Fail(
+                        BackupMismatch {
+                            error: format!("the backup `{backup}` on `{}` does not match the original after copying", node.name),
+                            found_sha256: other.map(|s| s.sha256),
+                            expected_sha256: config_sha,
+                        }
+                        .to_json(),
+                    )),
                 }
             }
         }
     }
 
     async fn edit(&self, ctx: &StepCtx<'_>, t: &Transport, pass: &Pass) -> Result<PhaseResult, TransportError> {
+        Ok(match self.edit_values(ctx, t, pass).await? {
+            Ok(edit) => PhaseResult::Ok(edit.to_json()),
+            Err(failure) => PhaseResult::Fail(failure.to_json()),
+        })
+    }
+
+    /// Writes `pass`'s values into the node's config: `edit`, and the `rollback` of a later
+    /// pass (with the previous pass's values).
+    async fn edit_values(&self, ctx: &StepCtx<'_>, t: &Transport, pass: &Pass) -> Result<Result<EditOk, Failure>, TransportError> {
         let node = ctx.node;
         let settings = match pass.render(node, self.secrets) {
             Ok(s) => s,
-            Err(e) => return Ok(PhaseResult::Fail(json!({"error": e.to_string()}))),
+            Err(e) => return Ok(Err(Failure::new(e.to_string()))),
         };
         // A symlinked cassandra.yaml (configuration management) keeps its link: the file it
         // points to is edited.
         let target = config_target(t, node).await?;
-        let mut cleaned = json!({});
-        note_stale_temp_files(&mut cleaned, t, node, &target).await?;
+        let removed = remove_stale_temp_files(t, node, &target).await?;
         let current = t.read_file(&target, 0).await?;
         let edit =
             match yaml::edit_server_encryption(&node.config_path, &current, &settings, &EditOptions { release: node.cassandra_release }) {
                 Ok(e) => e,
-                Err(e) => return Ok(PhaseResult::Fail(json!({"error": e.to_string()}))),
+                Err(e) => return Ok(Err(Failure::new(e.to_string()))),
             };
         let secrets = self.secrets.values();
         let diff = yaml::masked_diff(&node.config_path, &current, &edit.bytes, &secrets);
         if edit.changed {
             t.write_file_atomic(&target, &edit.bytes, 0o644).await?;
         }
-        Ok(PhaseResult::Ok(with(
-            &cleaned,
-            json!({
-                "config": node.config_path,
-                "config_target": target,
-                "changed": edit.changed,
-                "values": pass.name,
-                "before_sha256": sha256_hex(&current),
-                "after_sha256": sha256_hex(&edit.bytes),
-                "release": edit.release.to_string(),
-                "diff": diff,
-            }),
-        )))
+        Ok(Ok(EditOk {
+            config: Some(node.config_path.clone()),
+            config_target: Some(target),
+            changed: edit.changed,
+            values: pass.name.clone(),
+            before_sha256: sha256_hex(&current),
+            after_sha256: sha256_hex(&edit.bytes),
+            release: edit.release.to_string(),
+            diff,
+            removed_stale_temp_files: removed,
+            restored_values_of: None,
+        }))
     }
 
     async fn command(&self, t: &Transport, command: &str) -> Result<PhaseResult, TransportError> {
+        let (ok, outcome) = self.run_command(t, command).await?;
+        Ok(if ok { PhaseResult::Ok(outcome.to_json()) } else { PhaseResult::Fail(outcome.to_json()) })
+    }
+
+    /// Runs `command` on the node: whether it succeeded, and its outcome.
+    async fn run_command(&self, t: &Transport, command: &str) -> Result<(bool, CommandOutcome), TransportError> {
         let out = t.run(command, None, self.workflow.command_timeout).await?;
-        let detail = json!({
-            "command": command,
-            "exit": out.status,
-            "stdout": tail(&out.stdout_str(), 20),
-            "stderr": tail(&out.stderr_str(), 20),
-        });
-        Ok(if out.success() { PhaseResult::Ok(detail) } else { PhaseResult::Fail(detail) })
+        let outcome = CommandOutcome {
+            command: command.to_string(),
+            exit: out.status,
+            stdout: tail(&out.stdout_str(), 20),
+            stderr: tail(&out.stderr_str(), 20),
+            log_offset: None,
+        };
+        Ok((out.success(), outcome))
     }
 
     async fn restart(&self, ctx: &StepCtx<'_>, t: &Transport, first_enter: &Json, repeat: bool) -> Result<PhaseResult, TransportError> {
         let node = ctx.node;
         // The offset of the FIRST intent: a boot after it is a boot caused by this step.
-        let offset = first_enter.get("log_offset").and_then(Json::as_u64).unwrap_or(0);
+        let offset = RestartIntent::of(first_enter).unwrap_or_default().log_offset;
         if repeat {
             // The step was interrupted: did the node already boot after the intent?
             let deadline = Instant::now() + node.boot_grace;
             loop {
                 if let Some(line) = self.boot_since(t, &node.log_path, offset).await? {
-                    return Ok(PhaseResult::Ok(json!({"already_booted": true, "boot_line": line, "log_offset": offset})));
+                    return Ok(PhaseResult::Ok(AlreadyBooted { already_booted: true, boot_line: line, log_offset: offset }.to_json()));
                 }
                 if Instant::now() >= deadline {
                     break;
@@ -244,11 +283,12 @@ impl Driver<'_> {
                 tokio::time::sleep(self.workflow.poll_interval.min(node.boot_grace)).await;
             }
         }
-        let mut result = self.command(t, &node.restart_command).await?;
-        if let PhaseResult::Ok(d) = &mut result {
-            d["log_offset"] = json!(offset);
+        let (ok, mut outcome) = self.run_command(t, &node.restart_command).await?;
+        if ok {
+            outcome.log_offset = Some(offset);
+            return Ok(PhaseResult::Ok(outcome.to_json()));
         }
-        Ok(result)
+        Ok(PhaseResult::Fail(outcome.to_json()))
     }
 
     /// Returns the first boot line in the node's log after `offset`, if any.
@@ -296,12 +336,15 @@ impl Driver<'_> {
                 let views = self.collect_views(only).await;
                 let j = health::judge_un(&ctx.node.address, &self.inventory.nodes, &views);
                 if j.un && self_sees_all {
-                    return Ok(PhaseResult::Ok(json!({
-                        "elapsed_ms": started.elapsed().as_millis() as u64,
-                        "polls": polls,
-                        "joined_line_seen": has_joined,
-                        "views": j.summary,
-                    })));
+                    return Ok(PhaseResult::Ok(
+                        AwaitUnOk {
+                            elapsed_ms: started.elapsed().as_millis() as u64,
+                            polls,
+                            joined_line_seen: has_joined,
+                            views: j.summary,
+                        }
+                        .to_json(),
+                    ));
                 }
                 if j.un {
                     // Ask everyone at once.
@@ -325,27 +368,35 @@ impl Driver<'_> {
                     .filter(|e| self.fatal.iter().any(|re| re.is_match(&e.line) || e.context.iter().any(|c| re.is_match(c))))
                     .collect();
                 if !fatal.is_empty() {
-                    return Ok(PhaseResult::Fail(json!({
-                        "error": format!("`{}` failed to start after its restart", ctx.node.name),
-                        "evidence": fatal.iter().map(evidence_json).collect::<Vec<_>>(),
-                        "views": self.every_view(ctx).await,
-                    })));
+                    return Ok(PhaseResult::Fail(
+                        AwaitUnFailure {
+                            error: format!("`{}` failed to start after its restart", ctx.node.name),
+                            evidence: Some(fatal.iter().map(Evidence::from).collect()),
+                            views: self.every_view(ctx).await,
+                            polls: None,
+                        }
+                        .to_json(),
+                    ));
                 }
                 has_joined = has_joined || joined.as_ref().is_some_and(|re| text.lines().any(|l| re.is_match(l)));
             }
             if Instant::now() >= deadline {
-                return Ok(PhaseResult::Fail(json!({
-                    "error": format!(
-                        "`{}` was not UN in the view of every node within {}",
-                        ctx.node.name,
-                        humantime::format_duration(self.workflow.await_un_timeout)
-                    ),
-                    "views": match judgement {
-                        Some(j) if self_sees_all => j.summary,
-                        _ => self.every_view(ctx).await,
-                    },
-                    "polls": polls,
-                })));
+                return Ok(PhaseResult::Fail(
+                    AwaitUnFailure {
+                        error: format!(
+                            "`{}` was not UN in the view of every node within {}",
+                            ctx.node.name,
+                            humantime::format_duration(self.workflow.await_un_timeout)
+                        ),
+                        evidence: None,
+                        views: match judgement {
+                            Some(j) if self_sees_all => j.summary,
+                            _ => self.every_view(ctx).await,
+                        },
+                        polls: Some(polls),
+                    }
+                    .to_json(),
+                ));
             }
             let now = Instant::now();
             let until_round = if has_joined { LOG_TICK } else { next_round.saturating_duration_since(now) };
@@ -357,14 +408,7 @@ impl Driver<'_> {
     /// Returns the log offset before the latest successful `phase` (a restart) of this
     /// node and pass: only log lines after it count.
     fn restart_offset(&self, ctx: &StepCtx<'_>, phase: &str) -> u64 {
-        self.events
-            .borrow()
-            .iter()
-            .rev()
-            .filter(|e| e.node.as_deref() == Some(&ctx.node.name) && e.pass.as_deref() == Some(&ctx.pass.name))
-            .find(|e| e.phase == phase && e.kind == EventKind::Ok)
-            .and_then(|e| e.detail.get("log_offset").and_then(Json::as_u64))
-            .unwrap_or(0)
+        restart_offset(&self.events.borrow(), &ctx.node.name, &ctx.pass.name, phase)
     }
 
     /// What every node's `nodetool status` says of the cluster now: the evidence a failed
@@ -438,20 +482,19 @@ impl Driver<'_> {
         if !found.errors.is_empty() {
             problems.push(format!("`{}` logged {} error line(s) after the restart", node.name, found.errors.len()));
         }
-        let detail = json!({
-            "log": node.log_path,
-            "from_offset": if rotated { 0 } else { offset },
-            "rotated": rotated,
-            "success_line": found.success_lines.last(),
-            "listener_line": listener_line,
-            "evidence": found.errors.iter().map(evidence_json).collect::<Vec<_>>(),
-        });
+        let detail = VerifyLog {
+            log: node.log_path.clone(),
+            from_offset: if rotated { 0 } else { offset },
+            rotated,
+            success_line: found.success_lines.last().cloned(),
+            listener_line,
+            evidence: found.errors.iter().map(Evidence::from).collect(),
+            error: None,
+        };
         if problems.is_empty() {
-            Ok(PhaseResult::Ok(detail))
+            Ok(PhaseResult::Ok(detail.to_json()))
         } else {
-            let mut detail = detail;
-            detail["error"] = json!(problems.join("; "));
-            Ok(PhaseResult::Fail(detail))
+            Ok(PhaseResult::Fail(VerifyLog { error: Some(problems.join("; ")), ..detail }.to_json()))
         }
     }
 
@@ -464,25 +507,32 @@ impl Driver<'_> {
             if let Some(expected) = self.journaled_backup_sha(&node.name)
                 && expected != sha
             {
-                return Ok(PhaseResult::Fail(json!({
-                    "error": format!("the backup `{backup}` on `{}` changed since it was made (sha256 {sha}, journaled {expected}); not restoring it", node.name),
-                })));
+                return Ok(PhaseResult::Fail(
+                    Failure::new(format!(
+                        "the backup `{backup}` on `{}` changed since it was made (sha256 {sha}, journaled {expected}); not restoring it",
+                        node.name
+                    ))
+                    .to_json(),
+                ));
             }
             let target = config_target(t, node).await?;
-            let mut detail = json!({"restored_from": backup, "sha256": sha, "config": node.config_path, "config_target": target});
-            note_stale_temp_files(&mut detail, t, node, &target).await?;
+            let removed = remove_stale_temp_files(t, node, &target).await?;
             t.write_file_atomic(&target, &bytes, 0o644).await?;
-            Ok(PhaseResult::Ok(detail))
+            let restored = RestoreOk {
+                restored_from: backup,
+                sha256: sha,
+                config: Some(node.config_path.clone()),
+                config_target: Some(target),
+                removed_stale_temp_files: removed,
+            };
+            Ok(PhaseResult::Ok(restored.to_json()))
         } else {
             // A later pass puts the previous pass's values back.
             let previous = &self.workflow.passes[ctx.pass_index - 1];
-            match self.edit(ctx, t, previous).await? {
-                PhaseResult::Ok(mut d) => {
-                    d["restored_values_of"] = json!(previous.name);
-                    Ok(PhaseResult::Ok(d))
-                }
-                fail => Ok(fail),
-            }
+            Ok(match self.edit_values(ctx, t, previous).await? {
+                Ok(edit) => PhaseResult::Ok(EditOk { restored_values_of: Some(previous.name.clone()), ..edit }.to_json()),
+                Err(failure) => PhaseResult::Fail(failure.to_json()),
+            })
         }
     }
 }
@@ -494,33 +544,18 @@ async fn config_target(t: &Transport, node: &Node) -> Result<String, TransportEr
 }
 
 /// Removes the temp files a killed ringmaster left next to `path` (an interrupted write of
-/// this phase) and, when there were any, records them in `detail` and says so in the log.
-async fn note_stale_temp_files(detail: &mut Json, t: &Transport, node: &Node, path: &str) -> Result<(), TransportError> {
+/// this phase), says so in the log when there were any, and returns them for the detail.
+async fn remove_stale_temp_files(t: &Transport, node: &Node, path: &str) -> Result<Vec<String>, TransportError> {
     let removed = t.remove_stale_temp_files(path).await?;
     if !removed.is_empty() {
         tracing::warn!(node = %node.name, files = ?removed, "removed temp files left by an interrupted ringmaster");
-        detail["removed_stale_temp_files"] = json!(removed);
     }
-    Ok(())
-}
-
-/// Returns `detail` with the fields of `extra` (an object) added.
-fn with(extra: &Json, mut detail: Json) -> Json {
-    if let (Some(extra), Some(d)) = (extra.as_object(), detail.as_object_mut()) {
-        for (k, v) in extra {
-            d.entry(k.clone()).or_insert_with(|| v.clone());
-        }
-    }
-    detail
+    Ok(removed)
 }
 
 fn log_since(bytes: &[u8], offset: u64) -> &[u8] {
     // A log shorter than the offset was rotated: everything in it is new.
     if (bytes.len() as u64) < offset { bytes } else { &bytes[offset as usize..] }
-}
-
-fn evidence_json(e: &crate::cassandra::log::Evidence) -> Json {
-    json!({"line": e.line, "context": e.context})
 }
 
 fn tail(text: &str, lines: usize) -> String {

@@ -43,7 +43,7 @@ impl std::fmt::Display for Format {
 pub fn render(run: &Run, events: &[Event], format: Format) -> String {
     let pm = PostMortem::build(run, events);
     match format {
-        Format::Jsonl => jsonl::render(run, model::state_name(pm.state), events),
+        Format::Jsonl => jsonl::render(run, pm.state.name(), events),
         Format::Md => markdown::render(&doc::document(&pm)),
         Format::Html => html::render(&pm, &doc::document(&pm)),
     }

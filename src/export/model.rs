@@ -7,9 +7,8 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::Value as Json;
-
-use crate::history::{RUN_PHASE, RunState, UNDO_PREFIX, replay, replay_undo, run_state};
+use crate::history::detail::{self, AwaitUnOk, Detail};
+use crate::history::{RETRY_PHASE, RUN_PHASE, RunEvent, RunState, UNDO_PREFIX, event_name, replay, replay_undo, run_state};
 use crate::journal::{Event, EventKind, Run};
 use crate::workflow::Workflow;
 use crate::workflow::node::phase_name;
@@ -158,15 +157,6 @@ pub(crate) fn phase_rank(phase: &str) -> usize {
     PHASE_ORDER.iter().position(|p| *p == phase).unwrap_or(PHASE_ORDER.len())
 }
 
-/// Returns the lowercase name of a run state, as `status` prints it.
-pub fn state_name(state: RunState) -> &'static str {
-    state.name()
-}
-
-fn text(v: &Json, key: &str) -> Option<String> {
-    v.get(key).and_then(Json::as_str).map(str::to_string)
-}
-
 impl PostMortem {
     /// Builds the post-mortem of `run` from its events (ordered by `seq`).
     pub fn build(run: &Run, events: &[Event]) -> PostMortem {
@@ -234,11 +224,11 @@ fn bars(events: &[Event]) -> Vec<Bar> {
                     let bar = &mut bars[idx];
                     bar.end = e.at.max(bar.start);
                     bar.outcome = if e.kind == EventKind::Ok { BarOutcome::Ok } else { BarOutcome::Fail };
-                    bar.error = text(&e.detail, "error");
+                    bar.error = if e.kind == EventKind::Fail { detail::Failure::of(&e.detail).and_then(|f| f.error) } else { None };
                 }
             }
             EventKind::Info => {
-                if e.phase == "retry"
+                if e.phase == RETRY_PHASE
                     && let Some(idx) = open.remove(&key)
                 {
                     bars[idx].end = e.at.max(bars[idx].start);
@@ -280,7 +270,7 @@ fn passes(events: &[Event], workflow: Option<&Workflow>, drain: bool, bars: &[Ba
             .map(|node| {
                 let machine = if undo { replay_undo(events, &node, &name) } else { replay(events, &node, &name, drain) };
                 let mine = |e: &&Event| e.node.as_deref() == Some(node.as_str()) && e.pass.as_deref() == Some(name.as_str());
-                let retries = events.iter().filter(mine).filter(|e| e.kind == EventKind::Info && e.phase == "retry").count();
+                let retries = events.iter().filter(mine).filter(|e| e.kind == EventKind::Info && e.phase == RETRY_PHASE).count();
                 let mut phase_ms: BTreeMap<String, i64> = BTreeMap::new();
                 for b in bars.iter().filter(|b| b.node == node && b.pass == name) {
                     *phase_ms.entry(b.phase.clone()).or_default() += b.end - b.start;
@@ -296,7 +286,7 @@ fn passes(events: &[Event], workflow: Option<&Workflow>, drain: bool, bars: &[Ba
                     .iter()
                     .filter(mine)
                     .filter(|e| e.kind == EventKind::Ok && matches!(e.phase.as_str(), "await_un" | "rollback_await_un"))
-                    .filter_map(|e| e.detail.get("elapsed_ms").and_then(Json::as_i64).map(|ms| (e.phase.clone(), ms)))
+                    .filter_map(|e| AwaitUnOk::of(&e.detail).map(|a| (e.phase.clone(), a.elapsed_ms as i64)))
                     .collect();
                 NodeRow {
                     result: phase_name(machine.state()).to_string(),
@@ -314,36 +304,17 @@ fn passes(events: &[Event], workflow: Option<&Workflow>, drain: bool, bars: &[Ba
 }
 
 fn failure(e: &Event) -> Failure {
-    let d = &e.detail;
-    let evidence = d
-        .get("evidence")
-        .and_then(Json::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|ev| {
-            let line = text(ev, "line")?;
-            let context =
-                ev.get("context").and_then(Json::as_array).into_iter().flatten().filter_map(|c| c.as_str().map(str::to_string)).collect();
-            Some((line, context))
-        })
-        .collect();
-    let views = d
-        .get("views")
-        .and_then(Json::as_object)
-        .into_iter()
-        .flatten()
-        .map(|(from, seen)| (from.clone(), seen.as_str().map(str::to_string).unwrap_or_else(|| seen.to_string())))
-        .collect();
+    let f = detail::Failure::of(&e.detail).unwrap_or_default();
     Failure {
         seq: e.seq,
         at: e.at,
         node: e.node.clone(),
         pass: e.pass.clone(),
         phase: e.phase.clone(),
-        error: text(d, "error"),
-        evidence,
-        views,
-        stderr: text(d, "stderr").filter(|s| !s.trim().is_empty()),
+        error: f.error,
+        evidence: f.evidence.into_iter().flatten().map(|ev| (ev.line, ev.context)).collect(),
+        views: f.views.into_iter().flatten().collect(),
+        stderr: f.stderr.filter(|s| !s.trim().is_empty()),
     }
 }
 
@@ -376,49 +347,49 @@ fn rollbacks(events: &[Event]) -> Vec<Rollback> {
 fn notes(events: &[Event]) -> Vec<Note> {
     let mut out = Vec::new();
     for e in events.iter().filter(|e| e.kind == EventKind::Info || (e.phase == RUN_PHASE && e.kind == EventKind::Fail)) {
-        let d = &e.detail;
-        let event = text(d, "event").unwrap_or_else(|| e.phase.clone());
-        let text = match event.as_str() {
-            "interrupted" => match (text(d, "signal"), text(d, "detected")) {
-                (Some(sig), _) => format!(
-                    "stopped by {sig} at a safe point before `{}` of `{}` in pass `{}`",
-                    text(d, "next_phase").unwrap_or_default(),
-                    text(d, "node").unwrap_or_default(),
-                    text(d, "pass").unwrap_or_default()
-                ),
-                (None, Some(how)) => format!("interruption detected {how}"),
-                (None, None) => "interrupted".into(),
-            },
-            "stopped" => format!("stopped on an error: {}", text(d, "error").unwrap_or_default()),
-            "resumed" => format!(
-                "resumed by {}@{} (pid {}), previous state {}",
-                text(d, "user").unwrap_or_default(),
-                text(d, "host").unwrap_or_default(),
-                d.get("pid").map(Json::to_string).unwrap_or_default(),
-                text(d, "previous_state").unwrap_or_default()
-            ),
-            "retry" => format!(
-                "retry of `{}` in pass `{}` (was {})",
-                e.node.as_deref().unwrap_or("-"),
-                e.pass.as_deref().unwrap_or("-"),
-                text(d, "was").unwrap_or_default()
-            ),
-            "lock_taken_over" => {
-                format!("cluster lock taken over (explicit: {})", d.get("explicit").map(Json::to_string).unwrap_or_default())
+        let (event, text) = match RunEvent::of(e) {
+            Some(r) => (r.name().to_string(), note_text(e, r)),
+            // A detail this version does not know: its name and the detail as journaled.
+            None => {
+                let name = event_name(&e.detail).unwrap_or(&e.phase).to_string();
+                let text = format!("{name}: {}", e.detail);
+                (name, text)
             }
-            "undo_started" => "`ringmaster rollback` started undoing the run".into(),
-            "failed" => format!(
-                "run failed: `{}` in pass `{}` ended {}",
-                text(d, "node").unwrap_or_default(),
-                text(d, "pass").unwrap_or_default(),
-                text(d, "state").unwrap_or_default()
-            ),
-            "refused" => format!("run refused: {}", text(d, "error").unwrap_or_default()),
-            other => format!("{other}: {}", d),
         };
         out.push(Note { seq: e.seq, at: e.at, event, text });
     }
     out
+}
+
+/// Returns the one-line description of run event `r`, journaled as `e`.
+fn note_text(e: &Event, r: RunEvent) -> String {
+    match r {
+        RunEvent::Interrupted { signal: Some(sig), node, pass, next_phase, .. } => format!(
+            "stopped by {sig} at a safe point before `{}` of `{}` in pass `{}`",
+            next_phase.unwrap_or_default(),
+            node.unwrap_or_default(),
+            pass.unwrap_or_default()
+        ),
+        RunEvent::Interrupted { signal: None, detected: Some(how), .. } => format!("interruption detected {how}"),
+        RunEvent::Interrupted { .. } => "interrupted".into(),
+        RunEvent::Stopped { error } => format!("stopped on an error: {error}"),
+        RunEvent::Resumed { pid, host, user, previous_state, .. } => {
+            format!("resumed by {user}@{host} (pid {pid}), previous state {previous_state}")
+        }
+        RunEvent::Retry { was } => {
+            format!("retry of `{}` in pass `{}` (was {was})", e.node.as_deref().unwrap_or("-"), e.pass.as_deref().unwrap_or("-"))
+        }
+        RunEvent::LockTakenOver { explicit, .. } => format!("cluster lock taken over (explicit: {explicit})"),
+        RunEvent::UndoStarted { .. } => "`ringmaster rollback` started undoing the run".into(),
+        RunEvent::Failed { node, pass, state } => format!("run failed: `{node}` in pass `{pass}` ended {state}"),
+        RunEvent::Refused { error, .. } => format!("run refused: {}", error.unwrap_or_default()),
+        other @ (RunEvent::Started { .. }
+        | RunEvent::Topology { .. }
+        | RunEvent::Batches(_)
+        | RunEvent::Halted { .. }
+        | RunEvent::Finished
+        | RunEvent::Undone) => format!("{}: {}", other.name(), e.detail),
+    }
 }
 
 fn outcome(state: RunState, rollbacks: &[Rollback], notes: &[Note], passes: &[PassView]) -> String {
@@ -437,7 +408,7 @@ fn outcome(state: RunState, rollbacks: &[Rollback], notes: &[Note], passes: &[Pa
             extra.push(plural(n, word));
         }
     }
-    let name = state_name(state);
+    let name = state.name();
     match extra.split_last() {
         None => name.to_string(),
         Some((last, [])) => format!("{name}, after {last}"),

@@ -222,6 +222,12 @@ impl RunEvent {
     }
 }
 
+/// Returns the `event` name of a run-level detail, also of one this version does not know
+/// (a newer ringmaster's), so a reader can still name it.
+pub fn event_name(detail: &Json) -> Option<&str> {
+    detail.get("event").and_then(Json::as_str)
+}
+
 /// Returns every run event of `events` with the journaled event it came from, in order.
 pub fn run_events(events: &[Event]) -> impl Iterator<Item = (&Event, RunEvent)> {
     events.iter().filter_map(|e| RunEvent::of(e).map(|r| (e, r)))

@@ -12,7 +12,9 @@ use std::time::Duration;
 use crate::support::journal::{events, wait_for};
 use crate::support::run;
 use crate::support::sandbox::Sandbox;
+use crate::support::schema::{check, schema, validate_line};
 use ringmaster::journal::EventKind;
+use serde::Deserialize;
 use serde_json::Value;
 
 /// A 3-node sandbox whose run rolled node2 back (keystore broken mid-run), then was
@@ -61,98 +63,10 @@ fn passwords(sandbox: &Sandbox) -> Vec<String> {
     out
 }
 
-/// A small JSON Schema checker for the keywords docs/journal-schema.json uses.
-fn check(schema: &Value, root: &Value, v: &Value, path: &str) -> Result<(), String> {
-    if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
-        let name = r.strip_prefix("#/$defs/").ok_or(format!("unsupported $ref {r}"))?;
-        return check(&root["$defs"][name], root, v, path);
-    }
-    if let Some(options) = schema.get("oneOf").and_then(Value::as_array) {
-        let ok = options.iter().filter(|s| check(s, root, v, path).is_ok()).count();
-        if ok != 1 {
-            let why: Vec<String> = options.iter().filter_map(|s| check(s, root, v, path).err()).collect();
-            return Err(format!("{path}: matches {ok} of oneOf ({})", why.join("; ")));
-        }
-    }
-    if let Some(c) = schema.get("const")
-        && c != v
-    {
-        return Err(format!("{path}: {v} is not {c}"));
-    }
-    if let Some(e) = schema.get("enum").and_then(Value::as_array)
-        && !e.contains(v)
-    {
-        return Err(format!("{path}: {v} not in {e:?}"));
-    }
-    if let Some(t) = schema.get("type") {
-        let types: Vec<&str> = match t {
-            Value::String(s) => vec![s.as_str()],
-            Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
-            _ => return Err("bad type keyword".into()),
-        };
-        let is = |t: &str| match t {
-            "object" => v.is_object(),
-            "string" => v.is_string(),
-            "integer" => v.is_i64() || v.is_u64(),
-            "null" => v.is_null(),
-            "array" => v.is_array(),
-            "boolean" => v.is_boolean(),
-            other => panic!("type {other} unsupported by the checker"),
-        };
-        if !types.iter().any(|t| is(t)) {
-            return Err(format!("{path}: {v} is not of type {types:?}"));
-        }
-    }
-    if let (Some(min), Some(n)) = (schema.get("minimum").and_then(Value::as_i64), v.as_i64())
-        && n < min
-    {
-        return Err(format!("{path}: {n} < {min}"));
-    }
-    if let (Some(min), Some(s)) = (schema.get("minLength").and_then(Value::as_u64), v.as_str())
-        && (s.chars().count() as u64) < min
-    {
-        return Err(format!("{path}: `{s}` shorter than {min}"));
-    }
-    if let (Some(p), Some(s)) = (schema.get("pattern").and_then(Value::as_str), v.as_str())
-        && !regex::Regex::new(p).unwrap().is_match(s)
-    {
-        return Err(format!("{path}: `{s}` does not match {p}"));
-    }
-    if let Some(obj) = v.as_object() {
-        for r in schema.get("required").and_then(Value::as_array).into_iter().flatten() {
-            let r = r.as_str().unwrap();
-            if !obj.contains_key(r) {
-                return Err(format!("{path}: missing `{r}`"));
-            }
-        }
-        let props = schema.get("properties").and_then(Value::as_object);
-        for (k, val) in obj {
-            match props.and_then(|p| p.get(k)) {
-                Some(s) => check(s, root, val, &format!("{path}.{k}"))?,
-                None if schema.get("additionalProperties") == Some(&Value::Bool(false)) => {
-                    return Err(format!("{path}: unknown field `{k}`"));
-                }
-                None => {}
-            }
-        }
-    }
-    Ok(())
-}
-
-fn schema() -> Value {
-    serde_json::from_str(&std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/journal-schema.json")).unwrap()).unwrap()
-}
-
-fn validate_line(schema: &Value, line: &str) -> Value {
-    let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
-    check(schema, schema, &v, "$").unwrap_or_else(|e| panic!("{e}\n{line}"));
-    v
-}
-
 #[test]
 fn schema_checker_rejects_what_the_schema_forbids() {
     let s = schema();
-    let good = r#"{"schema":"ringmaster.event/1","run_id":"01a225a2-4efe-7702-8da1-9b8d4e5cc83c","seq":1,"at":5,"time":"t","node":null,"pass":null,"phase":"run","kind":"enter","detail":{},"reverts":null}"#;
+    let good = r#"{"schema":"ringmaster.event/1","run_id":"01a225a2-4efe-7702-8da1-9b8d4e5cc83c","seq":1,"at":5,"time":"t","node":null,"pass":null,"phase":"run","kind":"enter","detail":{"event":"finished"},"reverts":null}"#;
     let v: Value = serde_json::from_str(good).unwrap();
     assert!(check(&s, &s, &v, "$").is_ok());
     for (field, bad) in
@@ -190,6 +104,67 @@ fn jsonl_export_of_a_rolled_back_and_resumed_run_validates_against_the_schema() 
     assert!(all.iter().any(|v| v["phase"] == "rollback" && v["kind"] == "ok" && v["reverts"].is_i64()), "a rollback names what it reverts");
     assert!(all.iter().any(|v| v["phase"] == "retry" && v["node"] == "node2"));
     assert!(all.iter().any(|v| v["detail"]["event"] == "resumed"));
+}
+
+/// Reads `detail` back through the history type of its phase and kind; `None` for a detail
+/// no type covers (`pending`, `stage_keys`, the intents of reads).
+fn typed(phase: &str, kind: EventKind, detail: &Value) -> Option<Value> {
+    use ringmaster::history::detail::*;
+    fn back<T: Detail>(v: &Value) -> Value {
+        T::of(v).unwrap_or_else(|| panic!("{} does not read {v}", std::any::type_name::<T>())).to_json()
+    }
+    Some(match (phase, kind) {
+        ("run" | "retry" | "halted", _) => ringmaster::history::RunEvent::deserialize(detail).map(|e| e.detail()).unwrap(),
+        ("backup", EventKind::Enter) => back::<BackupIntent>(detail),
+        ("edit" | "rollback", EventKind::Enter) => back::<ConfigIntent>(detail),
+        ("drain", EventKind::Enter) => back::<CommandIntent>(detail),
+        ("restart" | "rollback_restart", EventKind::Enter) => back::<RestartIntent>(detail),
+        ("backup", EventKind::Ok) => back::<BackupOk>(detail),
+        ("edit", EventKind::Ok) => back::<EditOk>(detail),
+        ("rollback", EventKind::Ok) if detail.get("restored_from").is_some() => back::<RestoreOk>(detail),
+        ("rollback", EventKind::Ok) => back::<EditOk>(detail),
+        ("drain", _) => back::<CommandOutcome>(detail),
+        ("restart" | "rollback_restart", EventKind::Ok) => back::<RestartOk>(detail),
+        ("restart" | "rollback_restart", EventKind::Fail) if detail.get("command").is_some() => back::<CommandOutcome>(detail),
+        ("await_un" | "rollback_await_un", EventKind::Ok) => back::<AwaitUnOk>(detail),
+        ("await_un" | "rollback_await_un", EventKind::Fail) if detail.get("views").is_some() => back::<AwaitUnFailure>(detail),
+        ("verify_log" | "rollback_verify", EventKind::Enter) => return None,
+        ("verify_log" | "rollback_verify", _) => back::<VerifyLog>(detail),
+        (_, EventKind::Fail) => back::<Failure>(detail),
+        _ => return None,
+    })
+}
+
+#[test]
+fn house_21_every_detail_of_a_real_run_reads_back_typed_byte_for_byte() {
+    let journal = events(&scenario().journal());
+    let mut covered = std::collections::BTreeSet::new();
+    for e in &journal {
+        let mut detail = e.detail.clone();
+        // The driver's step marks a repeated intent; it is no field of the intent's type.
+        if e.kind == EventKind::Enter {
+            detail.as_object_mut().unwrap().remove("repeat");
+        }
+        if let Some(back) = typed(&e.phase, e.kind, &detail) {
+            assert_eq!(back, detail, "seq {} ({} {}) is written back byte for byte", e.seq, e.phase, e.kind);
+            covered.insert(format!("{} {}", e.phase, e.kind));
+        }
+    }
+    for must in [
+        "run enter",
+        "backup enter",
+        "backup ok",
+        "edit ok",
+        "restart enter",
+        "restart ok",
+        "await_un ok",
+        "verify_log ok",
+        "rollback ok",
+        "retry info",
+    ] {
+        assert!(covered.contains(must), "the scenario journals `{must}`: {covered:?}");
+    }
+    assert!(covered.iter().any(|c| c.ends_with(" fail") && !c.starts_with("run")), "a phase failed: {covered:?}");
 }
 
 #[test]

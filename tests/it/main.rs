@@ -19,6 +19,7 @@ mod journal_concurrency;
 mod journal_events;
 mod journal_lock;
 mod journal_open;
+mod journal_schema;
 mod layout;
 mod log_excerpts;
 mod log_rules;

@@ -111,3 +111,44 @@ fn house_21_the_driver_only_drives() {
         assert!(!text.contains("fn interruptible"), "{name} re-lists what the machine knows (node::is_interruptible)");
     }
 }
+
+/// Returns the `.rs` files under src/ outside src/history/ whose text matches `re`.
+fn outside_history_matching(re: &regex::Regex) -> Vec<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    walk(&root.join("src"), &mut files);
+    files
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "rs") && !p.starts_with(root.join("src/history")))
+        .filter(|p| re.is_match(&std::fs::read_to_string(p).unwrap_or_default()))
+        .map(|p| p.strip_prefix(root).unwrap().display().to_string())
+        .collect()
+}
+
+/// Issue 21: run events are written as `history::RunEvent`s, never as JSON literals.
+#[test]
+fn house_21_no_run_event_json_literal_outside_history() {
+    let re = regex::Regex::new(r#"json!\(\s*\{\s*"event""#).unwrap();
+    assert!(re.is_match(r#"json!({"event": "finished"})"#) && re.is_match("json!(\n    {\n \"event\": 1})"), "the rule sees a literal");
+    let offenders = outside_history_matching(&re);
+    assert!(offenders.is_empty(), "json!({{\"event\" ...}}) outside src/history/ in {offenders:?}: write a history::RunEvent");
+}
+
+/// Issue 21: journaled details are read back through the typed events and details of
+/// src/history/ (`RunEvent::of`, `history::detail`), not by string key.
+#[test]
+fn house_21_journaled_details_are_read_only_through_history() {
+    let re = regex::Regex::new(r#"\bdetail\s*\.\s*get\(|\["detail"\]|\bdetail\[|=\s*&\w+\.detail;"#).unwrap();
+    for read in [r#"e.detail.get("event")"#, r#"let d = &e.detail;"#, r#"e["detail"]"#, r#"detail["error"]"#] {
+        assert!(re.is_match(read), "the rule sees `{read}`");
+    }
+    // The lead's run layer takes these over (the `--events-json` start and the failure
+    // report); an entry must go once its file no longer reads details by key.
+    let pending: [&str; 0] = [];
+    let offenders = outside_history_matching(&re);
+    for p in pending {
+        assert!(offenders.iter().any(|o| o == p), "`{p}` reads details through history now: drop it from `pending`");
+    }
+    let offenders: Vec<&String> = offenders.iter().filter(|o| !pending.contains(&o.as_str())).collect();
+    assert!(offenders.is_empty(), "details read by string key outside src/history/ in {offenders:?}: use RunEvent::of or history::detail");
+}

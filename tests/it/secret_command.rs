@@ -6,7 +6,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::support::run;
-use crate::support::sandbox::{Sandbox, assert_completed};
+use crate::support::sandbox::Sandbox;
 
 /// Writes an executable stub secret manager into `dir`: it logs each call (its arguments and
 /// whether any RINGMASTER_SECRET_ variable reached it) to `calls.log`, prints the password
@@ -56,15 +56,18 @@ fn operator_secret_command_gives_the_passwords_of_a_whole_rollout_once_per_name(
     passwords_to_vault(&sb, &stub);
     let out = run(sb.cmd(&["run", "--yes", "-i"]).arg(sb.inventory()).env("RINGMASTER_SECRET_UNRELATED", "not-for-children"));
     assert_eq!(out.status.code(), Some(0), "the rollout finishes with passwords from the secret command");
-    assert_completed(&sb, &originals);
+    for (i, node) in sb.nodes.iter().enumerate() {
+        let block = sb.server_encryption(node);
+        assert_eq!(block["optional"], false, "{node} is enforced");
+        assert_eq!(block["keystore_password"], ks.as_str(), "{node} got the manager's keystore password");
+        assert!(std::fs::read(sb.backup(node)).unwrap() == originals[i], "backup of {node} is the original");
+    }
     // Once per name for the whole run, with the name substituted, and no secret variable
     // of ringmaster's environment reached the command.
     let mut seen = calls(&stub);
     seen.sort();
     assert_eq!(seen, ["get keystore_password leak=0", "get truststore_password leak=0"]);
     // The values reached the nodes, and neither the journal nor the output holds them.
-    let block = sb.server_encryption("node1");
-    assert_eq!(block["keystore_password"], ks.as_str());
     let journal = std::fs::read(sb.journal()).unwrap();
     for secret in [&ks, &ts] {
         let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
@@ -78,9 +81,9 @@ fn operator_secret_command_the_secrets_file_and_environment_win_and_a_failure_na
     let sb = Sandbox::new(3, "0s");
     let tools = tempfile::tempdir().unwrap();
     let stub = stub(tools.path());
+    let (ks, _) = sb.store_passwords();
     passwords_to_vault(&sb, &stub);
     // The environment gives one name: the command is asked only for the other.
-    let (ks, _) = sb.store_passwords();
     std::fs::write(stub.with_file_name("vault.txt"), format!("keystore_password={ks}\n")).unwrap();
     let out = run(sb.cmd(&["preflight", "-i"]).arg(sb.inventory()).env("RINGMASTER_SECRET_TRUSTSTORE_PASSWORD", "from-the-environment"));
     let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);

@@ -1,9 +1,10 @@
 //! Helpers shared by the test modules: the binary under test (here), the journal
-//! (`journal`), the sandbox cluster (`sandbox`), the SSH test bed (`ssh`) and the
+//! (`journal`), the sandbox cluster (`sandbox`), the journal schema (`schema`), the SSH test bed (`ssh`) and the
 //! cassandra.yaml editor's fixtures (`yaml`).
 
 pub mod journal;
 pub mod sandbox;
+pub mod schema;
 pub mod ssh;
 pub mod yaml;
 
