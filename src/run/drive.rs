@@ -42,12 +42,9 @@ pub fn drive(
     mode: Mode,
     hook: Option<EventHook<'_>>,
 ) -> Result<Ending, RunError> {
-    let ui = Ui::new();
-    let stop = Arc::new(StopFlag::default());
     let run_for_lock = run.clone();
     let run_id = run.id.clone();
-    let result = drive_to_outcome(journal, run, job, cluster, mode, hook, &ui, stop);
-    ui.finish();
+    let result = drive_to_outcome(journal, run, job, cluster, mode, hook);
     let rec = Recorder { hook, ..Recorder::new(journal, &run_id, &job.secrets) };
     let outcome = match result {
         Ok(o) => o,
@@ -76,7 +73,8 @@ pub fn drive(
     Ok(ending)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Drives the run with the progress display and the signal handlers, and returns the
+/// driver's outcome; the display is finished whatever happens.
 fn drive_to_outcome(
     journal: &Journal,
     run: Run,
@@ -84,25 +82,29 @@ fn drive_to_outcome(
     cluster: &mut Cluster<'_>,
     mode: Mode,
     hook: Option<EventHook<'_>>,
-    ui: &Ui,
-    stop: Arc<StopFlag>,
 ) -> Result<RunOutcome, RunError> {
+    let ui = Ui::new();
+    let stop = Arc::new(StopFlag::default());
     // The handlers first: from here on a signal means "stop at the next safe point".
     cluster.runtime().block_on(async { install_signal_handlers(stop.clone()) });
-    let transports = cluster.all()?;
-    cluster.runtime().block_on(async {
-        let mut driver = Driver::new(journal, run, job.parts(), transports, ui, stop)?;
-        if let Some(hook) = hook {
-            driver.on_event = Some(Box::new(hook));
-        }
-        Ok(match mode {
-            Mode::Forward => driver.execute().await?,
-            Mode::Undo { force } => {
-                driver.force_backup = force;
-                driver.execute_undo().await?
+    let result = match cluster.all() {
+        Err(e) => Err(e),
+        Ok(transports) => cluster.runtime().block_on(async {
+            let mut driver = Driver::new(journal, run, job.parts(), transports, &ui, stop)?;
+            if let Some(hook) = hook {
+                driver.on_event = Some(Box::new(hook));
             }
-        })
-    })
+            Ok(match mode {
+                Mode::Forward => driver.execute().await?,
+                Mode::Undo { force } => {
+                    driver.force_backup = force;
+                    driver.execute_undo().await?
+                }
+            })
+        }),
+    };
+    ui.finish();
+    result
 }
 
 fn install_signal_handlers(stop: Arc<StopFlag>) {
