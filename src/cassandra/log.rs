@@ -160,6 +160,21 @@ pub fn split_complete_lines(bytes: &[u8]) -> (&[u8], usize) {
     }
 }
 
+/// Returns `text` from its first boot marker on (all of it when there is none): what a
+/// restart's checks judge. The lines before it are the previous JVM's shutdown, on the
+/// configuration it ran before: a node shutting down while its peers switch TLS modes
+/// logs failed handshakes that say nothing about the configuration it boots with.
+pub fn from_first_boot<'a>(text: &'a str, patterns: &LogPatterns) -> &'a str {
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        if patterns.boot.is_match(line.trim_end()) {
+            return &text[at..];
+        }
+        at += line.len();
+    }
+    text
+}
+
 /// Scans the complete lines of raw log bytes; returns the scan and the bytes consumed.
 ///
 /// Invalid UTF-8 is replaced, never an error: a log is evidence, not input to trust.
@@ -288,6 +303,22 @@ fn is_throwable_line(line: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_restart_is_judged_from_its_first_boot_marker() {
+        let p = LogPatterns::new("TLS protocols", &["SSLHandshakeException".to_string()], "Configuration location: ").unwrap();
+        let shutdown = "ERROR x - failed to connect\n\tSuppressed: io.netty.handler.ssl.StacklessSSLHandshakeException: closed\n";
+        let boot = "INFO [main] Configuration location: file:/c.yaml\nINFO ok\n";
+        let text = format!("{shutdown}{boot}");
+        assert_eq!(from_first_boot(&text, &p), boot);
+        assert_eq!(scan(from_first_boot(&text, &p), &p).errors.len(), 0);
+        assert_eq!(scan(&text, &p).errors.len(), 1, "the shutdown's line is an error by the patterns");
+        // No boot at all: everything is judged (and the missing boot is the finding).
+        assert_eq!(from_first_boot(shutdown, &p), shutdown);
+        // An error after the boot still counts.
+        let bad = format!("{boot}ERROR javax.net.ssl.SSLHandshakeException: PKIX\n");
+        assert_eq!(scan(from_first_boot(&bad, &p), &p).errors.len(), 1);
+    }
+
     use super::*;
 
     #[test]

@@ -7,8 +7,9 @@
 //! | drain | `nodetool drain` | draining a drained node is a no-op |
 //! | restart | the restart command | a repeat first looks for a boot in system.log after the journaled offset |
 //! | await_un | poll `nodetool status` on every node until the node is UN everywhere | a read |
-//! | verify_log | scan system.log from the restart's offset | a read |
+//! | verify_log | scan system.log from the first boot after the restart's offset | a read |
 //! | rollback | put back the backup (first pass) or the previous pass's values | writes known bytes atomically |
+//! | rollback_restart | `nodetool drain` first (best effort, with `drain_before_restart`), then the restart command | as restart; a repeated drain is a no-op |
 
 use std::time::{Duration, Instant};
 
@@ -17,7 +18,7 @@ use serde_json::{Value as Json, json};
 
 use super::step::Step;
 use super::{Driver, DriverError, PhaseResult, health};
-use crate::cassandra::log::scan;
+use crate::cassandra::log::{from_first_boot, scan};
 use crate::cassandra::yaml::{self, EditOptions};
 use crate::history::detail::{
     AlreadyBooted, AwaitUnFailure, AwaitUnOk, BackupIntent, BackupMismatch, BackupOk, CommandIntent, CommandOutcome, ConfigIntent, Detail,
@@ -57,7 +58,10 @@ impl Driver<'_> {
             Step::Phase(state) => state,
         };
         match state {
-            State::Restart {} | State::RollbackRestart {} => self.restart_intent(node, repeat).await.to_json(),
+            State::Restart {} => self.restart_intent(node, repeat).await.to_json(),
+            State::RollbackRestart {} => {
+                RestartIntent { drain: self.rollback_drain(node), ..self.restart_intent(node, repeat).await }.to_json()
+            }
             State::Backup {} => self.backup_intent(node).await.to_json(),
             State::Edit {} | State::Rollback {} => self.config_intent(node).await.to_json(),
             State::Drain {} => CommandIntent { command: format!("{} drain", node.nodetool_command) }.to_json(),
@@ -70,13 +74,25 @@ impl Driver<'_> {
     /// this step caused) and the command; a repeat keeps the first intent's offset.
     async fn restart_intent(&self, node: &Node, repeat: Option<&crate::journal::Event>) -> RestartIntent {
         if let Some(first) = repeat {
-            return RestartIntent { log_offset: RestartIntent::of(&first.detail).unwrap_or_default().log_offset, command: None };
+            return RestartIntent {
+                log_offset: RestartIntent::of(&first.detail).unwrap_or_default().log_offset,
+                command: None,
+                drain: None,
+            };
         }
         let offset = match self.transport(&node.name) {
             Ok(t) => t.stat(&node.log_path).await.ok().flatten().map(|s| s.size).unwrap_or(0),
             Err(_) => 0,
         };
-        RestartIntent { log_offset: offset, command: Some(node.restart_command.clone()) }
+        RestartIntent { log_offset: offset, command: Some(node.restart_command.clone()), drain: None }
+    }
+
+    /// The drain a `rollback_restart` runs before its restart, when the workflow drains
+    /// before restarts: a rollback restarts a node that may be serving clients (a failed
+    /// log check, or `ringmaster rollback` of a finished run), and stopping it undrained
+    /// fails the writes in flight to it (seen on the real test bed under a QUORUM load).
+    fn rollback_drain(&self, node: &Node) -> Option<String> {
+        self.workflow.drain_before_restart.then(|| format!("{} drain", node.nodetool_command))
     }
 
     /// What `backup` records before acting: the backup path and both config paths.
@@ -116,7 +132,8 @@ impl Driver<'_> {
             State::Backup {} => self.backup(ctx, &t).await,
             State::Edit {} => self.edit(ctx, &t, ctx.pass).await,
             State::Drain {} => self.command(&t, &format!("{} drain", ctx.node.nodetool_command)).await,
-            State::Restart {} | State::RollbackRestart {} => self.restart(ctx, &t, first_enter, repeat).await,
+            State::Restart {} => self.restart(ctx, &t, first_enter, repeat, None).await,
+            State::RollbackRestart {} => self.restart(ctx, &t, first_enter, repeat, self.rollback_drain(ctx.node)).await,
             State::AwaitUn {} => self.await_un(ctx, "restart").await,
             State::RollbackAwaitUn {} => self.await_un(ctx, "rollback_restart").await,
             State::VerifyLog {} => self.verify_log(ctx, &t, "restart", true).await,
@@ -262,11 +279,19 @@ impl Driver<'_> {
             stdout: tail(&out.stdout_str(), 20),
             stderr: tail(&out.stderr_str(), 20),
             log_offset: None,
+            drain: None,
         };
         Ok((out.success(), outcome))
     }
 
-    async fn restart(&self, ctx: &StepCtx<'_>, t: &Transport, first_enter: &Json, repeat: bool) -> Result<PhaseResult, TransportError> {
+    async fn restart(
+        &self,
+        ctx: &StepCtx<'_>,
+        t: &Transport,
+        first_enter: &Json,
+        repeat: bool,
+        drain_first: Option<String>,
+    ) -> Result<PhaseResult, TransportError> {
         let node = ctx.node;
         // The offset of the FIRST intent: a boot after it is a boot caused by this step.
         let offset = RestartIntent::of(first_enter).unwrap_or_default().log_offset;
@@ -283,7 +308,19 @@ impl Driver<'_> {
                 tokio::time::sleep(self.workflow.poll_interval.min(node.boot_grace)).await;
             }
         }
+        // Best effort: whatever the drain answers (a node that failed to start has nothing
+        // to drain), the restart that rolls the node back runs.
+        let drained = match drain_first {
+            None => None,
+            Some(command) => Some(Box::new(match self.run_command(t, &command).await {
+                Ok((_, outcome)) => outcome,
+                Err(e) => {
+                    CommandOutcome { command, exit: None, stdout: String::new(), stderr: e.to_string(), log_offset: None, drain: None }
+                }
+            })),
+        };
         let (ok, mut outcome) = self.run_command(t, &node.restart_command).await?;
+        outcome.drain = drained;
         if ok {
             outcome.log_offset = Some(offset);
             return Ok(PhaseResult::Ok(outcome.to_json()));
@@ -449,7 +486,8 @@ impl Driver<'_> {
         let bytes = t.read_file(&node.log_path, 0).await?;
         let rotated = (bytes.len() as u64) < offset;
         let text = complete_text(log_since(&bytes, offset));
-        let mut found = scan(&text, &self.patterns);
+        let text = from_first_boot(&text, &self.patterns);
+        let mut found = scan(text, &self.patterns);
         if restart_phase == "rollback_restart" && ctx.pass_index == 0 {
             // Restored to TLS-off: peers that still offer TLS are refused, then fall back.
             found.errors.retain(|e| !self.expected_after_restore.iter().any(|re| re.is_match(&e.line)));

@@ -66,6 +66,9 @@ pub struct RestartIntent {
     pub log_offset: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<String>,
+    /// `rollback_restart` with `drain_before_restart`: the drain run first (best effort).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drain: Option<String>,
 }
 
 /// `backup` `ok`: the backup made (or found and adopted, `existing`) and its hash.
@@ -141,6 +144,10 @@ pub struct CommandOutcome {
     /// A restart's `ok`: the log offset of its intent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_offset: Option<u64>,
+    /// A `rollback_restart`'s drain, run first, whatever it answered: a node that failed
+    /// to start has nothing to drain, and that must not stop its rollback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drain: Option<Box<CommandOutcome>>,
 }
 
 /// The `ok` of a repeated restart that found the node had already booted after the

@@ -4,8 +4,13 @@
 //!
 //! Needs `RINGMASTER_CASSANDRA` (the inventory printed by `bin/cassandra-testbed up`) and
 //! `RINGMASTER_TESTBED` (the test bed's ssh_config); `bin/test` starts both. Skipped with
-//! a printed reason without them, a failure under CI. The three scenarios share one
+//! a printed reason without them, a failure under CI. The four scenarios share one
 //! cluster and run in order, with `bin/cassandra-testbed reset` between them.
+//!
+//! A real CQL client load (`bin/workload` through `bin/cassandra-testbed workload`: QUORUM
+//! writes of increasing keys and reads of acknowledged ones, about 60 requests a second)
+//! runs through every scenario; each one ends by asserting that no request failed, that
+//! every acknowledged write reads back at ALL and that no read returned a wrong value.
 
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
@@ -56,6 +61,32 @@ impl Cluster {
         cmd
     }
 
+    /// Starts the client load against the cluster; returns once its first write is acknowledged.
+    fn workload(&self, scenario: &'static str) -> Workload {
+        let ready = self.dir.join(format!("workload-{scenario}.ready"));
+        let _ = std::fs::remove_file(&ready);
+        let log = self.dir.join(format!("workload-{scenario}.jsonl"));
+        let mut child = Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("bin/cassandra-testbed"))
+            .arg("--dir")
+            .arg(&self.dir)
+            .args(["workload", "--ready-file"])
+            .arg(&ready)
+            .arg("--log")
+            .arg(&log)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while !ready.exists() {
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("{scenario}: the workload exited before its first acknowledged write: {status}");
+            }
+            assert!(Instant::now() < deadline, "{scenario}: no acknowledged write from the workload within 120 s");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Workload { scenario, child, log }
+    }
+
     fn reset(&self) {
         self.testbed(&["reset"]);
         let _ = std::fs::remove_file(&self.journal);
@@ -99,6 +130,48 @@ impl Cluster {
         let out = self.testbed(&["cql", "--consistency", "ALL", "node3", "SELECT count(*) FROM ringmaster_e2e.kv;"]);
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(text.lines().any(|l| l.trim() == "10"), "10 rows read back at ALL: {text}");
+    }
+}
+
+/// A running client load (`bin/workload`); `finish` stops it and checks its figures.
+struct Workload {
+    scenario: &'static str,
+    child: std::process::Child,
+    log: PathBuf,
+}
+
+impl Drop for Workload {
+    /// A scenario that panics before `finish` still stops its load (it would otherwise run
+    /// on after the test, against the next one's cluster).
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Workload {
+    /// Stops the load (SIGTERM), waits for its read-back at ALL and summary, prints the
+    /// summary, and asserts: zero failed requests, zero acknowledged writes lost, zero
+    /// wrong reads.
+    fn finish(mut self) -> serde_json::Value {
+        let scenario = self.scenario;
+        // SAFETY: kill(2) on our own child's pid, which it keeps until we reap it below.
+        assert_eq!(unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) }, 0);
+        let mut stdout = String::new();
+        std::io::Read::read_to_string(self.child.stdout.as_mut().unwrap(), &mut stdout).unwrap();
+        let status = self.child.wait().unwrap();
+        let out = Output { status, stdout: stdout.into_bytes(), stderr: Vec::new() };
+        assert!(out.status.success(), "{scenario}: the workload failed: {}", out.status);
+        let text = String::from_utf8_lossy(&out.stdout);
+        let summary: serde_json::Value = serde_json::from_str(text.lines().last().unwrap_or_default())
+            .unwrap_or_else(|e| panic!("{scenario}: workload summary {text:?}: {e}"));
+        eprintln!("e2e: workload during {scenario}: {summary}");
+        let why = format!("{scenario}: see every request in {}", self.log.display());
+        assert!(summary["acknowledged_writes"].as_u64().unwrap() > 0, "{why}: no write was acknowledged");
+        assert_eq!(summary["ops_failed"], 0, "{why}: failed requests, first {}", summary["first_failure"]);
+        assert_eq!(summary["acknowledged_writes_lost"], 0, "{why}: acknowledged writes lost ({})", summary["readback"]);
+        assert_eq!(summary["wrong_reads"], 0, "{why}: reads returned a wrong value");
+        summary
     }
 }
 
@@ -171,17 +244,19 @@ fn setup() -> Option<Cluster> {
 }
 
 #[test]
-fn real_cassandra_rollout_failure_and_crash() {
+fn real_cassandra_rollout_rollback_failure_and_crash_under_client_load() {
     let Some(c) = setup() else { return };
     let started = Instant::now();
 
     // 1. The full two-pass rollout.
     c.reset();
     let pristine = c.pristine();
+    let load = c.workload("rollout");
     let t = Instant::now();
     let out = run(c.ringmaster(&["run", "--yes", "-i"]).arg(&c.inventory));
     assert_eq!(out.status.code(), Some(0));
     let rollout_secs = t.elapsed().as_secs_f64();
+    load.finish();
     c.assert_tls_everywhere();
     for (i, (node, _)) in NODES.iter().enumerate() {
         assert!(std::fs::read(c.backup(node)).unwrap() == pristine[i], "{node}: backup byte-identical");
@@ -201,14 +276,41 @@ fn real_cassandra_rollout_failure_and_crash() {
     eprintln!("e2e: full rollout {rollout_secs:.1} s; restart-to-UN per node (ms): {restart_ms:?}");
     print_phase_times(&evs);
 
-    // 2. node2's keystore stops opening while node1 restarts: automatic rollback.
+    // 2. `ringmaster rollback` of that finished run: pass by pass (enforce back to optional,
+    //    then optional back to the original), every node on its original bytes again.
+    let boots: Vec<usize> = NODES.iter().map(|(n, _)| c.log(n).matches("Configuration location: ").count()).collect();
+    let load = c.workload("rollback");
+    let t = Instant::now();
+    let out = run(&mut c.ringmaster(&["rollback", "--yes"]));
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let rollback_secs = t.elapsed().as_secs_f64();
+    load.finish();
+    for (i, (node, _)) in NODES.iter().enumerate() {
+        assert_eq!(std::fs::read(c.config(node)).unwrap(), pristine[i], "{node}: original cassandra.yaml after rollback");
+        let log = c.log(node);
+        assert_eq!(log.matches("Configuration location: ").count(), boots[i] + 2, "{node}: one restart per undone pass");
+        let since = &log[log.rfind("Configuration location: ").unwrap()..];
+        assert!(!since.contains("Internode messaging enabled TLS protocols: "), "{node}: TLS after the rollback's last boot");
+        let listener = since.lines().rev().find(|l| l.contains("Listening on ")).expect("listener line");
+        assert!(listener.contains("encryption: unencrypted"), "{node}: {listener}");
+    }
+    c.assert_all_un();
+    let evs = events(&c.journal);
+    for (node, _) in NODES {
+        assert!(has(&evs, node, "undo-optional", "rollback_verify", EventKind::Ok), "{node}: undo of the optional pass verified");
+    }
+    eprintln!("e2e: rollback of the finished run {rollback_secs:.1} s");
+
+    // 3. node2's keystore stops opening while node1 restarts: automatic rollback.
     c.reset();
     let pristine = c.pristine();
     let node3_boots = c.log("node3").matches("Configuration location: ").count();
+    let load = c.workload("keystore-breaks");
     let child = c.ringmaster(&["run", "--yes", "-i"]).arg(&c.inventory).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     wait_for(&c.journal, "node1 restart", Duration::from_secs(900), |evs| has(evs, "node1", "optional", "restart", EventKind::Enter));
     std::fs::write(c.ssl_dir("node2").join("node2-keystore.p12"), b"not a keystore at all").unwrap();
     let out = child.wait_with_output().unwrap();
+    load.finish();
     let stderr = String::from_utf8_lossy(&out.stderr);
     eprintln!("{stderr}");
     assert_eq!(out.status.code(), Some(1));
@@ -232,18 +334,20 @@ fn real_cassandra_rollout_failure_and_crash() {
     assert!(c.log("node2").contains("Exception encountered during startup"), "node2 really failed to start");
     c.assert_all_un();
 
-    // 3. SIGKILL of ringmaster while a node restarts in the enforce pass; resume finishes.
+    // 4. SIGKILL of ringmaster while a node restarts in the enforce pass; resume finishes.
     if !crate::support::crash_hooks("e2e_cassandra part 3 (SIGKILL mid-restart)") {
         return;
     }
     c.reset();
     let pristine = c.pristine();
     let boots_before = c.log("node2").matches("Configuration location: ").count();
+    let load = c.workload("sigkill-resume");
     let out =
         run(c.ringmaster(&["run", "--yes", "-i"]).arg(&c.inventory).env("RINGMASTER_TEST_CRASH_AT", "after acting node2 enforce restart"));
     assert_eq!(out.status.signal(), Some(9));
     let out = run(&mut c.ringmaster(&["resume"]));
     assert_eq!(out.status.code(), Some(0));
+    load.finish();
     c.assert_tls_everywhere();
     let evs = events(&c.journal);
     let restart_ok = evs
@@ -262,5 +366,5 @@ fn real_cassandra_rollout_failure_and_crash() {
     for (i, (node, _)) in NODES.iter().enumerate() {
         assert!(std::fs::read(c.backup(node)).unwrap() == pristine[i], "{node}: backup byte-identical");
     }
-    eprintln!("e2e: all three scenarios in {:.0} s", started.elapsed().as_secs_f64());
+    eprintln!("e2e: all four scenarios in {:.0} s", started.elapsed().as_secs_f64());
 }

@@ -61,6 +61,15 @@ fn keystore_broken_mid_run_rolls_the_node_back_and_touches_no_later_node() {
         has(&evs, "node2", "optional", "rolled_back", EventKind::Ok) || has(&evs, "node2", "optional", "rollback_verify", EventKind::Ok)
     );
     assert!(!evs.iter().any(|e| e.node.as_deref() == Some("node3")), "node3 was never touched");
+    // The rollback restart tried to drain first; node2 had not started, so the drain
+    // failed, and the rollback went on regardless.
+    let restart = evs
+        .iter()
+        .find(|e| e.node.as_deref() == Some("node2") && e.phase == "rollback_restart" && e.kind == EventKind::Ok)
+        .expect("node2's rollback_restart ok");
+    let drain = &restart.detail["drain"];
+    assert!(drain["command"].as_str().unwrap().ends_with(" drain"), "{drain}");
+    assert_ne!(drain["exit"], 0, "nothing to drain on a node that failed to start: {drain}");
     assert!(!sandbox.backup("node3").exists());
     assert_eq!(sandbox.read_configs()[1], originals[1], "node2 has its original config back");
     assert_eq!(sandbox.read_configs()[2], originals[2]);

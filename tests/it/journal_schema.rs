@@ -100,7 +100,10 @@ fn phase_details() -> Vec<Sample> {
             BackupIntent { backup: "/c.yaml.bak".into(), config: some("/c.yaml"), config_target: some("/real/c.yaml") },
         ),
         detail("command_intent", CommandIntent { command: "nodetool drain".into() }),
-        detail("restart_intent", RestartIntent { log_offset: 42, command: some("systemctl restart cassandra") }),
+        detail(
+            "restart_intent",
+            RestartIntent { log_offset: 42, command: some("systemctl restart cassandra"), drain: some("nodetool drain") },
+        ),
         detail(
             "backup_ok",
             BackupOk {
@@ -144,7 +147,21 @@ fn phase_details() -> Vec<Sample> {
         ),
         detail(
             "command_outcome",
-            CommandOutcome { command: "restart".into(), exit: Some(0), stdout: "ok".into(), stderr: "".into(), log_offset: Some(42) },
+            CommandOutcome {
+                command: "restart".into(),
+                exit: Some(0),
+                stdout: "ok".into(),
+                stderr: "".into(),
+                log_offset: Some(42),
+                drain: Some(Box::new(CommandOutcome {
+                    command: "nodetool drain".into(),
+                    exit: Some(1),
+                    stdout: "".into(),
+                    stderr: "Connection refused".into(),
+                    log_offset: None,
+                    drain: None,
+                })),
+            },
         ),
         detail("already_booted", AlreadyBooted { already_booted: true, boot_line: "Starting Cassandra".into(), log_offset: 42 }),
         detail("await_un_ok", AwaitUnOk { elapsed_ms: 1500, polls: 3, joined_line_seen: true, views: views() }),
@@ -271,7 +288,7 @@ fn house_21_schema_checks_details_by_phase_and_kind() {
             "node": "n1", "pass": "optional", "phase": phase, "kind": kind, "detail": detail, "reverts": null})
     };
     let ok = |v: &Value| check(&schema, &schema, v, "$");
-    let restart = RestartIntent { log_offset: 42, command: some("restart") }.to_json();
+    let restart = RestartIntent { log_offset: 42, command: some("restart"), drain: None }.to_json();
     assert!(ok(&line("restart", "enter", restart)).is_ok());
     assert!(ok(&line("restart", "enter", json!({"log_offset": "42"}))).is_err(), "a restart intent's offset is a number");
     assert!(ok(&line("backup", "ok", json!({"backup": "/b", "sha256": "ab"}))).is_err(), "a backup ok without size and existing");

@@ -219,6 +219,15 @@ fn rollback_of_a_completed_run_restores_every_node_byte_for_byte() {
             ("edit", EventKind::Ok, r.node.as_deref(), Some(undone))
         );
     }
+    // Each node serving clients is drained before its rollback restart, as before a
+    // forward restart: the intent names the drain, the outcome records it.
+    for e in evs.iter().filter(|e| e.phase == "rollback_restart") {
+        match e.kind {
+            EventKind::Enter => assert!(e.detail["drain"].as_str().is_some_and(|d| d.ends_with(" drain")), "{}", e.detail),
+            EventKind::Ok => assert_eq!(e.detail["drain"]["exit"], 0, "{}", e.detail),
+            _ => panic!("rollback_restart {:?}: {}", e.kind, e.detail),
+        }
+    }
     // A second rollback has nothing to do.
     let again = run(&mut sandbox.cmd(&["rollback", "--yes"]));
     assert_eq!(again.status.code(), Some(0));
