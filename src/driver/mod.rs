@@ -32,7 +32,9 @@ use std::sync::Arc;
 
 use crate::cassandra::log::LogPatterns;
 use crate::history::detail::{Detail, Failure};
-use crate::history::{RunEvent, UNDO_PREFIX, journaled_batches, journaled_undo_stages, replay_undo, undo_plan};
+use crate::history::{
+    PauseReason, RunEvent, UNDO_PREFIX, journaled_batches, journaled_undo_stages, pause_after_pass, replay_undo, undo_plan,
+};
 use crate::inventory::{Inventory, Node};
 use crate::journal::{Event, EventKind, Journal, JournalError, Run};
 use crate::secrets::Secrets;
@@ -55,6 +57,20 @@ pub enum RunOutcome {
     Failed { node: String, pass: String, state: String, evidence: Vec<FailedStep> },
     /// A signal asked us to stop; the run stopped at a safe point.
     Interrupted { signal: String },
+    /// The run paused where the operator asked, after a completed batch of `pass`
+    /// (`completed`: how many batches of it this process completed, with `--stop-after`).
+    Paused { pass: String, reason: PauseReason, completed: Option<u32> },
+}
+
+/// Where a forward run pauses on its own, between two batches (`resume` continues it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pauses {
+    /// `--stop-after N`: after N batches of the current pass completed by this process; a
+    /// pass that ends first pauses at its end (a canary never runs into the next pass).
+    pub stop_after: Option<u32>,
+    /// `--pause-after-pass`: at the end of every pass but the last (as does a pass with
+    /// `pause_after = true`, and a run started with the flag).
+    pub after_pass: bool,
 }
 
 /// One journaled failure of the node that failed: its phase and what it said.
@@ -97,6 +113,8 @@ pub struct Driver<'a> {
     pub stop: Arc<StopFlag>,
     /// `rollback --force`: restore a backup even when its hash is not the journaled one.
     pub force_backup: bool,
+    /// Where the run pauses (forward only).
+    pub pauses: Pauses,
     /// Called with every event this driver journals, after its commit (`--events-json`).
     pub on_event: Option<EventHook<'a>>,
     /// The run's journaled events; a `RefCell` because the nodes of a batch are driven
@@ -133,6 +151,7 @@ impl<'a> Driver<'a> {
             ui,
             stop,
             force_backup: false,
+            pauses: Pauses::default(),
             on_event: None,
             events: RefCell::new(events),
             patterns,
@@ -147,9 +166,12 @@ impl<'a> Driver<'a> {
         self.events.borrow().clone()
     }
 
-    /// Runs (or resumes) the whole workflow until done, failed or interrupted: pass by
-    /// pass, batch by batch (see [`journaled_batches`]); the nodes of a batch are driven
+    /// Runs (or resumes) the whole workflow until done, failed, interrupted or paused: pass
+    /// by pass, batch by batch (see [`journaled_batches`]); the nodes of a batch are driven
     /// concurrently and the next batch starts only when every one of them is done.
+    ///
+    /// Pauses ([`Pauses`]) fall between two batches and count only batches this process
+    /// drove (a resume walks past completed ones), so a resumed pause does not pause again.
     pub async fn execute(&mut self) -> Result<RunOutcome, DriverError> {
         let (inventory, workflow) = (self.inventory, self.workflow);
         // Optional first phase: install key material named by the inventory.
@@ -157,17 +179,35 @@ impl<'a> Driver<'a> {
             return Ok(stop);
         }
         let batches = journaled_batches(&self.events.borrow(), inventory);
+        let after_every_pass = self.pauses.after_pass || pause_after_pass(&self.events.borrow());
         for (pass_index, pass) in workflow.passes.iter().enumerate() {
+            let last_pass = pass_index + 1 == workflow.passes.len();
+            let mut completed = 0u32;
             for (batch_index, batch) in batches.iter().enumerate() {
                 let ctxs: Vec<StepCtx<'_>> = batch
                     .iter()
                     .map(|&position| StepCtx { node: &inventory.nodes[position], pass, pass_index, position, batch: batch_index })
                     .collect();
+                let had_work = !self.batch_done(&ctxs);
                 if let Some(stop) = self.drive_batch(&ctxs).await? {
                     return Ok(stop);
                 }
+                completed += u32::from(had_work);
+                let last_batch = batch_index + 1 == batches.len();
+                if had_work && self.pauses.stop_after == Some(completed) && !last_batch {
+                    return Ok(RunOutcome::Paused { pass: pass.name.clone(), reason: PauseReason::StopAfter, completed: Some(completed) });
+                }
             }
             self.ui.line(&format!("[{}] pass complete on all {} nodes", pass.name, inventory.nodes.len()));
+            if last_pass || completed == 0 {
+                continue;
+            }
+            if pass.pause_after || after_every_pass {
+                return Ok(RunOutcome::Paused { pass: pass.name.clone(), reason: PauseReason::PassEnd, completed: None });
+            }
+            if self.pauses.stop_after.is_some() {
+                return Ok(RunOutcome::Paused { pass: pass.name.clone(), reason: PauseReason::StopAfter, completed: Some(completed) });
+            }
         }
         Ok(RunOutcome::Done)
     }
@@ -181,7 +221,14 @@ impl<'a> Driver<'a> {
             journaled_undo_stages(&events).unwrap_or_else(|| undo_plan(&events, self.workflow))
         };
         for stage in &stages {
-            let pass = Pass { name: stage.name.clone(), description: "undo".into(), listener: None, tolerate: vec![], settings: vec![] };
+            let pass = Pass {
+                name: stage.name.clone(),
+                description: "undo".into(),
+                listener: None,
+                tolerate: vec![],
+                settings: vec![],
+                pause_after: false,
+            };
             for (position, name) in stage.nodes.iter().enumerate() {
                 let Some(node) = self.inventory.nodes.iter().find(|n| &n.name == name) else { continue };
                 let machine = replay_undo(&self.events.borrow(), &node.name, &stage.name);

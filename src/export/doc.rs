@@ -170,6 +170,27 @@ pub fn document(pm: &PostMortem) -> Vec<Block> {
         ));
     }
 
+    if !pm.pauses.is_empty() {
+        out.push(Block::Heading(2, vec![t("Pauses")]));
+        out.push(Block::List(
+            pm.pauses
+                .iter()
+                .map(|p| {
+                    vec![t(match p.resumed_at {
+                        Some(end) => format!(
+                            "paused {} for {} (from {} to {})",
+                            p.place(),
+                            format_duration_ms(end - p.at),
+                            format_unix_ms(p.at),
+                            format_unix_ms(end)
+                        ),
+                        None => format!("paused {} since {}, not resumed yet", p.place(), format_unix_ms(p.at)),
+                    })]
+                })
+                .collect(),
+        ));
+    }
+
     out.push(Block::Heading(2, vec![t("Interruptions and resumes")]));
     if pm.notes.is_empty() {
         out.push(Block::Para(vec![t("The run was never interrupted or resumed.")]));

@@ -8,7 +8,9 @@
 use std::collections::BTreeMap;
 
 use crate::history::detail::{self, AwaitUnOk, Detail};
-use crate::history::{RETRY_PHASE, RUN_PHASE, RunEvent, RunState, UNDO_PREFIX, event_name, replay, replay_undo, run_state};
+use crate::history::{
+    Pause, RETRY_PHASE, RUN_PHASE, RunEvent, RunState, UNDO_PREFIX, event_name, paused_where, pauses, replay, replay_undo, run_state,
+};
 use crate::journal::{Event, EventKind, Run};
 use crate::workflow::Workflow;
 use crate::workflow::node::phase_name;
@@ -137,6 +139,8 @@ pub struct PostMortem {
     pub failures: Vec<Failure>,
     pub rollbacks: Vec<Rollback>,
     pub notes: Vec<Note>,
+    /// Where the run paused as the operator asked, and when it was resumed.
+    pub pauses: Vec<Pause>,
 }
 
 /// The phases in the order a pass walks them; anything else sorts after.
@@ -182,6 +186,7 @@ impl PostMortem {
             failures,
             rollbacks,
             notes,
+            pauses: pauses(events),
         }
     }
 
@@ -382,7 +387,16 @@ fn note_text(e: &Event, r: RunEvent) -> String {
         RunEvent::LockTakenOver { explicit, .. } => format!("cluster lock taken over (explicit: {explicit})"),
         RunEvent::UndoStarted { .. } => "`ringmaster rollback` started undoing the run".into(),
         RunEvent::Failed { node, pass, state } => format!("run failed: `{node}` in pass `{pass}` ended {state}"),
-        RunEvent::Refused { error, .. } => format!("run refused: {}", error.unwrap_or_default()),
+        RunEvent::Refused { error: Some(error), .. } => format!("run refused: {error}"),
+        RunEvent::Refused { blockers, .. } => format!("refused by preflight: {}", plural(blockers.len(), "blocker")),
+        RunEvent::Preflight { started_at, nodes, blockers, warnings } => format!(
+            "preflight of {} took {}: {}, {}",
+            plural(nodes.len(), "node"),
+            super::doc::format_duration_ms((e.at - started_at).max(0)),
+            plural(blockers, "blocker"),
+            plural(warnings, "warning")
+        ),
+        RunEvent::Paused { pass, reason, completed } => format!("paused {}", paused_where(&pass, reason, completed)),
         other @ (RunEvent::Started { .. }
         | RunEvent::Topology { .. }
         | RunEvent::Batches(_)
@@ -402,7 +416,7 @@ fn outcome(state: RunState, rollbacks: &[Rollback], notes: &[Note], passes: &[Pa
     if passes.iter().any(|p| p.undo) {
         extra.push("an undo (`ringmaster rollback`)".into());
     }
-    for (what, word) in [("interrupted", "interruption"), ("stopped", "stop"), ("resumed", "resume")] {
+    for (what, word) in [("paused", "pause"), ("interrupted", "interruption"), ("stopped", "stop"), ("resumed", "resume")] {
         let n = count(what);
         if n > 0 {
             extra.push(plural(n, word));

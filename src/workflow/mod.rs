@@ -65,6 +65,9 @@ pub struct Pass {
     pub tolerate: Vec<String>,
     /// `server_encryption_options` key and value template, in file order.
     pub settings: Vec<(String, toml::Value)>,
+    /// Pause the run when this pass is complete on every node (not after the last pass):
+    /// `resume` starts the next one (e.g. to let the `optional` pass soak).
+    pub pause_after: bool,
 }
 
 /// Why a workflow could not be used.
@@ -116,6 +119,8 @@ struct RawPass {
     listener: Option<String>,
     #[serde(default)]
     tolerate: Vec<String>,
+    #[serde(default)]
+    pause_after: bool,
     settings: toml::Table,
 }
 
@@ -175,7 +180,14 @@ impl Workflow {
                 }
                 settings.push((key, value));
             }
-            passes.push(Pass { name: p.name, description: p.description, listener: p.listener, tolerate: p.tolerate, settings });
+            passes.push(Pass {
+                name: p.name,
+                description: p.description,
+                listener: p.listener,
+                tolerate: p.tolerate,
+                settings,
+                pause_after: p.pause_after,
+            });
         }
         let wf = Workflow {
             name: raw.name,
