@@ -18,9 +18,8 @@ pub struct RunArgs {
     /// The inventory (cluster.toml)
     #[arg(short = 'i', long, value_name = "INV")]
     pub inventory: PathBuf,
-    /// A workflow file instead of the built-in internode-tls workflow
-    #[arg(long, value_name = "FILE")]
-    pub workflow: Option<PathBuf>,
+    #[command(flatten)]
+    pub workflow: super::workflows::WorkflowArg,
     /// Do not ask for confirmation (for scripts)
     #[arg(long)]
     pub yes: bool,
@@ -33,7 +32,7 @@ pub struct RunArgs {
 }
 
 pub fn cmd_run(journal: Option<PathBuf>, args: &RunArgs) -> Result<i32, CommandError> {
-    let job = session::load_job(&args.inventory, args.workflow.as_deref())?;
+    let job = session::load_job(&args.inventory, args.workflow.spec.as_deref())?;
     // Every pass must render for every node before anything starts: a missing secret or
     // template is found now, not after half the cluster was restarted.
     for pass in &job.workflow.passes {

@@ -12,18 +12,21 @@
 //!
 //! Parts: [`step`] (enter, act, outcome, and every journal write), [`phases`] (what each
 //! phase does), [`keys`] (key staging), [`batch`] (a batch's nodes together), [`health`]
-//! (judging `UN`), [`stop`] (the stop flag), [`crash`] (test-only crash points).
+//! (judging `UN`), [`stop`] (the stop flag), [`pause`] (where a run pauses), [`crash`]
+//! (test-only crash points).
 
 mod batch;
 mod crash;
 mod health;
 mod keys;
+mod pause;
 mod phases;
 mod step;
 mod stop;
 
 pub use health::{View, judge_un};
 pub use keys::{KEYS_PASS, STAGE_KEYS};
+pub use pause::Pauses;
 pub use stop::StopFlag;
 
 use std::cell::RefCell;
@@ -43,6 +46,7 @@ use crate::ui::Ui;
 use crate::workflow::node::{self, Event as MachineEvent, State};
 use crate::workflow::{Pass, Workflow};
 use batch::BatchGate;
+use pause::PassCount;
 use phases::StepCtx;
 use step::Step;
 
@@ -57,20 +61,8 @@ pub enum RunOutcome {
     Failed { node: String, pass: String, state: String, evidence: Vec<FailedStep> },
     /// A signal asked us to stop; the run stopped at a safe point.
     Interrupted { signal: String },
-    /// The run paused where the operator asked, after a completed batch of `pass`
-    /// (`completed`: how many batches of it this process completed, with `--stop-after`).
+    /// Paused as asked after a batch of `pass` (`completed`: batches driven, `--stop-after`).
     Paused { pass: String, reason: PauseReason, completed: Option<u32> },
-}
-
-/// Where a forward run pauses on its own, between two batches (`resume` continues it).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Pauses {
-    /// `--stop-after N`: after N batches of the current pass completed by this process; a
-    /// pass that ends first pauses at its end (a canary never runs into the next pass).
-    pub stop_after: Option<u32>,
-    /// `--pause-after-pass`: at the end of every pass but the last (as does a pass with
-    /// `pause_after = true`, and a run started with the flag).
-    pub after_pass: bool,
 }
 
 /// One journaled failure of the node that failed: its phase and what it said.
@@ -166,12 +158,9 @@ impl<'a> Driver<'a> {
         self.events.borrow().clone()
     }
 
-    /// Runs (or resumes) the whole workflow until done, failed, interrupted or paused: pass
-    /// by pass, batch by batch (see [`journaled_batches`]); the nodes of a batch are driven
-    /// concurrently and the next batch starts only when every one of them is done.
-    ///
-    /// Pauses ([`Pauses`]) fall between two batches and count only batches this process
-    /// drove (a resume walks past completed ones), so a resumed pause does not pause again.
+    /// Runs (or resumes) the whole workflow until done, failed, interrupted or paused (see
+    /// [`pause`]): pass by pass, batch by batch (see [`journaled_batches`]); the nodes of a
+    /// batch are driven concurrently and the next batch starts only when all of them are done.
     pub async fn execute(&mut self) -> Result<RunOutcome, DriverError> {
         let (inventory, workflow) = (self.inventory, self.workflow);
         // Optional first phase: install key material named by the inventory.
@@ -181,8 +170,7 @@ impl<'a> Driver<'a> {
         let batches = journaled_batches(&self.events.borrow(), inventory);
         let after_every_pass = self.pauses.after_pass || pause_after_pass(&self.events.borrow());
         for (pass_index, pass) in workflow.passes.iter().enumerate() {
-            let last_pass = pass_index + 1 == workflow.passes.len();
-            let mut completed = 0u32;
+            let mut count = PassCount::new(self.pauses, pass, after_every_pass && pass_index + 1 < workflow.passes.len());
             for (batch_index, batch) in batches.iter().enumerate() {
                 let ctxs: Vec<StepCtx<'_>> = batch
                     .iter()
@@ -192,21 +180,13 @@ impl<'a> Driver<'a> {
                 if let Some(stop) = self.drive_batch(&ctxs).await? {
                     return Ok(stop);
                 }
-                completed += u32::from(had_work);
-                let last_batch = batch_index + 1 == batches.len();
-                if had_work && self.pauses.stop_after == Some(completed) && !last_batch {
-                    return Ok(RunOutcome::Paused { pass: pass.name.clone(), reason: PauseReason::StopAfter, completed: Some(completed) });
+                if let Some(pause) = count.after_batch(had_work, batch_index + 1 == batches.len()) {
+                    return Ok(pause);
                 }
             }
             self.ui.line(&format!("[{}] pass complete on all {} nodes", pass.name, inventory.nodes.len()));
-            if last_pass || completed == 0 {
-                continue;
-            }
-            if pass.pause_after || after_every_pass {
-                return Ok(RunOutcome::Paused { pass: pass.name.clone(), reason: PauseReason::PassEnd, completed: None });
-            }
-            if self.pauses.stop_after.is_some() {
-                return Ok(RunOutcome::Paused { pass: pass.name.clone(), reason: PauseReason::StopAfter, completed: Some(completed) });
+            if let Some(pause) = count.at_pass_end(pass_index + 1 == workflow.passes.len()) {
+                return Ok(pause);
             }
         }
         Ok(RunOutcome::Done)
@@ -221,14 +201,7 @@ impl<'a> Driver<'a> {
             journaled_undo_stages(&events).unwrap_or_else(|| undo_plan(&events, self.workflow))
         };
         for stage in &stages {
-            let pass = Pass {
-                name: stage.name.clone(),
-                description: "undo".into(),
-                listener: None,
-                tolerate: vec![],
-                settings: vec![],
-                pause_after: false,
-            };
+            let pass = Pass::bare(&stage.name, "undo");
             for (position, name) in stage.nodes.iter().enumerate() {
                 let Some(node) = self.inventory.nodes.iter().find(|n| &n.name == name) else { continue };
                 let machine = replay_undo(&self.events.borrow(), &node.name, &stage.name);

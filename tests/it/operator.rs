@@ -3,6 +3,8 @@
 //! workflow) resumed "the next day" on a test clock, the fresh preflight a paused run's
 //! resume passes first, and the shipped workflows (`ringmaster workflows`, `--workflow NAME`).
 
+use std::path::Path;
+
 use crate::support::journal::events;
 use crate::support::run;
 use crate::support::sandbox::{Sandbox, assert_completed, assert_no_phase_skipped};
@@ -230,4 +232,54 @@ fn the_test_clock_is_compiled_only_into_test_builds() {
     let binary = std::fs::read(crate::support::bin()).unwrap();
     let named = binary.windows(31).any(|w| w == b"RINGMASTER_TEST_CLOCK_OFFSET_MS");
     assert_eq!(named, cfg!(feature = "test-crash-hooks"), "the binary names the clock variable only with test-crash-hooks");
+}
+
+#[test]
+fn workflows_lists_the_shipped_workflows_with_their_descriptions() {
+    let out = run(crate::support::ringmaster().arg("workflows"));
+    assert_eq!(out.status.code(), Some(0));
+    let listed = text(&out.stdout);
+    let shipped = ringmaster::workflow::Workflow::builtin();
+    assert!(listed.starts_with(&format!("internode-tls  {} (default)\n", shipped.description)), "{listed}");
+    assert!(listed.contains("pass `optional`: TLS on, plaintext peers still accepted"), "{listed}");
+    let out = run(crate::support::ringmaster().args(["workflows", "--json"]));
+    let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = rows.as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    let files: Vec<String> = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("workflows"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    let mut files = files;
+    files.sort();
+    assert_eq!(sorted, files, "every workflows/*.toml is shipped in the binary, and nothing else");
+    assert_eq!(rows[0]["description"], shipped.description.as_str());
+    assert_eq!(rows[0]["passes"][0]["pause_after"], false);
+}
+
+#[test]
+fn workflow_takes_a_shipped_name_or_a_path_and_an_unknown_name_names_the_shipped_ones() {
+    let sandbox = Sandbox::new(2, "0s");
+    let plan = |workflow: &str| run(sandbox.cmd(&["plan", "--workflow", workflow, "-i"]).arg(sandbox.inventory()));
+    let by_name = plan("internode-tls");
+    assert_eq!(by_name.status.code(), Some(0), "a shipped name");
+    let path = sandbox.path().join("mine.toml");
+    std::fs::write(&path, ringmaster::workflow::BUILTIN_INTERNODE_TLS.replace("name = \"internode-tls\"", "name = \"mine\"")).unwrap();
+    let by_path = plan(path.to_str().unwrap());
+    assert_eq!(by_path.status.code(), Some(0), "a path");
+    assert!(text(&by_path.stdout).contains("mine") || text(&by_path.stderr).contains("mine"));
+    let unknown = plan("client-tsl");
+    assert_eq!(unknown.status.code(), Some(2), "an unknown name is a usage error");
+    let said = text(&unknown.stderr);
+    assert!(said.contains("`client-tsl`") && said.contains("`internode-tls`") && said.contains("ringmaster workflows"), "{said}");
+    let missing = plan("no/such/flow.toml");
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(text(&missing.stderr).contains("cannot read workflow `no/such/flow.toml`"), "{}", text(&missing.stderr));
+    // `run` takes the name too, and journals the workflow it named.
+    let out = run(sandbox.cmd(&["run", "--yes", "--workflow", "internode-tls", "--stop-after", "1", "-i"]).arg(sandbox.inventory()));
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(last_run_event(&events(&sandbox.journal()), "started").detail["workflow"], "internode-tls");
 }
