@@ -68,6 +68,27 @@ pub fn document(pm: &PostMortem) -> Vec<Block> {
         ],
     });
 
+    if !pm.preflights.is_empty() {
+        out.push(Block::Heading(2, vec![t("Preflight")]));
+        out.push(Block::List(
+            pm.preflights
+                .iter()
+                .map(|p| {
+                    let verdict = if p.blockers == 0 { "passed" } else { "refused" };
+                    vec![t(format!(
+                        "seq {} at {}: {verdict} in {}, the cluster and {} node(s), {} blocker(s), {} warning(s)",
+                        p.seq,
+                        format_unix_ms(p.start),
+                        format_duration_ms(p.end - p.start),
+                        p.nodes,
+                        p.blockers,
+                        p.warnings
+                    ))]
+                })
+                .collect(),
+        ));
+    }
+
     for pass in &pm.passes {
         let title = if pass.undo { "Undo pass " } else { "Pass " };
         out.push(Block::Heading(2, vec![t(title), c(pass.name.clone())]));

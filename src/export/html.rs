@@ -13,7 +13,7 @@
 use std::fmt::Write as _;
 
 use super::doc::{Block, Inline, format_duration_ms};
-use super::model::{Bar, BarOutcome, PostMortem};
+use super::model::{BarOutcome, PostMortem};
 use crate::history::Pause;
 use crate::journal::format_unix_ms;
 
@@ -45,6 +45,7 @@ svg .grid { stroke: #e4e6ea; } svg .axis { stroke: #99a; }
 rect.bar { stroke: #fff; stroke-width: 1; } rect.bar:hover { stroke: #111; } rect.bar.fail, rect.bar.interrupted { stroke: #5a1010; }
 rect.ok { fill: #2e9d5b; } rect.fail { fill: #d64541; } rect.interrupted { fill: #e59a0b; }
 rect.rollback { fill-opacity: 0.6; }
+rect.preflight { fill: #3b7dd8; stroke: #fff; } rect.preflight.blocked { fill: #d64541; stroke: #5a1010; }
 rect.gap { fill: url(#hatch); } rect.pause { fill: #ece7f8; stroke: #6b4fbb; stroke-dasharray: 2 2; } svg text.pause { fill: #4b3596; font-size: 10.5px; font-weight: 600; } line.mark { stroke: #6b4fbb; stroke-dasharray: 4 3; }
 "#;
 
@@ -160,8 +161,8 @@ struct Axis {
 }
 
 impl Axis {
-    fn new(bars: &[Bar], notes: &[i64], start: i64, pauses: &[Pause]) -> Axis {
-        let mut intervals: Vec<(i64, i64)> = bars.iter().map(|b| (b.start, b.end)).chain(notes.iter().map(|t| (*t, *t))).collect();
+    /// An axis over the busy `intervals` (unix ms) of a run that started at `start`.
+    fn new(mut intervals: Vec<(i64, i64)>, start: i64, pauses: &[Pause]) -> Axis {
         intervals.push((start, start));
         intervals.sort();
         let mut merged: Vec<(i64, i64)> = Vec::new();
@@ -230,10 +231,19 @@ fn tick_step(ms: i64) -> i64 {
 
 fn timeline(pm: &PostMortem) -> String {
     let start = pm.run.started_at;
-    let note_times: Vec<i64> = pm.notes.iter().map(|n| n.at).collect();
-    let axis = Axis::new(&pm.bars, &note_times, start, &pm.pauses);
+    let busy: Vec<(i64, i64)> = pm
+        .bars
+        .iter()
+        .map(|b| (b.start, b.end))
+        .chain(pm.notes.iter().map(|n| (n.at, n.at)))
+        .chain(pm.preflights.iter().map(|p| (p.start, p.end)))
+        .collect();
+    let axis = Axis::new(busy, start, &pm.pauses);
+    // One lane for preflight (when the journal has it), then a header and a lane per node
+    // for each pass, in the order the passes ran.
+    let preflight_lane = if pm.preflights.is_empty() { 0.0 } else { ROW_H };
     let lanes: usize = pm.passes.iter().map(|p| p.nodes.len()).sum();
-    let height = AXIS_H + pm.passes.len() as f64 * PASS_H + lanes as f64 * ROW_H + 40.0;
+    let height = AXIS_H + preflight_lane + pm.passes.len() as f64 * PASS_H + lanes as f64 * ROW_H + 40.0;
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -285,6 +295,31 @@ fn timeline(pm: &PostMortem) -> String {
     }
     let _ = writeln!(s, "<line class=\"axis\" x1=\"{LABEL_W}\" y1=\"{AXIS_H}\" x2=\"{}\" y2=\"{AXIS_H}\"/>", WIDTH - RIGHT_PAD);
     let mut y = AXIS_H;
+    if !pm.preflights.is_empty() {
+        let _ = writeln!(s, "<text class=\"pass\" x=\"4\" y=\"{:.1}\">preflight</text>", y + 15.0);
+        for p in &pm.preflights {
+            let x0 = axis.x(p.start);
+            let w = (axis.x(p.end) - x0).max(MIN_PROBLEM_W);
+            let verdict = if p.blockers == 0 { "passed" } else { "blocked" };
+            let title = format!(
+                "preflight of {} node(s): {verdict}, {} blocker(s), {} warning(s), {} (seq {}, {})",
+                p.nodes,
+                p.blockers,
+                p.warnings,
+                format_duration_ms(p.end - p.start),
+                p.seq,
+                format_unix_ms(p.start)
+            );
+            let _ = writeln!(
+                s,
+                "<rect class=\"preflight {verdict}\" data-seq=\"{}\" x=\"{x0:.1}\" y=\"{:.1}\" width=\"{w:.1}\" height=\"{BAR_H}\"><title>{}</title></rect>",
+                p.seq,
+                y + (ROW_H - BAR_H) / 2.0,
+                esc(&title)
+            );
+        }
+        y += ROW_H;
+    }
     for pass in &pm.passes {
         let _ = writeln!(s, "<text class=\"pass\" x=\"4\" y=\"{:.1}\">pass {}</text>", y + 16.0, esc(&pass.name));
         y += PASS_H;
@@ -337,9 +372,14 @@ fn timeline(pm: &PostMortem) -> String {
     // Legend.
     let ly = bottom + 20.0;
     let mut lx = LABEL_W;
-    for (class, label) in
-        [("ok", "ok"), ("fail", "failed"), ("interrupted", "interrupted (no outcome journaled)"), ("ok rollback", "rollback phase")]
-    {
+    for (class, label) in [
+        ("ok", "ok"),
+        ("fail", "failed"),
+        ("interrupted", "interrupted (no outcome journaled)"),
+        ("ok rollback", "rollback phase"),
+        ("preflight passed", "preflight"),
+        ("pause", "paused (resume)"),
+    ] {
         let _ = writeln!(
             s,
             "<rect class=\"legend {class}\" x=\"{lx}\" y=\"{}\" width=\"14\" height=\"10\"/><text x=\"{}\" y=\"{ly}\">{label}</text>",
