@@ -49,7 +49,7 @@ pub fn cmd_demo(journal: Option<PathBuf>, args: &DemoArgs) -> Result<i32, Comman
     let journal = Journal::open(&journal_path)?;
     let connect = ConnectArgs::default();
     let mut cluster = crate::run::Cluster::new(&job.inventory, connect.options())?;
-    let code = super::run::start(&journal, &report.inventory, &job, &mut cluster, &connect, None)?;
+    let code = super::run::start(&journal, &report.inventory, &job, &mut cluster, &connect, None, Default::default())?;
     let j = shell_quote(&journal_path.display().to_string());
     crate::outln!()?;
     crate::outln!("journal:   {}", journal_path.display())?;

@@ -17,6 +17,7 @@ mod runs;
 pub mod sandbox;
 mod session;
 mod status;
+mod workflows;
 
 use std::path::PathBuf;
 
@@ -51,6 +52,7 @@ enum Command {
     Sandbox(sandbox::SandboxArgs),
     Export(export::ExportArgs),
     Runs(runs::RunsArgs),
+    Workflows(workflows::WorkflowsArgs),
     #[command(subcommand)]
     Inventory(inventory::InventoryCommand),
     Completions(completions::CompletionsArgs),
@@ -94,6 +96,7 @@ pub fn run() -> i32 {
         }),
         Command::Export(args) => export::cmd_export(journal, &args),
         Command::Runs(args) => runs::cmd_runs(journal, &args),
+        Command::Workflows(args) => workflows::cmd_workflows(&args),
         Command::Inventory(cmd) => inventory::cmd_inventory(&cmd),
         Command::Completions(args) => completions::cmd_completions(&args),
         Command::Man(args) => completions::cmd_man(&args),

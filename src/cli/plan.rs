@@ -16,9 +16,8 @@ pub struct PlanArgs {
     /// The inventory (cluster.toml)
     #[arg(short = 'i', long, value_name = "INV")]
     pub inventory: PathBuf,
-    /// A workflow file instead of the built-in internode-tls workflow
-    #[arg(long, value_name = "FILE")]
-    pub workflow: Option<PathBuf>,
+    #[command(flatten)]
+    pub workflow: super::workflows::WorkflowArg,
     /// Print the plan as JSON
     #[arg(long)]
     pub json: bool,
@@ -29,7 +28,7 @@ pub struct PlanArgs {
 }
 
 pub fn cmd_plan(args: &PlanArgs) -> Result<i32, CommandError> {
-    let crate::run::Job { inventory, workflow, secrets } = super::session::load_job(&args.inventory, args.workflow.as_deref())?;
+    let crate::run::Job { inventory, workflow, secrets } = super::session::load_job(&args.inventory, args.workflow.spec.as_deref())?;
     let mut cluster = crate::run::Cluster::new(&inventory, args.connect.options())?;
     let batches = super::batch::plan(&args.batch, &mut cluster)?;
     let (rt, transports) = cluster.each();

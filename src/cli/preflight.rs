@@ -16,9 +16,8 @@ pub struct PreflightArgs {
     /// The inventory (cluster.toml)
     #[arg(short = 'i', long, value_name = "INV")]
     pub inventory: PathBuf,
-    /// A workflow file instead of the built-in internode-tls workflow
-    #[arg(long, value_name = "FILE")]
-    pub workflow: Option<PathBuf>,
+    #[command(flatten)]
+    pub workflow: super::workflows::WorkflowArg,
     /// Print a JSON array of {node, check, severity, message}
     #[arg(long)]
     pub json: bool,
@@ -33,7 +32,7 @@ pub struct PreflightArgs {
 }
 
 pub fn cmd_preflight(args: &PreflightArgs) -> Result<i32, CommandError> {
-    let job = super::session::load_job(&args.inventory, args.workflow.as_deref())?;
+    let job = super::session::load_job(&args.inventory, args.workflow.spec.as_deref())?;
     let options = Options { expiry_warning: args.expiry_warning, ..Options::default() };
     let mut cluster = Cluster::new(&job.inventory, args.connect.options())?;
     let report = crate::run::start::preflight_report(&job, &mut cluster, options);

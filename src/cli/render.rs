@@ -31,13 +31,12 @@ pub struct RenderArgs {
     /// Print a unified diff (passwords masked) instead of the file
     #[arg(long)]
     pub diff: bool,
-    /// A workflow file instead of the built-in one
-    #[arg(long, value_name = "FILE")]
-    pub workflow: Option<PathBuf>,
+    #[command(flatten)]
+    pub workflow: super::workflows::WorkflowArg,
 }
 
 pub fn cmd_render(args: &RenderArgs) -> Result<i32, CommandError> {
-    let workflow = Workflow::load(args.workflow.as_deref())?;
+    let workflow = Workflow::load(args.workflow.spec.as_deref())?;
     let pass = workflow.pass(&args.pass)?;
     let (mut node, secrets) = match &args.inventory {
         Some(path) => {

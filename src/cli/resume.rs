@@ -3,18 +3,20 @@
 use std::path::PathBuf;
 
 use super::error::{CommandError, exit};
-use super::session::{self, ConnectArgs};
+use super::session::{self, ConnectArgs, PauseArgs};
 use crate::journal::Journal;
 use crate::run::resume::{Ended, Picked};
-use crate::run::{Cluster, Job};
+use crate::run::{Cluster, Job, Mode};
 
 pub use crate::run::resume::Pick;
 
-/// Continue an interrupted or failed run from its journal.
+/// Continue a paused, interrupted or failed run from its journal.
 #[derive(Debug, clap::Args)]
 pub struct ResumeArgs {
     /// The run id (or a unique prefix); default: the newest run
     pub run: Option<String>,
+    #[command(flatten)]
+    pub pause: PauseArgs,
     #[command(flatten)]
     pub connect: ConnectArgs,
 }
@@ -50,7 +52,10 @@ pub fn cmd_resume(journal: Option<PathBuf>, args: &ResumeArgs) -> Result<i32, Co
     let job = Job::of_run(&run)?;
     let mut cluster = Cluster::new(&job.inventory, args.connect.options())?;
     let on_report = |report: &crate::preflight::Report| session::print_findings(report, &job);
-    let mode = crate::run::resume::take_over(&journal, &run, &job, &mut cluster, args.connect.break_lock, on_report)?;
+    let mut mode = crate::run::resume::take_over(&journal, &run, &job, &mut cluster, args.connect.break_lock, on_report)?;
+    if let Mode::Forward(pauses) = &mut mode {
+        *pauses = args.pause.pauses();
+    }
     crate::ui::out::eprint_line(&format!("resuming run {} of cluster `{}`", run.id, job.inventory.cluster));
     session::drive(&journal, run, &job, &mut cluster, &args.connect, mode)
 }

@@ -3,12 +3,12 @@
 use std::path::PathBuf;
 
 use super::batch::{BatchArgs, BatchPlan};
-use super::session::{self, ConnectArgs};
+use super::session::{self, ConnectArgs, PauseArgs};
 use crate::cli::error::{CommandError, exit};
 use crate::inventory::Inventory;
 use crate::journal::Journal;
 use crate::run::start::FixedBatches;
-use crate::run::{Cluster, Job, Mode};
+use crate::run::{Cluster, Job, Mode, Pauses};
 use crate::secrets::MASK;
 use crate::workflow::Workflow;
 
@@ -18,20 +18,21 @@ pub struct RunArgs {
     /// The inventory (cluster.toml)
     #[arg(short = 'i', long, value_name = "INV")]
     pub inventory: PathBuf,
-    /// A workflow file instead of the built-in internode-tls workflow
-    #[arg(long, value_name = "FILE")]
-    pub workflow: Option<PathBuf>,
+    #[command(flatten)]
+    pub workflow: super::workflows::WorkflowArg,
     /// Do not ask for confirmation (for scripts)
     #[arg(long)]
     pub yes: bool,
     #[command(flatten)]
     pub batch: BatchArgs,
     #[command(flatten)]
+    pub pause: PauseArgs,
+    #[command(flatten)]
     pub connect: ConnectArgs,
 }
 
 pub fn cmd_run(journal: Option<PathBuf>, args: &RunArgs) -> Result<i32, CommandError> {
-    let job = session::load_job(&args.inventory, args.workflow.as_deref())?;
+    let job = session::load_job(&args.inventory, args.workflow.spec.as_deref())?;
     // Every pass must render for every node before anything starts: a missing secret or
     // template is found now, not after half the cluster was restarted.
     for pass in &job.workflow.passes {
@@ -51,11 +52,11 @@ pub fn cmd_run(journal: Option<PathBuf>, args: &RunArgs) -> Result<i32, CommandE
         return Ok(exit::OK);
     }
     let journal = Journal::open(&journal_path)?;
-    start(&journal, &args.inventory, &job, &mut cluster, &args.connect, Some((&args.batch, &batches)))
+    start(&journal, &args.inventory, &job, &mut cluster, &args.connect, Some((&args.batch, &batches)), args.pause.pauses())
 }
 
 /// Creates a run in the journal and drives it (shared with `demo`): the lock, preflight
-/// under the lock, the batches fixed, then the run.
+/// under the lock, the batches fixed, then the run, pausing where `pauses` says.
 pub fn start(
     journal: &Journal,
     inventory_path: &std::path::Path,
@@ -63,10 +64,11 @@ pub fn start(
     cluster: &mut Cluster<'_>,
     connect: &ConnectArgs,
     batches: Option<(&BatchArgs, &BatchPlan)>,
+    pauses: Pauses,
 ) -> Result<i32, CommandError> {
-    let run = crate::run::start::create(journal, inventory_path, job)?;
+    let run = crate::run::start::create(journal, inventory_path, job, pauses.after_pass)?;
     crate::run::start::lock(journal, &run, job, connect.break_lock)?;
-    crate::run::start::preflight_gate(journal, &run, job, cluster, |report| session::print_findings(report, job))?;
+    crate::run::start::preflight_gate(journal, &run, job, cluster, None, |report| session::print_findings(report, job))?;
     if let Some((args, plan @ BatchPlan { topology: Some(topology), .. })) = batches {
         crate::run::start::fix_batches(journal, &run, job, FixedBatches { topology: topology.clone(), batches: plan.event(args) })?;
     }
@@ -75,7 +77,7 @@ pub fn start(
         run.id,
         journal.path().map(|p| p.display().to_string()).unwrap_or_default()
     ));
-    session::drive(journal, run, job, cluster, connect, Mode::Forward)
+    session::drive(journal, run, job, cluster, connect, Mode::Forward(pauses))
 }
 
 /// Returns the plan shown before a run: order of nodes and what each pass sets.

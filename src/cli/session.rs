@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use super::error::{CommandError, exit};
-use crate::history::RunEvent;
+use crate::history::{RunEvent, paused_where};
 use crate::journal::{Event, Journal, Run};
 use crate::run::{Cluster, ConnectOptions, Ending, Job, Mode};
 
@@ -22,6 +22,26 @@ pub struct ConnectArgs {
     /// see docs/journal-schema.md); reports go to stderr
     #[arg(long)]
     pub events_json: bool,
+}
+
+/// Where a forward run pauses on its own (`run` and `resume`).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct PauseArgs {
+    /// Canary: pause cleanly after N nodes (with --batch, N batches) of the current pass
+    /// have completed, or at the pass's end if that comes first; `resume` continues
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub stop_after: Option<u32>,
+    /// Pause at the end of every pass but the last (the `optional` pass soaks until
+    /// `resume`); given to `run`, every later resume of the run pauses there too
+    #[arg(long)]
+    pub pause_after_pass: bool,
+}
+
+impl PauseArgs {
+    /// Returns where the run pauses.
+    pub fn pauses(&self) -> crate::run::Pauses {
+        crate::run::Pauses { stop_after: self.stop_after, after_pass: self.pause_after_pass }
+    }
 }
 
 impl ConnectArgs {
@@ -117,6 +137,15 @@ pub fn drive(
             let passes = job.workflow.passes.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ");
             say(format!("run {run_id} finished: every node completed every pass ({passes})"));
             say(format!("see it with `{rm} status {run_id}`"));
+            exit::OK
+        }
+        Ending::Paused { pass, reason, completed, next } => {
+            say(format!("run {run_id} paused {}; the cluster lock is released", paused_where(&pass, reason, completed)));
+            if let Some(next) = next {
+                say(format!("{}: `{rm} resume {run_id}`", next.describe()));
+            } else {
+                say(format!("continue with `{rm} resume {run_id}`"));
+            }
             exit::OK
         }
         Ending::Interrupted { signal } => {

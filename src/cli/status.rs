@@ -7,7 +7,7 @@ use serde_json::json;
 use super::resume::{Pick, find_run};
 use crate::cli::error::{CommandError, exit};
 use crate::clock::format_ms;
-use crate::history::{journaled_undo_stages, replay, replay_undo, run_state};
+use crate::history::{RunState, journaled_undo_stages, next_work, paused_where, pauses, replay, replay_undo, run_state};
 use crate::inventory::Inventory;
 use crate::workflow::Workflow;
 use crate::workflow::node::phase_name;
@@ -32,7 +32,11 @@ pub fn cmd_status(journal: Option<PathBuf>, args: &StatusArgs) -> Result<i32, Co
     let events = journal.events(&run.id)?;
     let inventory = Inventory::from_snapshot(&run.inventory)?;
     let workflow = Workflow::parse(&format!("<workflow of run {}>", run.id), &run.workflow)?;
-    let state = run_state(&events).name();
+    let run_state = run_state(&events);
+    let state = run_state.name();
+    // A paused run: when and where it paused, and what `resume` runs next.
+    let pause = (run_state == RunState::Paused).then(|| pauses(&events).pop()).flatten();
+    let next = pause.as_ref().and_then(|_| next_work(&events, &inventory, &workflow));
     let undo = journaled_undo_stages(&events).unwrap_or_default();
     // Columns: the workflow's passes, then the undo stages if the run was rolled back.
     let mut columns: Vec<String> = workflow.passes.iter().map(|p| p.name.clone()).collect();
@@ -65,6 +69,16 @@ pub fn cmd_status(journal: Option<PathBuf>, args: &StatusArgs) -> Result<i32, Co
             "events": events.len(),
             "nodes": nodes,
         });
+        let mut out = out;
+        if let Some(p) = &pause {
+            out["paused"] = json!({
+                "at": format_ms(p.at),
+                "pass": p.pass,
+                "reason": p.reason.name(),
+                "completed": p.completed,
+                "next": next,
+            });
+        }
         crate::outln!("{}", serde_json::to_string_pretty(&out).expect("BUG: json"))?;
         return Ok(exit::OK);
     }
@@ -72,6 +86,12 @@ pub fn cmd_status(journal: Option<PathBuf>, args: &StatusArgs) -> Result<i32, Co
     crate::outln!("cluster  {}", run.cluster)?;
     crate::outln!("started  {} by {}@{}", format_ms(run.started_at), run.operator, run.host)?;
     crate::outln!("state    {state} ({} journal events)", events.len())?;
+    if let Some(p) = &pause {
+        let after = paused_where(&p.pass, p.reason, p.completed);
+        let next = next.as_ref().map(|n| n.describe()).unwrap_or_else(|| "resume has nothing left to run".into());
+        crate::outln!("paused   {after} ({}); {next}", format_ms(p.at))?;
+        crate::outln!("resume   `{} resume {}`", crate::run::command_prefix(&journal), run.id)?;
+    }
     crate::outln!()?;
     let mut header = format!("{:<16}", "NODE");
     for c in &columns {

@@ -4,6 +4,7 @@ use std::cell::RefCell;
 
 use super::{Driver, DriverError, RunOutcome, phases::StepCtx};
 use crate::history::replay;
+use crate::workflow::node::reached_goal;
 
 /// What the nodes of one batch share: whether one of them failed (then the others
 /// schedule nothing more).
@@ -25,6 +26,13 @@ impl BatchGate {
 }
 
 impl Driver<'_> {
+    /// Returns true when every node of the batch has already completed its pass (a
+    /// resumed run walks past such a batch without acting).
+    pub(crate) fn batch_done(&self, ctxs: &[StepCtx<'_>]) -> bool {
+        let events = self.events.borrow();
+        ctxs.iter().all(|c| reached_goal(replay(&events, &c.node.name, &c.pass.name, self.workflow.drain_before_restart).state(), false))
+    }
+
     /// Drives the nodes of one batch concurrently to their ends. The first failure halts
     /// the batch: nodes that have not restarted yet stop at their next safe point, nodes
     /// already restarted (or rolling back) go on to the end; then the run stops.
@@ -49,7 +57,7 @@ impl Driver<'_> {
                 Some(o @ RunOutcome::Interrupted { .. }) => {
                     interrupted.get_or_insert(o);
                 }
-                None | Some(RunOutcome::Done) => {}
+                None | Some(RunOutcome::Done | RunOutcome::Paused { .. }) => {}
             }
         }
         Ok(failed.or(interrupted))

@@ -27,7 +27,7 @@ pub const STAGE_KEYS: &str = "stage_keys";
 
 /// The journal's pass of staging events: not one of the workflow's passes.
 fn keys_pass() -> Pass {
-    Pass { name: KEYS_PASS.into(), description: String::new(), listener: None, tolerate: vec![], settings: vec![] }
+    Pass::bare(KEYS_PASS, "")
 }
 
 /// The directory the key files go to: that of the first one (`ssl_dir` when there is none).

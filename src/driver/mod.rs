@@ -12,18 +12,21 @@
 //!
 //! Parts: [`step`] (enter, act, outcome, and every journal write), [`phases`] (what each
 //! phase does), [`keys`] (key staging), [`batch`] (a batch's nodes together), [`health`]
-//! (judging `UN`), [`stop`] (the stop flag), [`crash`] (test-only crash points).
+//! (judging `UN`), [`stop`] (the stop flag), [`pause`] (where a run pauses), [`crash`]
+//! (test-only crash points).
 
 mod batch;
 mod crash;
 mod health;
 mod keys;
+mod pause;
 mod phases;
 mod step;
 mod stop;
 
 pub use health::{View, judge_un};
 pub use keys::{KEYS_PASS, STAGE_KEYS};
+pub use pause::Pauses;
 pub use stop::StopFlag;
 
 use std::cell::RefCell;
@@ -32,7 +35,9 @@ use std::sync::Arc;
 
 use crate::cassandra::log::LogPatterns;
 use crate::history::detail::{Detail, Failure};
-use crate::history::{RunEvent, UNDO_PREFIX, journaled_batches, journaled_undo_stages, replay_undo, undo_plan};
+use crate::history::{
+    PauseReason, RunEvent, UNDO_PREFIX, journaled_batches, journaled_undo_stages, pause_after_pass, replay_undo, undo_plan,
+};
 use crate::inventory::{Inventory, Node};
 use crate::journal::{Event, EventKind, Journal, JournalError, Run};
 use crate::secrets::Secrets;
@@ -41,6 +46,7 @@ use crate::ui::Ui;
 use crate::workflow::node::{self, Event as MachineEvent, State};
 use crate::workflow::{Pass, Workflow};
 use batch::BatchGate;
+use pause::PassCount;
 use phases::StepCtx;
 use step::Step;
 
@@ -55,6 +61,8 @@ pub enum RunOutcome {
     Failed { node: String, pass: String, state: String, evidence: Vec<FailedStep> },
     /// A signal asked us to stop; the run stopped at a safe point.
     Interrupted { signal: String },
+    /// Paused as asked after a batch of `pass` (`completed`: batches driven, `--stop-after`).
+    Paused { pass: String, reason: PauseReason, completed: Option<u32> },
 }
 
 /// One journaled failure of the node that failed: its phase and what it said.
@@ -97,6 +105,8 @@ pub struct Driver<'a> {
     pub stop: Arc<StopFlag>,
     /// `rollback --force`: restore a backup even when its hash is not the journaled one.
     pub force_backup: bool,
+    /// Where the run pauses (forward only).
+    pub pauses: Pauses,
     /// Called with every event this driver journals, after its commit (`--events-json`).
     pub on_event: Option<EventHook<'a>>,
     /// The run's journaled events; a `RefCell` because the nodes of a batch are driven
@@ -133,6 +143,7 @@ impl<'a> Driver<'a> {
             ui,
             stop,
             force_backup: false,
+            pauses: Pauses::default(),
             on_event: None,
             events: RefCell::new(events),
             patterns,
@@ -147,9 +158,9 @@ impl<'a> Driver<'a> {
         self.events.borrow().clone()
     }
 
-    /// Runs (or resumes) the whole workflow until done, failed or interrupted: pass by
-    /// pass, batch by batch (see [`journaled_batches`]); the nodes of a batch are driven
-    /// concurrently and the next batch starts only when every one of them is done.
+    /// Runs (or resumes) the whole workflow until done, failed, interrupted or paused (see
+    /// [`pause`]): pass by pass, batch by batch (see [`journaled_batches`]); the nodes of a
+    /// batch are driven concurrently and the next batch starts only when all of them are done.
     pub async fn execute(&mut self) -> Result<RunOutcome, DriverError> {
         let (inventory, workflow) = (self.inventory, self.workflow);
         // Optional first phase: install key material named by the inventory.
@@ -157,17 +168,26 @@ impl<'a> Driver<'a> {
             return Ok(stop);
         }
         let batches = journaled_batches(&self.events.borrow(), inventory);
+        let after_every_pass = self.pauses.after_pass || pause_after_pass(&self.events.borrow());
         for (pass_index, pass) in workflow.passes.iter().enumerate() {
+            let mut count = PassCount::new(self.pauses, pass, after_every_pass && pass_index + 1 < workflow.passes.len());
             for (batch_index, batch) in batches.iter().enumerate() {
                 let ctxs: Vec<StepCtx<'_>> = batch
                     .iter()
                     .map(|&position| StepCtx { node: &inventory.nodes[position], pass, pass_index, position, batch: batch_index })
                     .collect();
+                let had_work = !self.batch_done(&ctxs);
                 if let Some(stop) = self.drive_batch(&ctxs).await? {
                     return Ok(stop);
                 }
+                if let Some(pause) = count.after_batch(had_work, batch_index + 1 == batches.len()) {
+                    return Ok(pause);
+                }
             }
             self.ui.line(&format!("[{}] pass complete on all {} nodes", pass.name, inventory.nodes.len()));
+            if let Some(pause) = count.at_pass_end(pass_index + 1 == workflow.passes.len()) {
+                return Ok(pause);
+            }
         }
         Ok(RunOutcome::Done)
     }
@@ -181,7 +201,7 @@ impl<'a> Driver<'a> {
             journaled_undo_stages(&events).unwrap_or_else(|| undo_plan(&events, self.workflow))
         };
         for stage in &stages {
-            let pass = Pass { name: stage.name.clone(), description: "undo".into(), listener: None, tolerate: vec![], settings: vec![] };
+            let pass = Pass::bare(&stage.name, "undo");
             for (position, name) in stage.nodes.iter().enumerate() {
                 let Some(node) = self.inventory.nodes.iter().find(|n| &n.name == name) else { continue };
                 let machine = replay_undo(&self.events.borrow(), &node.name, &stage.name);

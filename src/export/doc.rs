@@ -68,6 +68,27 @@ pub fn document(pm: &PostMortem) -> Vec<Block> {
         ],
     });
 
+    if !pm.preflights.is_empty() {
+        out.push(Block::Heading(2, vec![t("Preflight")]));
+        out.push(Block::List(
+            pm.preflights
+                .iter()
+                .map(|p| {
+                    let verdict = if p.blockers == 0 { "passed" } else { "refused" };
+                    vec![t(format!(
+                        "seq {} at {}: {verdict} in {}, the cluster and {} node(s), {} blocker(s), {} warning(s)",
+                        p.seq,
+                        format_unix_ms(p.start),
+                        format_duration_ms(p.end - p.start),
+                        p.nodes,
+                        p.blockers,
+                        p.warnings
+                    ))]
+                })
+                .collect(),
+        ));
+    }
+
     for pass in &pm.passes {
         let title = if pass.undo { "Undo pass " } else { "Pass " };
         out.push(Block::Heading(2, vec![t(title), c(pass.name.clone())]));
@@ -165,6 +186,27 @@ pub fn document(pm: &PostMortem) -> Vec<Block> {
                         line.push(t(format!("; seq {seq} reverts seq {reverts}")));
                     }
                     line
+                })
+                .collect(),
+        ));
+    }
+
+    if !pm.pauses.is_empty() {
+        out.push(Block::Heading(2, vec![t("Pauses")]));
+        out.push(Block::List(
+            pm.pauses
+                .iter()
+                .map(|p| {
+                    vec![t(match p.resumed_at {
+                        Some(end) => format!(
+                            "paused {} for {} (from {} to {})",
+                            p.place(),
+                            format_duration_ms(end - p.at),
+                            format_unix_ms(p.at),
+                            format_unix_ms(end)
+                        ),
+                        None => format!("paused {} since {}, not resumed yet", p.place(), format_unix_ms(p.at)),
+                    })]
                 })
                 .collect(),
         ));

@@ -6,12 +6,15 @@
 //! Each phase attempt is one `<rect class="bar OUTCOME">` carrying `data-node`,
 //! `data-pass`, `data-phase` and `data-seq`, with a `<title>` child that browsers show
 //! on hover. Long idle stretches (a run failed at night, resumed in the morning) are
-//! cut out of the time axis and drawn as a marked break, so the phases stay readable.
+//! cut out of the time axis and drawn as a marked break, so the phases stay readable. A
+//! pause the operator asked for (`--stop-after`, a pause after a pass) is always a break of
+//! its own, `<rect class="pause">` labelled with its duration.
 
 use std::fmt::Write as _;
 
 use super::doc::{Block, Inline, format_duration_ms};
-use super::model::{Bar, BarOutcome, PostMortem};
+use super::model::{BarOutcome, PostMortem};
+use crate::history::Pause;
 use crate::journal::format_unix_ms;
 
 const WIDTH: f64 = 1340.0;
@@ -22,6 +25,8 @@ const BAR_H: f64 = 14.0;
 const PASS_H: f64 = 22.0;
 const AXIS_H: f64 = 34.0;
 const BREAK_W: f64 = 26.0;
+/// A pause's break: wide enough for its label ("paused 24 h 00 min").
+const PAUSE_W: f64 = 112.0;
 const MIN_BAR_W: f64 = 2.0;
 /// A failed or interrupted phase must stay visible even when it took no time.
 const MIN_PROBLEM_W: f64 = 7.0;
@@ -40,7 +45,8 @@ svg .grid { stroke: #e4e6ea; } svg .axis { stroke: #99a; }
 rect.bar { stroke: #fff; stroke-width: 1; } rect.bar:hover { stroke: #111; } rect.bar.fail, rect.bar.interrupted { stroke: #5a1010; }
 rect.ok { fill: #2e9d5b; } rect.fail { fill: #d64541; } rect.interrupted { fill: #e59a0b; }
 rect.rollback { fill-opacity: 0.6; }
-rect.gap { fill: url(#hatch); } line.mark { stroke: #6b4fbb; stroke-dasharray: 4 3; }
+rect.preflight { fill: #3b7dd8; stroke: #fff; } rect.preflight.blocked { fill: #d64541; stroke: #5a1010; }
+rect.gap { fill: url(#hatch); } rect.pause { fill: #ece7f8; stroke: #6b4fbb; stroke-dasharray: 2 2; } svg text.pause { fill: #4b3596; font-size: 10.5px; font-weight: 600; } line.mark { stroke: #6b4fbb; stroke-dasharray: 4 3; }
 "#;
 
 fn esc(s: &str) -> String {
@@ -125,22 +131,38 @@ fn block(b: &Block) -> String {
 }
 
 /// A stretch of time drawn to scale, from `t0` to `t1` (unix ms), starting at pixel `x`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Span {
     t0: i64,
     t1: i64,
     x: f64,
+    /// The pause the operator asked for that the gap after this span holds: its duration
+    /// (`None`: not resumed yet) and its description.
+    pause_after: Option<(Option<i64>, String)>,
 }
 
-/// Maps times to pixels, cutting idle gaps out of the axis.
+impl Span {
+    /// Returns the width of the break drawn after this span (none after the last one,
+    /// unless the run is still paused there).
+    fn break_w(&self, last: bool) -> f64 {
+        match (&self.pause_after, last) {
+            (Some(_), _) => PAUSE_W,
+            (None, false) => BREAK_W,
+            (None, true) => 0.0,
+        }
+    }
+}
+
+/// Maps times to pixels, cutting idle gaps out of the axis; a pause always gets a break
+/// of its own, however short, so the timeline shows where the run waited for the operator.
 struct Axis {
     spans: Vec<Span>,
     scale: f64,
 }
 
 impl Axis {
-    fn new(bars: &[Bar], notes: &[i64], start: i64) -> Axis {
-        let mut intervals: Vec<(i64, i64)> = bars.iter().map(|b| (b.start, b.end)).chain(notes.iter().map(|t| (*t, *t))).collect();
+    /// An axis over the busy `intervals` (unix ms) of a run that started at `start`.
+    fn new(mut intervals: Vec<(i64, i64)>, start: i64, pauses: &[Pause]) -> Axis {
         intervals.push((start, start));
         intervals.sort();
         let mut merged: Vec<(i64, i64)> = Vec::new();
@@ -153,26 +175,45 @@ impl Axis {
         let busy: i64 = merged.iter().map(|(a, b)| b - a).sum();
         // A gap is idle when it is both long in absolute terms and long next to the work.
         let threshold = 5_000.max(busy / 4);
+        let paused_in = |from: i64, to: i64| pauses.iter().find(|p| p.at >= from && p.at < to);
         let mut spans: Vec<(i64, i64)> = Vec::new();
         for (a, b) in merged {
             match spans.last_mut() {
-                Some(last) if a - last.1 <= threshold => last.1 = b,
+                Some(last) if a - last.1 <= threshold && paused_in(last.1, a).is_none() => last.1 = b,
                 _ => spans.push((a, b)),
             }
         }
-        let breaks = spans.len().saturating_sub(1) as f64;
-        let total: i64 = spans.iter().map(|(a, b)| b - a).sum::<i64>().max(1);
-        let scale = (WIDTH - LABEL_W - RIGHT_PAD - breaks * BREAK_W) / total as f64;
-        let mut x = LABEL_W;
-        let spans = spans
-            .into_iter()
-            .map(|(t0, t1)| {
-                let s = Span { t0, t1, x };
-                x += (t1 - t0) as f64 * scale + BREAK_W;
-                s
+        let n = spans.len();
+        let mut spans: Vec<Span> = spans
+            .iter()
+            .enumerate()
+            .map(|(i, &(t0, t1))| {
+                let until = spans.get(i + 1).map_or(i64::MAX, |next| next.0);
+                let pause_after = paused_in(t1, until).map(|p| {
+                    let ms = p.resumed_at.map(|end| end - p.at);
+                    let text = match ms {
+                        Some(ms) => format!("paused {} for {}, not to scale", p.place(), format_duration_ms(ms)),
+                        None => format!("paused {} since {}, not resumed yet", p.place(), format_unix_ms(p.at)),
+                    };
+                    (ms, text)
+                });
+                Span { t0, t1, x: 0.0, pause_after }
             })
             .collect();
+        let breaks: f64 = spans.iter().enumerate().map(|(i, s)| s.break_w(i + 1 == n)).sum();
+        let total: i64 = spans.iter().map(|s| s.t1 - s.t0).sum::<i64>().max(1);
+        let scale = (WIDTH - LABEL_W - RIGHT_PAD - breaks) / total as f64;
+        let mut x = LABEL_W;
+        for (i, span) in spans.iter_mut().enumerate() {
+            span.x = x;
+            x += (span.t1 - span.t0) as f64 * scale + span.break_w(i + 1 == n);
+        }
         Axis { spans, scale }
+    }
+
+    /// Returns the milliseconds drawn to scale (the breaks left out).
+    fn drawn_ms(&self) -> i64 {
+        self.spans.iter().map(|s| s.t1 - s.t0).sum()
     }
 
     fn x(&self, t: i64) -> f64 {
@@ -190,10 +231,19 @@ fn tick_step(ms: i64) -> i64 {
 
 fn timeline(pm: &PostMortem) -> String {
     let start = pm.run.started_at;
-    let note_times: Vec<i64> = pm.notes.iter().map(|n| n.at).collect();
-    let axis = Axis::new(&pm.bars, &note_times, start);
+    let busy: Vec<(i64, i64)> = pm
+        .bars
+        .iter()
+        .map(|b| (b.start, b.end))
+        .chain(pm.notes.iter().map(|n| (n.at, n.at)))
+        .chain(pm.preflights.iter().map(|p| (p.start, p.end)))
+        .collect();
+    let axis = Axis::new(busy, start, &pm.pauses);
+    // One lane for preflight (when the journal has it), then a header and a lane per node
+    // for each pass, in the order the passes ran.
+    let preflight_lane = if pm.preflights.is_empty() { 0.0 } else { ROW_H };
     let lanes: usize = pm.passes.iter().map(|p| p.nodes.len()).sum();
-    let height = AXIS_H + pm.passes.len() as f64 * PASS_H + lanes as f64 * ROW_H + 40.0;
+    let height = AXIS_H + preflight_lane + pm.passes.len() as f64 * PASS_H + lanes as f64 * ROW_H + 40.0;
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -201,9 +251,10 @@ fn timeline(pm: &PostMortem) -> String {
     );
     s.push_str("<defs><pattern id=\"hatch\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\"><rect width=\"6\" height=\"6\" fill=\"#f4f4f6\"/><line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\" stroke=\"#c9cbd3\" stroke-width=\"2\"/></pattern></defs>\n");
     let bottom = height - 40.0;
-    // Axis: ticks inside each span, and a hatched break between spans.
+    // Axis: ticks inside each span, and a hatched break between spans (a pause: a
+    // labelled break of its own).
+    let step = tick_step(axis.drawn_ms().max(1));
     for (i, span) in axis.spans.iter().enumerate() {
-        let step = tick_step(pm.ended_at.max(start + 1) - start);
         let mut t = span.t0 - (span.t0 - start).rem_euclid(step);
         if t < span.t0 {
             t += step;
@@ -218,8 +269,22 @@ fn timeline(pm: &PostMortem) -> String {
             );
             t += step;
         }
-        if let Some(next) = axis.spans.get(i + 1) {
-            let x = span.x + (span.t1 - span.t0) as f64 * axis.scale;
+        let x = span.x + (span.t1 - span.t0) as f64 * axis.scale;
+        if let Some((ms, text)) = &span.pause_after {
+            let label = match ms {
+                Some(ms) => format!("paused {}", format_duration_ms(*ms)),
+                None => "paused".to_string(),
+            };
+            let _ = writeln!(
+                s,
+                "<rect class=\"pause\" x=\"{x:.1}\" y=\"{AXIS_H}\" width=\"{PAUSE_W}\" height=\"{}\"><title>{}</title></rect><text class=\"pause\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
+                bottom - AXIS_H,
+                esc(text),
+                x + PAUSE_W / 2.0,
+                AXIS_H + 14.0,
+                esc(&label)
+            );
+        } else if let Some(next) = axis.spans.get(i + 1) {
             let _ = writeln!(
                 s,
                 "<rect class=\"gap\" x=\"{x:.1}\" y=\"{AXIS_H}\" width=\"{BREAK_W}\" height=\"{}\"><title>{} with no activity, not to scale</title></rect>",
@@ -230,6 +295,31 @@ fn timeline(pm: &PostMortem) -> String {
     }
     let _ = writeln!(s, "<line class=\"axis\" x1=\"{LABEL_W}\" y1=\"{AXIS_H}\" x2=\"{}\" y2=\"{AXIS_H}\"/>", WIDTH - RIGHT_PAD);
     let mut y = AXIS_H;
+    if !pm.preflights.is_empty() {
+        let _ = writeln!(s, "<text class=\"pass\" x=\"4\" y=\"{:.1}\">preflight</text>", y + 15.0);
+        for p in &pm.preflights {
+            let x0 = axis.x(p.start);
+            let w = (axis.x(p.end) - x0).max(MIN_PROBLEM_W);
+            let verdict = if p.blockers == 0 { "passed" } else { "blocked" };
+            let title = format!(
+                "preflight of {} node(s): {verdict}, {} blocker(s), {} warning(s), {} (seq {}, {})",
+                p.nodes,
+                p.blockers,
+                p.warnings,
+                format_duration_ms(p.end - p.start),
+                p.seq,
+                format_unix_ms(p.start)
+            );
+            let _ = writeln!(
+                s,
+                "<rect class=\"preflight {verdict}\" data-seq=\"{}\" x=\"{x0:.1}\" y=\"{:.1}\" width=\"{w:.1}\" height=\"{BAR_H}\"><title>{}</title></rect>",
+                p.seq,
+                y + (ROW_H - BAR_H) / 2.0,
+                esc(&title)
+            );
+        }
+        y += ROW_H;
+    }
     for pass in &pm.passes {
         let _ = writeln!(s, "<text class=\"pass\" x=\"4\" y=\"{:.1}\">pass {}</text>", y + 16.0, esc(&pass.name));
         y += PASS_H;
@@ -282,9 +372,14 @@ fn timeline(pm: &PostMortem) -> String {
     // Legend.
     let ly = bottom + 20.0;
     let mut lx = LABEL_W;
-    for (class, label) in
-        [("ok", "ok"), ("fail", "failed"), ("interrupted", "interrupted (no outcome journaled)"), ("ok rollback", "rollback phase")]
-    {
+    for (class, label) in [
+        ("ok", "ok"),
+        ("fail", "failed"),
+        ("interrupted", "interrupted (no outcome journaled)"),
+        ("ok rollback", "rollback phase"),
+        ("preflight passed", "preflight"),
+        ("pause", "paused (resume)"),
+    ] {
         let _ = writeln!(
             s,
             "<rect class=\"legend {class}\" x=\"{lx}\" y=\"{}\" width=\"14\" height=\"10\"/><text x=\"{}\" y=\"{ly}\">{label}</text>",

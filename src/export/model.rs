@@ -8,7 +8,10 @@
 use std::collections::BTreeMap;
 
 use crate::history::detail::{self, AwaitUnOk, Detail};
-use crate::history::{RETRY_PHASE, RUN_PHASE, RunEvent, RunState, UNDO_PREFIX, event_name, replay, replay_undo, run_state};
+use crate::history::{
+    Pause, RETRY_PHASE, RUN_PHASE, RunEvent, RunState, UNDO_PREFIX, event_name, paused_where, pauses, replay, replay_undo, run_events,
+    run_state,
+};
 use crate::journal::{Event, EventKind, Run};
 use crate::workflow::Workflow;
 use crate::workflow::node::phase_name;
@@ -110,6 +113,19 @@ pub struct Rollback {
     pub result: String,
 }
 
+/// One preflight of the run (before the first change, or before resuming a pause).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Preflight {
+    pub seq: i64,
+    /// Unix milliseconds it began and ended.
+    pub start: i64,
+    pub end: i64,
+    /// How many nodes its findings counted for.
+    pub nodes: usize,
+    pub blockers: usize,
+    pub warnings: usize,
+}
+
 /// A run-level note: interruption, stop, resume, retry, lock take-over, undo start.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Note {
@@ -137,6 +153,10 @@ pub struct PostMortem {
     pub failures: Vec<Failure>,
     pub rollbacks: Vec<Rollback>,
     pub notes: Vec<Note>,
+    /// Where the run paused as the operator asked, and when it was resumed.
+    pub pauses: Vec<Pause>,
+    /// Every preflight, oldest first (drawn on the timeline; not a note).
+    pub preflights: Vec<Preflight>,
 }
 
 /// The phases in the order a pass walks them; anything else sorts after.
@@ -182,6 +202,8 @@ impl PostMortem {
             failures,
             rollbacks,
             notes,
+            pauses: pauses(events),
+            preflights: preflights(events),
         }
     }
 
@@ -242,13 +264,22 @@ fn bars(events: &[Event]) -> Vec<Bar> {
     bars
 }
 
+/// The passes in the order they ran (their first journaled event: key staging, then the
+/// workflow's passes, then any undo stages); a workflow pass not begun yet comes after, in
+/// workflow order (and is left out below when no node has an event in it).
 fn passes(events: &[Event], workflow: Option<&Workflow>, drain: bool, bars: &[Bar]) -> Vec<PassView> {
-    let mut names: Vec<String> = workflow.map(|w| w.passes.iter().map(|p| p.name.clone()).collect()).unwrap_or_default();
+    let in_workflow = |name: &str| workflow.is_some_and(|w| w.passes.iter().any(|p| p.name == name));
+    let mut names: Vec<String> = Vec::new();
     for e in events {
         if let Some(p) = &e.pass
             && !names.contains(p)
         {
             names.push(p.clone());
+        }
+    }
+    for p in workflow.map(|w| w.passes.as_slice()).unwrap_or_default() {
+        if !names.contains(&p.name) {
+            names.push(p.name.clone());
         }
     }
     let mut out = Vec::new();
@@ -288,19 +319,43 @@ fn passes(events: &[Event], workflow: Option<&Workflow>, drain: bool, bars: &[Ba
                     .filter(|e| e.kind == EventKind::Ok && matches!(e.phase.as_str(), "await_un" | "rollback_await_un"))
                     .filter_map(|e| AwaitUnOk::of(&e.detail).map(|a| (e.phase.clone(), a.elapsed_ms as i64)))
                     .collect();
-                NodeRow {
-                    result: phase_name(machine.state()).to_string(),
-                    attempts: 1 + retries,
-                    phase_ms,
-                    restarts,
-                    restart_to_un_ms,
-                    node,
-                }
+                // A pass of the workflow or an undo ends where the node's machine stands; a
+                // pass outside it (key staging) ends as its last step did.
+                let result = if undo || in_workflow(&name) {
+                    phase_name(machine.state()).to_string()
+                } else {
+                    step_result(bars.iter().rfind(|b| b.node == node && b.pass == name))
+                };
+                NodeRow { result, attempts: 1 + retries, phase_ms, restarts, restart_to_un_ms, node }
             })
             .collect();
         out.push(PassView { name, undo, nodes: rows });
     }
     out
+}
+
+/// The result of a node in a pass that has no machine of its own (key staging): `done`
+/// when its last step journaled `ok`, else `failed` or `interrupted`.
+fn step_result(last: Option<&Bar>) -> String {
+    match last.map(|b| b.outcome) {
+        Some(BarOutcome::Ok) => "done",
+        Some(BarOutcome::Fail) => "failed",
+        Some(BarOutcome::Interrupted) => "interrupted",
+        None => "pending",
+    }
+    .to_string()
+}
+
+/// Returns every preflight of the run, from its journaled `preflight` events.
+fn preflights(events: &[Event]) -> Vec<Preflight> {
+    run_events(events)
+        .filter_map(|(e, r)| match r {
+            RunEvent::Preflight { started_at, nodes, blockers, warnings } => {
+                Some(Preflight { seq: e.seq, start: started_at.min(e.at), end: e.at, nodes: nodes.len(), blockers, warnings })
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 fn failure(e: &Event) -> Failure {
@@ -348,6 +403,8 @@ fn notes(events: &[Event]) -> Vec<Note> {
     let mut out = Vec::new();
     for e in events.iter().filter(|e| e.kind == EventKind::Info || (e.phase == RUN_PHASE && e.kind == EventKind::Fail)) {
         let (event, text) = match RunEvent::of(e) {
+            // Preflight has a lane of its own on the timeline and a section in the report.
+            Some(RunEvent::Preflight { .. }) => continue,
             Some(r) => (r.name().to_string(), note_text(e, r)),
             // A detail this version does not know: its name and the detail as journaled.
             None => {
@@ -382,7 +439,16 @@ fn note_text(e: &Event, r: RunEvent) -> String {
         RunEvent::LockTakenOver { explicit, .. } => format!("cluster lock taken over (explicit: {explicit})"),
         RunEvent::UndoStarted { .. } => "`ringmaster rollback` started undoing the run".into(),
         RunEvent::Failed { node, pass, state } => format!("run failed: `{node}` in pass `{pass}` ended {state}"),
-        RunEvent::Refused { error, .. } => format!("run refused: {}", error.unwrap_or_default()),
+        RunEvent::Refused { error: Some(error), .. } => format!("run refused: {error}"),
+        RunEvent::Refused { blockers, .. } => format!("refused by preflight: {}", plural(blockers.len(), "blocker")),
+        RunEvent::Preflight { started_at, nodes, blockers, warnings } => format!(
+            "preflight of {} took {}: {}, {}",
+            plural(nodes.len(), "node"),
+            super::doc::format_duration_ms((e.at - started_at).max(0)),
+            plural(blockers, "blocker"),
+            plural(warnings, "warning")
+        ),
+        RunEvent::Paused { pass, reason, completed } => format!("paused {}", paused_where(&pass, reason, completed)),
         other @ (RunEvent::Started { .. }
         | RunEvent::Topology { .. }
         | RunEvent::Batches(_)
@@ -402,7 +468,7 @@ fn outcome(state: RunState, rollbacks: &[Rollback], notes: &[Note], passes: &[Pa
     if passes.iter().any(|p| p.undo) {
         extra.push("an undo (`ringmaster rollback`)".into());
     }
-    for (what, word) in [("interrupted", "interruption"), ("stopped", "stop"), ("resumed", "resume")] {
+    for (what, word) in [("paused", "pause"), ("interrupted", "interruption"), ("stopped", "stop"), ("resumed", "resume")] {
         let n = count(what);
         if n > 0 {
             extra.push(plural(n, word));

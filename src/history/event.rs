@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
+use super::pause::PauseReason;
 use crate::journal::{Event, EventKind};
 use crate::topology::Topology;
 
@@ -24,7 +25,14 @@ pub const HALTED_PHASE: &str = "halted";
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum RunEvent {
     /// `ringmaster run` created the run (journaled as `enter`).
-    Started { workflow: String, passes: Vec<String>, nodes: Vec<String> },
+    Started {
+        workflow: String,
+        passes: Vec<String>,
+        nodes: Vec<String>,
+        /// `--pause-after-pass`: the run pauses at the end of every pass but the last.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        pause_after_pass: bool,
+    },
     /// Refused before any node was touched: by the lock (`error`) or by preflight (`blockers`).
     Refused {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -76,6 +84,17 @@ pub enum RunEvent {
     },
     /// The cluster lock was taken from a holder whose process is gone.
     LockTakenOver { previous_holder: Option<PreviousHolder>, explicit: bool },
+    /// Preflight ran (under the lock, before the first change or before a resume of a
+    /// paused run): from `started_at` (unix ms) to this event, over `nodes`.
+    Preflight { started_at: i64, nodes: Vec<String>, blockers: usize, warnings: usize },
+    /// The run stopped cleanly where the operator asked, after a batch of `pass`
+    /// (`--stop-after`: `completed` batches of it) or at its end; `resume` continues.
+    Paused {
+        pass: String,
+        reason: PauseReason,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        completed: Option<u32>,
+    },
     /// Every node completed every pass (`ok`).
     Finished,
     /// `rollback` restored every node the run touched (`ok`).
@@ -165,6 +184,8 @@ impl RunEvent {
             RunEvent::Stopped { .. } => "stopped",
             RunEvent::UndoStarted { .. } => "undo_started",
             RunEvent::LockTakenOver { .. } => "lock_taken_over",
+            RunEvent::Preflight { .. } => "preflight",
+            RunEvent::Paused { .. } => "paused",
             RunEvent::Finished => "finished",
             RunEvent::Undone => "undone",
             RunEvent::Failed { .. } => "failed",
@@ -253,6 +274,10 @@ mod tests {
             json!({"event": "lock_taken_over", "previous_holder": {"run": "r1", "pid": 9, "host": "h", "user": "u", "since": 5}, "explicit": true}),
             json!({"event": "lock_taken_over", "previous_holder": null, "explicit": false}),
             json!({"event": "batches", "mode": "rack", "max_batch": null, "dc_parallel": false, "fallback": false, "ignored_keyspaces": [], "batches": [{"nodes": ["a", "b"], "why": "rack r1"}]}),
+            json!({"event": "started", "workflow": "w", "passes": ["optional"], "nodes": ["node1"], "pause_after_pass": true}),
+            json!({"event": "preflight", "started_at": 5, "nodes": ["node2"], "blockers": 0, "warnings": 1}),
+            json!({"event": "paused", "pass": "optional", "reason": "stop_after", "completed": 1}),
+            json!({"event": "paused", "pass": "optional", "reason": "pass_end"}),
             json!({"event": "finished"}),
             json!({"event": "undone"}),
             json!({"event": "failed", "node": "node2", "pass": "optional", "state": "rolled_back"}),
@@ -269,7 +294,10 @@ mod tests {
     fn each_event_has_its_journal_kind() {
         assert_eq!(RunEvent::Finished.kind(), EventKind::Ok);
         assert_eq!(RunEvent::Refused { error: Some("x".into()), blockers: vec![] }.kind(), EventKind::Fail);
-        assert_eq!(RunEvent::Started { workflow: "w".into(), passes: vec![], nodes: vec![] }.kind(), EventKind::Enter);
+        assert_eq!(
+            RunEvent::Started { workflow: "w".into(), passes: vec![], nodes: vec![], pause_after_pass: false }.kind(),
+            EventKind::Enter
+        );
         assert_eq!(RunEvent::Stopped { error: "e".into() }.kind(), EventKind::Info);
         assert_eq!(RunEvent::Retry { was: "edit".into() }.phase(), RETRY_PHASE);
     }

@@ -13,6 +13,10 @@ pub enum RunState {
     Running,
     /// Stopped by a signal at a safe point.
     Interrupted,
+    /// Stopped cleanly where the operator asked (`--stop-after`, a pause after a pass), the
+    /// lock released; `resume` continues it (after preflight of the nodes not yet touched).
+    /// Not an interruption: nothing was cut short.
+    Paused,
     /// A node failed (rolled back, or needs an operator).
     Failed,
     /// Every node completed every pass.
@@ -32,7 +36,10 @@ pub fn run_state(events: &[Event]) -> RunState {
             RunEvent::UndoStarted { .. } => RunState::Undoing,
             RunEvent::Resumed { .. } if state == RunState::Undoing => RunState::Undoing,
             RunEvent::Resumed { .. } => RunState::Running,
+            // Preflight refusing the resume of a paused run leaves it paused: it touched nodes.
+            RunEvent::Refused { .. } if state == RunState::Paused => RunState::Paused,
             RunEvent::Refused { .. } => RunState::Refused,
+            RunEvent::Paused { .. } => RunState::Paused,
             RunEvent::Finished => RunState::Finished,
             RunEvent::Failed { .. } => RunState::Failed,
             RunEvent::Interrupted { .. } | RunEvent::Stopped { .. } => RunState::Interrupted,
@@ -49,6 +56,7 @@ impl RunState {
             RunState::Refused => "refused",
             RunState::Running => "running",
             RunState::Interrupted => "interrupted",
+            RunState::Paused => "paused",
             RunState::Failed => "failed",
             RunState::Finished => "finished",
             RunState::Undoing => "undoing",
@@ -63,6 +71,17 @@ impl RunState {
 /// preflight); a run that never got that far must pass preflight again before it may act.
 pub fn touched_a_node(events: &[Event]) -> bool {
     events.iter().any(|e| e.node.is_some() && e.kind == EventKind::Enter)
+}
+
+/// Returns the nodes the run has begun acting on (any phase entered), in journal order.
+pub fn touched_nodes(events: &[Event]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for node in events.iter().filter(|e| e.kind == EventKind::Enter).filter_map(|e| e.node.as_ref()) {
+        if !out.contains(node) {
+            out.push(node.clone());
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -86,7 +105,7 @@ mod tests {
 
     #[test]
     fn a_resume_of_an_undo_is_still_undoing_and_refusals_are_refused() {
-        let started = RunEvent::Started { workflow: "w".into(), passes: vec![], nodes: vec![] };
+        let started = RunEvent::Started { workflow: "w".into(), passes: vec![], nodes: vec![], pause_after_pass: false };
         let resumed = RunEvent::Resumed { pid: 1, host: "h".into(), user: "u".into(), previous_state: "undoing".into(), by: None };
         let undo =
             RunEvent::UndoStarted { stages: vec![], force: false, previous_state: "finished".into(), user: "u".into(), host: "h".into() };
@@ -101,5 +120,19 @@ mod tests {
         assert_eq!(run_state(&evs), RunState::Undone);
         let refused = vec![run_event(1, started), run_event(2, RunEvent::Refused { error: Some("lock".into()), blockers: vec![] })];
         assert_eq!(run_state(&refused), RunState::Refused);
+    }
+
+    #[test]
+    fn a_paused_run_stays_paused_when_preflight_refuses_its_resume() {
+        use crate::history::pause::PauseReason;
+        let started = RunEvent::Started { workflow: "w".into(), passes: vec![], nodes: vec![], pause_after_pass: false };
+        let paused = RunEvent::Paused { pass: "optional".into(), reason: PauseReason::StopAfter, completed: Some(1) };
+        let mut evs = vec![run_event(1, started), run_event(2, paused)];
+        assert_eq!(run_state(&evs), RunState::Paused);
+        evs.push(run_event(3, RunEvent::Refused { error: None, blockers: vec![] }));
+        assert_eq!(run_state(&evs), RunState::Paused, "a refused resume does not make a run that changed nodes `refused`");
+        let resumed = RunEvent::Resumed { pid: 1, host: "h".into(), user: "u".into(), previous_state: "paused".into(), by: None };
+        evs.push(run_event(4, resumed));
+        assert_eq!(run_state(&evs), RunState::Running);
     }
 }

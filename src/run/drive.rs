@@ -8,18 +8,20 @@ use super::record::{EventHook, Recorder};
 use super::report::FailureReport;
 use super::{Cluster, Job, RunError, lock};
 use crate::driver::{Driver, RunOutcome, StopFlag};
-use crate::history::RunEvent;
+use crate::history::{Next, PauseReason, RunEvent, next_work};
 use crate::journal::{Journal, Run};
 use crate::ui::Ui;
 
 /// Which way a run is driven.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
-    /// Forward through the workflow's passes.
-    Forward,
+    /// Forward through the workflow's passes, pausing where asked.
+    Forward(Pauses),
     /// Back: restore every touched node's backup (`ringmaster rollback`).
     Undo { force: bool },
 }
+
+pub use crate::driver::Pauses;
 
 /// How driving a run ended (its end is journaled, the lock released).
 pub enum Ending {
@@ -29,6 +31,9 @@ pub enum Ending {
     Undone,
     /// A signal stopped it at a safe point; `resume` continues.
     Interrupted { signal: String },
+    /// It paused where the operator asked, after a batch of `pass`; `next` is what `resume`
+    /// runs then.
+    Paused { pass: String, reason: PauseReason, completed: Option<u32>, next: Option<Next> },
     /// A node failed: what the operator needs to know, redacted.
     Failed(FailureReport),
 }
@@ -64,6 +69,11 @@ pub fn drive(
             Ending::Finished
         }
         RunOutcome::Interrupted { signal } => Ending::Interrupted { signal },
+        RunOutcome::Paused { pass, reason, completed } => {
+            rec.record(&RunEvent::Paused { pass: pass.clone(), reason, completed })?;
+            let next = next_work(&journal.events(&run_id)?, &job.inventory, &job.workflow);
+            Ending::Paused { pass, reason, completed, next }
+        }
         RunOutcome::Failed { node, pass, state, evidence } => {
             rec.record(&RunEvent::Failed { node: node.clone(), pass: pass.clone(), state: state.clone() })?;
             Ending::Failed(FailureReport::new(journal, &run_id, &node, &pass, &state, &evidence, &job.secrets))
@@ -95,7 +105,10 @@ fn drive_to_outcome(
                 driver.on_event = Some(Box::new(hook));
             }
             Ok(match mode {
-                Mode::Forward => driver.execute().await?,
+                Mode::Forward(pauses) => {
+                    driver.pauses = pauses;
+                    driver.execute().await?
+                }
                 Mode::Undo { force } => {
                     driver.force_backup = force;
                     driver.execute_undo().await?

@@ -30,9 +30,15 @@ pub enum RunError {
     /// The lock's holder is gone, but it is not this run's and `--break-lock` was not given.
     #[error("{}, whose process is gone", held(.cluster, .holder))]
     LockStale { cluster: String, holder: Box<LockHolder> },
-    /// Preflight found blockers; nothing was touched. Messages are redacted.
-    #[error("preflight found {} blocker(s); nothing was touched:\n  {}", .blockers.len(), listed(.blockers))]
-    Refused { blockers: Vec<Blocker>, inventory_path: String },
+    /// Preflight found blockers; nothing was touched (or, `resume` set, nothing more: the
+    /// resume of a paused run was refused and the run stays paused). Messages are redacted.
+    #[error("preflight found {} blocker(s); {}:\n  {}", .blockers.len(), if .resume.is_some() { "the run stays paused, nothing more was touched" } else { "nothing was touched" }, listed(.blockers))]
+    Refused {
+        blockers: Vec<Blocker>,
+        inventory_path: String,
+        /// The command that resumes the paused run once the blockers are fixed.
+        resume: Option<String>,
+    },
     /// The driver stopped on an error of its own (journal, transport bookkeeping).
     #[error(transparent)]
     Driver(#[from] crate::driver::DriverError),
@@ -78,6 +84,7 @@ impl RunError {
                 format!("`ringmaster resume {}` continues that run", holder.run_id),
                 "or pass `--break-lock` to take the lock over (journaled)".into(),
             ],
+            RunError::Refused { resume: Some(resume), .. } => vec![format!("fix them, then `{resume}` continues the run")],
             RunError::Refused { inventory_path, .. } => vec![format!(
                 "fix them, check with `ringmaster preflight -i {}`, then run again",
                 crate::transport::shell_quote(inventory_path)

@@ -23,7 +23,7 @@ pub mod undo;
 use std::path::Path;
 
 pub use cluster::{CONNECT_PARALLELISM, Cluster, ConnectOptions};
-pub use drive::{Ending, Mode, drive};
+pub use drive::{Ending, Mode, Pauses, drive};
 pub use error::RunError;
 pub use report::FailureReport;
 

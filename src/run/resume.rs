@@ -1,10 +1,12 @@
 //! Continuing a run: which run a command means, what its previous process left behind
 //! (a silent end, nodes to retry), and the checks a resume must pass first.
 
-use super::drive::Mode;
+use super::drive::{Mode, Pauses};
 use super::record::Recorder;
 use super::{Cluster, Job, RunError, lock, start};
-use crate::history::{RunEvent, RunState, journaled_undo_stages, replay, replay_undo, run_state, touched_a_node, undo_started};
+use crate::history::{
+    RunEvent, RunState, journaled_undo_stages, replay, replay_undo, run_state, touched_a_node, touched_nodes, undo_started,
+};
 use crate::journal::{Event, Journal, Run};
 use crate::preflight::Report;
 use crate::workflow::node::{phase_name, stopped_short};
@@ -139,8 +141,10 @@ pub fn ended(run: &Run, events: &[Event]) -> Result<Option<Ended>, RunError> {
 }
 
 /// Takes `run` over to continue it: takes the lock, runs preflight again when no node was
-/// touched yet (the cluster may have moved on since), and journals the silent end, the
-/// retries and the resume. Returns the direction to drive.
+/// touched yet (the cluster may have moved on since) or the run was paused (then the node
+/// findings count only for the nodes it has not touched: the others carry its own backups
+/// and edits), and journals the silent end, the retries and the resume. A paused run is
+/// no crash: nothing is found dead and nothing is retried. Returns the direction to drive.
 pub fn take_over(
     journal: &Journal,
     run: &Run,
@@ -153,7 +157,11 @@ pub fn take_over(
     let state = run_state(&events);
     lock::take(journal, run, &job.inventory, &job.secrets, break_lock)?;
     if !touched_a_node(&events) {
-        start::preflight_gate(journal, run, job, cluster, on_report)?;
+        start::preflight_gate(journal, run, job, cluster, None, on_report)?;
+    } else if state == RunState::Paused {
+        let touched = touched_nodes(&events);
+        let untouched: Vec<String> = job.inventory.nodes.iter().map(|n| n.name.clone()).filter(|n| !touched.contains(n)).collect();
+        start::preflight_gate(journal, run, job, cluster, Some(&untouched), on_report)?;
     }
     let rec = Recorder::new(journal, &run.id, &job.secrets);
     journal_silent_end(&rec, &events)?;
@@ -161,5 +169,5 @@ pub fn take_over(
         journal_retries(&rec, &events, job)?;
     }
     journal_resumed(&rec, state, None)?;
-    Ok(if undo_started(&events) { Mode::Undo { force: false } } else { Mode::Forward })
+    Ok(if undo_started(&events) { Mode::Undo { force: false } } else { Mode::Forward(Pauses::default()) })
 }

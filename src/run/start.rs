@@ -16,9 +16,9 @@ pub struct FixedBatches {
     pub batches: BatchesEvent,
 }
 
-/// Creates a run of `job` in the journal and takes the cluster lock; a lock that cannot be
-/// taken is journaled as the run's refusal.
-pub fn create(journal: &Journal, inventory_path: &Path, job: &Job) -> Result<Run, RunError> {
+/// Creates a run of `job` in the journal (`pause_after_pass`: it pauses at the end of every
+/// pass but the last, whichever process drives it).
+pub fn create(journal: &Journal, inventory_path: &Path, job: &Job, pause_after_pass: bool) -> Result<Run, RunError> {
     let (inventory, workflow) = (&job.inventory, &job.workflow);
     let run = journal.create_run(&NewRun {
         cluster: inventory.cluster.clone(),
@@ -35,6 +35,7 @@ pub fn create(journal: &Journal, inventory_path: &Path, job: &Job) -> Result<Run
         workflow: workflow.name.clone(),
         passes: workflow.passes.iter().map(|p| p.name.clone()).collect(),
         nodes: inventory.nodes.iter().map(|n| n.name.clone()).collect(),
+        pause_after_pass,
     })?;
     Ok(run)
 }
@@ -49,17 +50,31 @@ pub fn lock(journal: &Journal, run: &Run, job: &Job, break_lock: bool) -> Result
 }
 
 /// Under the lock (so a concurrent run is reported as such), the same checks as
-/// `ringmaster preflight`. Returns the report; with a blocker the refusal is journaled,
-/// the lock released, and the error lists the blockers (`on_report` sees the report
-/// first either way, so the operator reads every finding before the verdict).
+/// `ringmaster preflight`, journaled as a `preflight` event. `only` limits the node findings
+/// to the nodes named (the resume of a paused run: the nodes it has not touched; the
+/// cluster-wide checks always count). Returns the report; with a blocker the refusal is
+/// journaled, the lock released, and the error lists the blockers (`on_report` sees the
+/// report first either way, so the operator reads every finding before the verdict).
 pub fn preflight_gate(
     journal: &Journal,
     run: &Run,
     job: &Job,
     cluster: &mut Cluster<'_>,
+    only: Option<&[String]>,
     on_report: impl FnOnce(&Report),
 ) -> Result<Report, RunError> {
-    let report = preflight_report(job, cluster, preflight::Options::default());
+    let started_at = crate::clock::now_ms();
+    let mut report = preflight_report(job, cluster, preflight::Options::default());
+    if let Some(only) = only {
+        report.findings.retain(|f| f.node.as_ref().is_none_or(|n| only.contains(n)));
+    }
+    let nodes = match only {
+        Some(only) => only.to_vec(),
+        None => job.inventory.nodes.iter().map(|n| n.name.clone()).collect(),
+    };
+    let warnings = report.findings.iter().filter(|f| f.severity == preflight::Severity::Warning).count();
+    let preflight = RunEvent::Preflight { started_at, nodes, blockers: report.blockers().len(), warnings };
+    Recorder::new(journal, &run.id, &job.secrets).record(&preflight)?;
     on_report(&report);
     let blockers: Vec<Blocker> = report
         .blockers()
@@ -69,7 +84,8 @@ pub fn preflight_gate(
     if !blockers.is_empty() {
         Recorder::new(journal, &run.id, &job.secrets).record(&RunEvent::Refused { error: None, blockers: blockers.clone() })?;
         lock::release(journal, run, &job.inventory)?;
-        return Err(RunError::Refused { blockers, inventory_path: run.inventory_path.clone() });
+        let resume = only.map(|_| format!("{} resume {}", super::command_prefix(journal), run.id));
+        return Err(RunError::Refused { blockers, inventory_path: run.inventory_path.clone(), resume });
     }
     Ok(report)
 }

@@ -1,8 +1,9 @@
 //! Workflow as code: the passes of a rollout, the settings each pass writes, and what
 //! proves success or forces a rollback.
 //!
-//! The shipped `workflows/internode-tls.toml` is embedded in the binary; `--workflow FILE`
-//! replaces it. The per-node phase machine that executes a pass is [`node`].
+//! The shipped workflows (`workflows/*.toml`, listed in [`SHIPPED`]) are embedded in the
+//! binary; `internode-tls` is the default, and `--workflow NAME|FILE` names another shipped
+//! one or a file. The per-node phase machine that executes a pass is [`node`].
 
 pub mod node;
 
@@ -15,8 +16,13 @@ use crate::cassandra::yaml::{Setting, Value};
 use crate::inventory::Node;
 use crate::secrets::Secrets;
 
-/// The workflow shipped with ringmaster.
+/// The default workflow shipped with ringmaster.
 pub const BUILTIN_INTERNODE_TLS: &str = include_str!("../../workflows/internode-tls.toml");
+
+/// Every workflow shipped with ringmaster, embedded in the binary: its name (that of its
+/// file in `workflows/`, and its `name` key) and its TOML text. `ringmaster workflows`
+/// lists them; `--workflow NAME` takes one.
+pub const SHIPPED: &[(&str, &str)] = &[("internode-tls", BUILTIN_INTERNODE_TLS)];
 
 /// A loaded workflow.
 #[derive(Debug, Clone)]
@@ -65,6 +71,9 @@ pub struct Pass {
     pub tolerate: Vec<String>,
     /// `server_encryption_options` key and value template, in file order.
     pub settings: Vec<(String, toml::Value)>,
+    /// Pause the run when this pass is complete on every node (not after the last pass):
+    /// `resume` starts the next one (e.g. to let the `optional` pass soak).
+    pub pause_after: bool,
 }
 
 /// Why a workflow could not be used.
@@ -84,6 +93,8 @@ pub enum WorkflowError {
     UnknownTemplate { pass: String, key: String, template: String },
     #[error("no pass named `{name}` (passes: {known})")]
     UnknownPass { name: String, known: String },
+    #[error("`{name}` is neither a shipped workflow ({known}; `ringmaster workflows` describes them) nor a workflow file")]
+    UnknownWorkflow { name: String, known: String },
 }
 
 #[derive(Deserialize)]
@@ -116,6 +127,8 @@ struct RawPass {
     listener: Option<String>,
     #[serde(default)]
     tolerate: Vec<String>,
+    #[serde(default)]
+    pause_after: bool,
     settings: toml::Table,
 }
 
@@ -125,15 +138,29 @@ impl Workflow {
         Workflow::parse("<builtin internode-tls.toml>", BUILTIN_INTERNODE_TLS).expect("BUG: the shipped workflow parses")
     }
 
-    /// Loads `path`, or the built-in workflow when `None`.
-    pub fn load(path: Option<&Path>) -> Result<Workflow, WorkflowError> {
-        match path {
-            None => Ok(Workflow::builtin()),
-            Some(p) => {
-                let text = std::fs::read_to_string(p).map_err(|source| WorkflowError::Read { path: p.display().to_string(), source })?;
-                Workflow::parse(&p.display().to_string(), &text)
-            }
+    /// Returns every shipped workflow, in [`SHIPPED`] order.
+    pub fn shipped() -> Vec<Workflow> {
+        SHIPPED
+            .iter()
+            .map(|(name, text)| Workflow::parse(&format!("<shipped {name}.toml>"), text).expect("BUG: a shipped workflow parses"))
+            .collect()
+    }
+
+    /// Loads the workflow `spec` names, or the built-in one when `None`: a shipped
+    /// workflow's name first (`internode-tls`), else a file (`./NAME` for a file that has a
+    /// shipped workflow's name). A bare word that is neither names the shipped ones.
+    pub fn load(spec: Option<&Path>) -> Result<Workflow, WorkflowError> {
+        let Some(p) = spec else { return Ok(Workflow::builtin()) };
+        if let Some(wf) = Workflow::shipped().into_iter().find(|w| Path::new(&w.name) == p) {
+            return Ok(wf);
         }
+        let bare_word = p.components().count() == 1 && p.extension().is_none();
+        if bare_word && !p.exists() {
+            let known = SHIPPED.iter().map(|(n, _)| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+            return Err(WorkflowError::UnknownWorkflow { name: p.display().to_string(), known });
+        }
+        let text = std::fs::read_to_string(p).map_err(|source| WorkflowError::Read { path: p.display().to_string(), source })?;
+        Workflow::parse(&p.display().to_string(), &text)
     }
 
     /// Parses and validates workflow TOML.
@@ -175,7 +202,14 @@ impl Workflow {
                 }
                 settings.push((key, value));
             }
-            passes.push(Pass { name: p.name, description: p.description, listener: p.listener, tolerate: p.tolerate, settings });
+            passes.push(Pass {
+                name: p.name,
+                description: p.description,
+                listener: p.listener,
+                tolerate: p.tolerate,
+                settings,
+                pause_after: p.pause_after,
+            });
         }
         let wf = Workflow {
             name: raw.name,
@@ -229,6 +263,12 @@ impl Workflow {
 }
 
 impl Pass {
+    /// Returns a pass that sets and checks nothing: the journal's pass of key staging or of
+    /// an undo stage.
+    pub fn bare(name: &str, description: &str) -> Pass {
+        Pass { name: name.into(), description: description.into(), listener: None, tolerate: vec![], settings: vec![], pause_after: false }
+    }
+
     /// Returns the concrete settings of this pass for `node`, secrets filled in.
     pub fn render(&self, node: &Node, secrets: &Secrets) -> Result<Vec<Setting>, WorkflowError> {
         let mut out = Vec::with_capacity(self.settings.len());
@@ -358,6 +398,19 @@ mod tests {
         assert_eq!(diff, ["optional"]);
         assert_eq!(wf.secret_names(), ["keystore_password", "truststore_password"]);
         assert!(wf.drain_before_restart);
+    }
+
+    #[test]
+    fn every_shipped_workflow_loads_by_its_name_and_describes_itself() {
+        for (name, _) in SHIPPED {
+            let wf = Workflow::load(Some(Path::new(name))).unwrap();
+            assert_eq!(&wf.name, name, "a shipped workflow's `name` is its key");
+            assert!(!wf.description.is_empty(), "{name} has a description");
+        }
+        let err = Workflow::load(Some(Path::new("client-tsl"))).unwrap_err().to_string();
+        assert!(err.contains("`client-tsl`") && err.contains("`internode-tls`"), "{err}");
+        let err = Workflow::load(Some(Path::new("missing/flow.toml"))).unwrap_err();
+        assert!(matches!(err, WorkflowError::Read { .. }), "a path is read as a path: {err}");
     }
 
     #[test]

@@ -220,3 +220,34 @@ fn fallback_splits_an_unsafe_rack_into_safe_batches_of_that_rack() {
     }
     assert_eq!(seen, 12);
 }
+
+#[test]
+fn stop_after_with_batches_counts_batches_and_resume_walks_the_same_ones() {
+    let sandbox = racked(6, "0s", &[]);
+    let originals = sandbox.read_configs();
+    let out = run(sandbox.cmd(&["run", "--yes", "--batch", "rack", "--stop-after", "1", "-i"]).arg(sandbox.inventory()));
+    assert_eq!(out.status.code(), Some(0));
+    let evs = events(&sandbox.journal());
+    let list = batches(&evs);
+    assert_eq!(list.len(), 3, "{list:?}");
+    let paused = run_event(&evs, "paused");
+    let done: Vec<String> = evs
+        .iter()
+        .filter(|e| e.seq < paused.seq && e.phase == "verify_log" && e.kind == EventKind::Ok)
+        .map(|e| e.node.clone().unwrap())
+        .collect();
+    let mut first = list[0].clone();
+    first.sort();
+    let mut done_sorted = done.clone();
+    done_sorted.sort();
+    assert_eq!(done_sorted, first, "exactly the first batch (one rack) completed before the pause");
+    let status = sandbox.status_json();
+    assert_eq!(status["state"], "paused");
+    assert_eq!(status["paused"]["next"]["batch"], serde_json::json!(list[1]), "resume starts with the second batch");
+    assert_eq!(status["paused"]["next"]["batch_number"], 2);
+    let out = run(&mut sandbox.cmd(&["resume"]));
+    assert_eq!(out.status.code(), Some(0));
+    assert_completed(&sandbox, &originals);
+    assert_no_phase_skipped(&sandbox);
+    assert_eq!(batches(&events(&sandbox.journal())), list, "the same batches after the pause");
+}

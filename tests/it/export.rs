@@ -210,6 +210,28 @@ fn chromium() -> Option<PathBuf> {
     })
 }
 
+/// Returns chromium, or says on stderr that the HTML is checked statically only (under
+/// `CI=true` a missing chromium fails instead).
+fn chromium_or_skip() -> Option<PathBuf> {
+    let found = chromium();
+    if found.is_none() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "chromium is not installed, and CI=true: install it (apt-get install -y chromium)"
+        );
+        eprintln!("SKIP: chromium is not installed (apt-get install -y chromium); the HTML was checked statically only");
+    }
+    found
+}
+
+/// Writes `html` to `dir/name`; returns the file and its `file://` URL.
+fn page_url(dir: &Path, name: &str, html: &str) -> (PathBuf, String) {
+    let page = dir.join(name);
+    std::fs::write(&page, html).unwrap();
+    let url = format!("file://{}", page.display());
+    (page, url)
+}
+
 fn headless(chromium: &Path, profile: &Path, extra: &[&str], url: &str) -> std::process::Output {
     let mut cmd = Command::new("timeout");
     cmd.arg("120").arg(chromium).args([
@@ -238,18 +260,9 @@ fn html_timeline_has_one_bar_per_phase_attempt_and_renders_in_headless_chromium(
         assert!(!html.contains(needle), "the page must load nothing, found `{needle}`");
     }
     assert_eq!(html.matches("http").count(), html.matches("http://www.w3.org/2000/svg").count(), "only the SVG namespace URI");
-    let Some(chromium) = chromium() else {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "chromium is not installed, and CI=true: install it (apt-get install -y chromium)"
-        );
-        eprintln!("SKIP: chromium is not installed (apt-get install -y chromium); the HTML was checked statically only");
-        return;
-    };
+    let Some(chromium) = chromium_or_skip() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let page = dir.path().join("run.html");
-    std::fs::write(&page, &html).unwrap();
-    let url = format!("file://{}", page.display());
+    let (page, url) = page_url(dir.path(), "run.html", &html);
     let artifacts = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-artifacts");
     std::fs::create_dir_all(&artifacts).unwrap();
     let shot = artifacts.join("export-timeline.png");
@@ -330,4 +343,74 @@ fn run_events_json_streams_every_event_as_schema_lines_identical_to_the_export()
     for p in passwords(&sandbox) {
         assert!(!stdout.contains(p.as_str()));
     }
+}
+
+/// The post-mortem of a run that staged keys, paused after its `optional` pass and was
+/// resumed: passes drawn in the order they ran, every node labelled by its outcome,
+/// preflight on the timeline and in the report, the pause a labelled gap.
+#[test]
+fn post_mortem_draws_passes_in_the_order_they_ran_with_preflight_and_the_pause() {
+    let sandbox = Sandbox::new(3, "0s");
+    crate::preflight_stage_keys::prepare(&sandbox, &crate::preflight_stage_keys::id("-un"), &crate::preflight_stage_keys::id("-gn"));
+    let out = run(sandbox.cmd(&["run", "--yes", "--pause-after-pass", "-i"]).arg(sandbox.inventory()));
+    assert_eq!(out.status.code(), Some(0));
+    let out = run(&mut sandbox.cmd(&["resume"]));
+    assert_eq!(out.status.code(), Some(0));
+    let evs = events(&sandbox.journal());
+    assert!(evs.iter().any(|e| e.pass.as_deref() == Some("keys") && e.phase == "stage_keys" && e.kind == EventKind::Ok));
+
+    let md = export(&sandbox, "md");
+    let at = |needle: &str| md.find(needle).unwrap_or_else(|| panic!("`{needle}` in:\n{md}"));
+    assert!(at("## Preflight") < at("## Pass `keys`"), "preflight comes first");
+    assert!(at("## Pass `keys`") < at("## Pass `optional`") && at("## Pass `optional`") < at("## Pass `enforce`"), "in the order they ran");
+    let keys = &md[at("## Pass `keys`")..at("## Pass `optional`")];
+    assert!(!keys.contains("pending"), "staged nodes are not `(pending)`:\n{keys}");
+    for node in &sandbox.nodes {
+        assert!(keys.contains(&format!("| `{node}` | done |")), "{keys}");
+    }
+    let preflight = &md[at("## Preflight")..at("## Pass `keys`")];
+    assert_eq!(preflight.matches("passed in ").count(), 2, "the run's preflight and the resume's:\n{preflight}");
+    assert!(preflight.contains("the cluster and 3 node(s), 0 blocker(s)"), "{preflight}");
+    assert!(preflight.contains("the cluster and 0 node(s)"), "the resume after the pass: every node touched, cluster checks only");
+    assert!(md.contains("## Pauses\n\n- paused after pass \\`optional\\` for "), "{md}");
+
+    let html = export(&sandbox, "html");
+    let passes: Vec<&str> = regex::Regex::new(r#"<text class="pass" x="4" y="[0-9.]+">([^<]+)</text>"#)
+        .unwrap()
+        .captures_iter(&html)
+        .map(|c| c.get(1).unwrap().as_str())
+        .collect();
+    assert_eq!(passes, ["preflight", "pass keys", "pass optional", "pass enforce"], "lanes in the order things ran");
+    for node in &sandbox.nodes {
+        assert!(html.contains(&format!(">{node} (done)</text>")), "{node} labelled by its outcome");
+        assert!(!html.contains(&format!(">{node} (pending)</text>")));
+    }
+    let x_of =
+        |re: &str| -> Vec<f64> { regex::Regex::new(re).unwrap().captures_iter(&html).map(|c| c[1].parse::<f64>().unwrap()).collect() };
+    let preflight_x = x_of(r#"<rect class="preflight passed" data-seq="\d+" x="([0-9.]+)""#);
+    assert_eq!(preflight_x.len(), 2, "both preflights are drawn");
+    let keys_x = x_of(r#"<rect class="bar ok" data-node="node1" data-pass="keys" data-phase="stage_keys" data-seq="\d+" x="([0-9.]+)""#);
+    let optional_x =
+        x_of(r#"<rect class="bar ok" data-node="node1" data-pass="optional" data-phase="backup" data-seq="\d+" x="([0-9.]+)""#);
+    let enforce_x = x_of(r#"<rect class="bar ok" data-node="node1" data-pass="enforce" data-phase="backup" data-seq="\d+" x="([0-9.]+)""#);
+    let pause_x = x_of(r#"<rect class="pause" x="([0-9.]+)""#);
+    assert_eq!(pause_x.len(), 1, "one pause, one gap");
+    assert!(preflight_x[0] <= keys_x[0] && keys_x[0] < optional_x[0], "preflight, then keys, then optional, left to right");
+    assert!(
+        optional_x[0] < pause_x[0] && pause_x[0] < preflight_x[1] && preflight_x[1] <= enforce_x[0],
+        "the pause, then preflight, then enforce"
+    );
+    assert!(regex::Regex::new(r#"<text class="pause"[^>]*>paused \d"#).unwrap().is_match(&html), "the gap names the pause's duration");
+
+    let Some(chromium) = chromium_or_skip() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (_, url) = page_url(dir.path(), "paused.html", &html);
+    let dom = headless(&chromium, &dir.path().join("profile-dom"), &["--dump-dom"], &url);
+    let stderr = String::from_utf8_lossy(&dom.stderr);
+    for bad in ["Uncaught", "CONSOLE", "Refused to", "net::ERR"] {
+        assert!(!stderr.contains(bad), "browser reported `{bad}`:\n{stderr}");
+    }
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert!(dom.contains("<rect class=\"pause\""), "the browser parsed the pause gap");
+    assert_eq!(dom.matches("<rect class=\"preflight passed\"").count(), 2);
 }

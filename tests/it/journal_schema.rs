@@ -11,7 +11,7 @@ use ringmaster::history::detail::{
     AlreadyBooted, AwaitUnFailure, AwaitUnOk, BackupIntent, BackupMismatch, BackupOk, CommandIntent, CommandOutcome, ConfigIntent, Detail,
     EditOk, Evidence, Failure, RestartIntent, RestoreOk, VerifyLog,
 };
-use ringmaster::history::{BatchesEvent, Blocker, JournaledBatch, PreviousHolder, RunEvent, UndoStage};
+use ringmaster::history::{BatchesEvent, Blocker, JournaledBatch, PauseReason, PreviousHolder, RunEvent, UndoStage};
 use serde_json::{Value, json};
 
 use crate::support::schema::{check, schema};
@@ -39,7 +39,12 @@ fn strings(items: &[&str]) -> Vec<String> {
 /// Every run event, each optional field set (a field left `None` would not show as written).
 fn run_events() -> Vec<RunEvent> {
     vec![
-        RunEvent::Started { workflow: "internode-tls".into(), passes: strings(&["optional", "enforce"]), nodes: strings(&["n1"]) },
+        RunEvent::Started {
+            workflow: "internode-tls".into(),
+            passes: strings(&["optional", "enforce"]),
+            nodes: strings(&["n1"]),
+            pause_after_pass: true,
+        },
         RunEvent::Refused {
             error: some("cluster lock held"),
             blockers: vec![Blocker { node: some("n1"), check: "keystore".into(), message: "wrong password".into() }],
@@ -76,6 +81,8 @@ fn run_events() -> Vec<RunEvent> {
             previous_holder: Some(PreviousHolder { run: "r1".into(), pid: 9, host: "h".into(), user: "u".into(), since: 5 }),
             explicit: true,
         },
+        RunEvent::Preflight { started_at: 1_700_000_000_000, nodes: strings(&["n2", "n3"]), blockers: 0, warnings: 1 },
+        RunEvent::Paused { pass: "optional".into(), reason: PauseReason::StopAfter, completed: Some(1) },
         RunEvent::Finished,
         RunEvent::Undone,
         RunEvent::Failed { node: "n2".into(), pass: "optional".into(), state: "rolled_back".into() },

@@ -23,6 +23,7 @@ mod journal_schema;
 mod layout;
 mod log_excerpts;
 mod log_rules;
+mod operator;
 mod preflight;
 mod preflight_stage_keys;
 mod recover;

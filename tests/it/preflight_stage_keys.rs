@@ -11,7 +11,7 @@ use crate::support::sandbox::Sandbox;
 use ringmaster::journal::EventKind;
 use ringmaster::sandbox::certs;
 
-fn id(flag: &str) -> String {
+pub(crate) fn id(flag: &str) -> String {
     let out = std::process::Command::new("id").arg(flag).output().unwrap();
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
@@ -23,7 +23,7 @@ fn secret(sb: &Sandbox, name: &str) -> String {
 
 /// Writes fresh key material to `DIR/keys/`, removes the nodes' ssl dirs and names the
 /// local files in the inventory.
-fn prepare(sb: &Sandbox, owner: &str, group: &str) -> PathBuf {
+pub(crate) fn prepare(sb: &Sandbox, owner: &str, group: &str) -> PathBuf {
     let keys = sb.path().join("keys");
     std::fs::create_dir_all(&keys).unwrap();
     let ca = certs::new_ca("staged").unwrap();
