@@ -91,8 +91,11 @@ pub fn preflight_gate(
 }
 
 /// Runs every preflight check on the cluster's nodes (connecting them, once) and returns
-/// the report; a node without a connection is a finding, not an abort.
+/// the report; a node without a connection is a finding, not an abort. Its commands get
+/// the workflow's `command_timeout`, like every other command of the run: a `nodetool` on
+/// a busy node can take more than a minute to start (seen on 6 real nodes sharing 2 cores).
 pub fn preflight_report(job: &Job, cluster: &mut Cluster<'_>, options: preflight::Options) -> Report {
+    let options = preflight::Options { command_timeout: job.workflow.command_timeout, ..options };
     let (rt, transports) = cluster.each();
     let ctx = preflight::Context { inventory: &job.inventory, workflow: &job.workflow, secrets: &job.secrets, transports, options };
     rt.block_on(preflight::run(&ctx))
